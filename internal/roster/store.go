@@ -1,0 +1,118 @@
+package roster
+
+import (
+	"context"
+	"time"
+)
+
+// The Store contract. It is plain persistence: no permission checks, no validation beyond
+// the database's own constraints. Every Get returns ENOTFOUND when nothing matches, never
+// (nil, nil). Unique violations are ECONFLICT with a Problem naming the field. Times are
+// UTC with microsecond precision.
+
+// AccountStore persists accounts.
+type AccountStore interface {
+	GetAccount(ctx context.Context, ref AccountRef) (*Account, error)
+	// GetAccounts returns the accounts the refs name, in no particular order; refs that
+	// name nothing are skipped.
+	GetAccounts(ctx context.Context, refs []AccountRef) ([]*Account, error)
+	ListAccounts(ctx context.Context, f AccountFilter) (*AccountPage, error)
+	// StreamAccounts calls fn for every account the filter selects, reading rows as it
+	// goes, so memory does not grow with the number of accounts. Limit and Cursor apply.
+	StreamAccounts(ctx context.Context, f AccountFilter, fn func(*Account) error) error
+	// CreateAccount inserts a; it sets a.ID.
+	CreateAccount(ctx context.Context, a *Account) error
+	// CreateAccounts inserts many accounts at once (imports); it sets their IDs.
+	CreateAccounts(ctx context.Context, as []*Account) error
+	// UpdateAccount writes a over the stored row with the same ID, provided the stored
+	// Version equals a.Version; it then increments a.Version. A stale Version is ECONFLICT.
+	UpdateAccount(ctx context.Context, a *Account) error
+	CountAccounts(ctx context.Context, f AccountFilter) (int, error)
+	GetPasswordHash(ctx context.Context, accountID int64) (string, error)
+	SetPasswordHash(ctx context.Context, accountID int64, hash string) error
+	SetLastLogin(ctx context.Context, accountID int64, at time.Time) error
+}
+
+// KeyStore persists API keys.
+type KeyStore interface {
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	// GetAPIKeyByHash returns a key and its account in one read: it is on every
+	// key-authenticated request.
+	GetAPIKeyByHash(ctx context.Context, hash []byte) (*APIKey, *Account, error)
+	GetAPIKey(ctx context.Context, id int64) (*APIKey, error)
+	ListAPIKeys(ctx context.Context, accountID int64) ([]*APIKey, error)
+	RevokeAPIKey(ctx context.Context, id int64, at time.Time) error
+	TouchAPIKey(ctx context.Context, id int64, at time.Time) error
+}
+
+// SessionStore persists browser sessions.
+type SessionStore interface {
+	CreateSession(ctx context.Context, s *Session) error
+	GetSessionByHash(ctx context.Context, hash []byte) (*Session, *Account, error)
+	TouchSession(ctx context.Context, id int64, at time.Time) error
+	DeleteSession(ctx context.Context, id int64) error
+	DeleteAccountSessions(ctx context.Context, accountID int64) error
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+}
+
+// ThrottleStore counts failed authentication attempts, shared by every replica.
+type ThrottleStore interface {
+	GetThrottle(ctx context.Context, key string) (*Throttle, error)
+	// RecordFailure adds one failure to key, starting a new window when the current one
+	// began before windowStart, and sets BlockedUntil from block(failures). It returns
+	// the updated record. It is atomic across replicas.
+	RecordFailure(ctx context.Context, key string, now, windowStart time.Time, block func(failures int) time.Duration) (*Throttle, error)
+	ClearThrottle(ctx context.Context, key string) error
+}
+
+// GroupStore persists groups and their members.
+type GroupStore interface {
+	CreateGroup(ctx context.Context, g *Group) error
+	GetGroup(ctx context.Context, id int64) (*Group, error)
+	GetGroupByName(ctx context.Context, name string) (*Group, error)
+	ListGroups(ctx context.Context) ([]*Group, error)
+	UpdateGroup(ctx context.Context, g *Group) error
+	DeleteGroup(ctx context.Context, id int64) error
+	// SetGroupMember adds the account to the group or changes its role.
+	SetGroupMember(ctx context.Context, groupID, accountID int64, role GroupRole, at time.Time) error
+	RemoveGroupMember(ctx context.Context, groupID, accountID int64) error
+	ListGroupMembers(ctx context.Context, groupID int64) ([]GroupMembership, error)
+	// ListMemberships returns the groups of each account, keyed by account id, in one read.
+	ListMemberships(ctx context.Context, accountIDs []int64) (map[int64][]GroupMembership, error)
+}
+
+// AuditStore persists the audit log.
+type AuditStore interface {
+	// AppendAudit assigns the entries consecutive sequence numbers and stores them. Call it
+	// inside InTx, as the last write of the transaction: the numbering holds a lock until
+	// commit, which is what keeps the sequence gap-free in commit order.
+	AppendAudit(ctx context.Context, entries ...*AuditEntry) error
+	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEntry, error)
+}
+
+// Tx is what a transaction can do.
+type Tx interface {
+	AccountStore
+	KeyStore
+	SessionStore
+	ThrottleStore
+	GroupStore
+	AuditStore
+}
+
+// Store is a database of Roster.
+type Store interface {
+	Tx
+	// InTx runs fn in one transaction: all its writes commit or none do. fn may run again
+	// if the database reports a serialization failure, so it must not have effects outside
+	// the transaction.
+	InTx(ctx context.Context, fn func(Tx) error) error
+	// Ping reports whether the database is reachable.
+	Ping(ctx context.Context) error
+	// Backup writes a consistent copy of the database to path, while the database stays
+	// in use. The copy is an SQLite database file that Roster can serve directly.
+	Backup(ctx context.Context, path string, progress func(table string, rows int64)) error
+	// Kind is "sqlite" or "postgres".
+	Kind() string
+	Close() error
+}

@@ -1,0 +1,521 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster/internal/roster"
+)
+
+const accountCols = `a.id, a.uuid, a.username, a.email, a.name, a.first_name, a.last_name, a.state,
+	a.sysadmin, a.staff, a.capabilities, a.created_at, a.updated_at, a.last_login_at, a.profile, a.version`
+
+type scanner interface{ Scan(dest ...any) error }
+
+// scanAccount reads the accountCols of one row. A joined row has other columns first:
+// prefix receives them.
+func scanAccount(row scanner, prefix ...any) (*roster.Account, error) {
+	var (
+		a       roster.Account
+		state   string
+		caps    string
+		profile []byte
+	)
+	dest := append(prefix, &a.ID, &a.UUID, &a.Username, &a.Email, &a.Name, &a.FirstName, &a.LastName, &state,
+		&a.Sysadmin, &a.Staff, &caps, &a.CreatedAt, &a.UpdatedAt, &a.LastLoginAt, &profile, &a.Version)
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	a.State = roster.State(state)
+	if caps != "" {
+		a.Capabilities = strings.Split(caps, ",")
+	}
+	a.CreatedAt, a.UpdatedAt, a.LastLoginAt = utc(a.CreatedAt), utc(a.UpdatedAt), utc(a.LastLoginAt)
+	p, err := roster.UnmarshalProfile(profile)
+	if err != nil {
+		return nil, fmt.Errorf("account %d: profile: %w", a.ID, err)
+	}
+	a.Profile = p
+	return &a, nil
+}
+
+// zeroTime is what the database holds for "never": every time column is NOT NULL, so
+// indexes order and compare them without NULL cases. It reads back as the zero time.
+var zeroTime = time.Time{}
+
+func utc(t time.Time) time.Time {
+	t = t.UTC()
+	if t.Equal(zeroTime) {
+		return time.Time{}
+	}
+	return t
+}
+
+func dbTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return zeroTime
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+func (q *q) GetAccount(ctx context.Context, ref roster.AccountRef) (*roster.Account, error) {
+	var row *sql.Row
+	switch {
+	case ref.ID != 0:
+		if q.stmts != nil {
+			row = q.stmts.accountByID.QueryRowContext(ctx, ref.ID)
+		} else {
+			row = q.r.QueryRowContext(ctx, sqlAccountByID, ref.ID)
+		}
+	case ref.UUID != "":
+		if q.stmts != nil {
+			row = q.stmts.accountByUUID.QueryRowContext(ctx, strings.ToLower(ref.UUID))
+		} else {
+			row = q.r.QueryRowContext(ctx, sqlAccountByUUID, strings.ToLower(ref.UUID))
+		}
+	case ref.Username != "":
+		if q.stmts != nil {
+			row = q.stmts.accountByUsername.QueryRowContext(ctx, roster.FoldKey(ref.Username))
+		} else {
+			row = q.r.QueryRowContext(ctx, sqlAccountByUsername, roster.FoldKey(ref.Username))
+		}
+	default:
+		return nil, notFound("Account")
+	}
+	a, err := scanAccount(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Account")
+	}
+	if err != nil {
+		return nil, q.wrap("store.GetAccount", err)
+	}
+	return a, nil
+}
+
+// The largest number of values bound in one IN list or multi-row insert. SQLite allows
+// 32766 variables per statement and PostgreSQL 65535.
+const batchSize = 500
+
+func (q *q) GetAccounts(ctx context.Context, refs []roster.AccountRef) ([]*roster.Account, error) {
+	var ids []any
+	var uuids, names []any
+	for _, r := range refs {
+		switch {
+		case r.ID != 0:
+			ids = append(ids, r.ID)
+		case r.UUID != "":
+			uuids = append(uuids, strings.ToLower(r.UUID))
+		case r.Username != "":
+			names = append(names, roster.FoldKey(r.Username))
+		}
+	}
+	seen := map[int64]bool{}
+	var out []*roster.Account
+	for _, part := range []struct {
+		col  string
+		vals []any
+	}{{"a.id", ids}, {"a.uuid", uuids}, {"a.username_key", names}} {
+		for start := 0; start < len(part.vals); start += batchSize {
+			chunk := part.vals[start:min(start+batchSize, len(part.vals))]
+			var a args
+			ph := make([]string, len(chunk))
+			for i, v := range chunk {
+				ph[i] = a.add(v)
+			}
+			query := "SELECT " + accountCols + " FROM accounts a WHERE " + part.col + " IN (" + strings.Join(ph, ",") + ")"
+			err := q.each(ctx, q.r, query, a, func(acct *roster.Account) error {
+				if !seen[acct.ID] {
+					seen[acct.ID] = true
+					out = append(out, acct)
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, q.wrap("store.GetAccounts", err)
+			}
+		}
+	}
+	return out, nil
+}
+
+// each runs an account query and calls fn per row.
+func (q *q) each(ctx context.Context, db execer, query string, a args, fn func(*roster.Account) error) error {
+	rows, err := db.QueryContext(ctx, query, a...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		acct, err := scanAccount(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(acct); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// sortColumn is the indexed column behind each sort key.
+var sortColumn = map[roster.AccountSort]string{
+	roster.SortID:        "a.id",
+	roster.SortUsername:  "a.username_key",
+	roster.SortName:      "a.name_key",
+	roster.SortCreated:   "a.created_at",
+	roster.SortLastLogin: "a.last_login_at",
+	roster.SortEmail:     "a.email_key",
+}
+
+// cursor is the keyset position after the last row of a page.
+type cursor struct {
+	Sort string `json:"s"`
+	Desc bool   `json:"d,omitempty"`
+	Key  string `json:"k,omitempty"` // sort column value; times in RFC 3339
+	ID   int64  `json:"i"`
+}
+
+func encodeCursor(c cursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (cursor, error) {
+	var c cursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil {
+		return c, roster.Invalid(roster.Problem{Field: "cursor", Code: roster.PFormat, Message: "The cursor is not one this server issued."})
+	}
+	return c, nil
+}
+
+// where builds the WHERE clause of a filter, without paging.
+func where(f roster.AccountFilter, a *args) string {
+	var conds []string
+	switch {
+	case f.AnyState:
+	case len(f.States) > 0:
+		ph := make([]string, len(f.States))
+		for i, s := range f.States {
+			ph[i] = a.add(string(s))
+		}
+		conds = append(conds, "a.state IN ("+strings.Join(ph, ",")+")")
+	default:
+		conds = append(conds, "a.state <> 'deleted'")
+	}
+	if f.Sysadmin != nil {
+		conds = append(conds, "a.sysadmin = "+a.add(*f.Sysadmin))
+	}
+	if f.Staff != nil {
+		conds = append(conds, "a.staff = "+a.add(*f.Staff))
+	}
+	if f.Capability != "" {
+		conds = append(conds, "(',' || a.capabilities || ',') LIKE "+a.add("%,"+escapeLike(f.Capability)+",%")+` ESCAPE '\'`)
+	}
+	if f.Email != "" {
+		conds = append(conds, "a.email_key = "+a.add(roster.FoldKey(f.Email)))
+	}
+	if len(f.Usernames) > 0 {
+		ph := make([]string, len(f.Usernames))
+		for i, u := range f.Usernames {
+			ph[i] = a.add(roster.FoldKey(u))
+		}
+		conds = append(conds, "a.username_key IN ("+strings.Join(ph, ",")+")")
+	}
+	if f.Query != "" {
+		p := a.add("%" + escapeLike(strings.ToLower(f.Query)) + "%")
+		c := "a.username_key LIKE " + p + ` ESCAPE '\' OR a.name_key LIKE ` + p + ` ESCAPE '\'`
+		if !f.QueryNoEmail {
+			c += " OR a.email_key LIKE " + p + ` ESCAPE '\'`
+		}
+		conds = append(conds, "("+c+")")
+	}
+	if !f.CreatedAfter.IsZero() {
+		conds = append(conds, "a.created_at > "+a.add(dbTime(f.CreatedAfter)))
+	}
+	if !f.CreatedBefore.IsZero() {
+		conds = append(conds, "a.created_at < "+a.add(dbTime(f.CreatedBefore)))
+	}
+	if len(conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(conds, " AND ")
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// listQuery builds the SELECT for a page or a stream.
+func listQuery(f roster.AccountFilter) (string, args, error) {
+	sortKey := f.Sort
+	if sortKey == "" {
+		sortKey = roster.SortID
+	}
+	col, ok := sortColumn[sortKey]
+	if !ok {
+		return "", nil, roster.Invalid(roster.Problem{Field: "sort", Code: roster.PChoice, Message: fmt.Sprintf("%q is not a valid sort key.", sortKey)})
+	}
+	var a args
+	w := where(f, &a)
+	if f.Cursor != "" {
+		c, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return "", nil, err
+		}
+		if c.Sort != string(sortKey) || c.Desc != f.Desc {
+			return "", nil, roster.Invalid(roster.Problem{Field: "cursor", Code: roster.PFormat, Message: "The cursor belongs to a different sort order."})
+		}
+		op := ">"
+		if f.Desc {
+			op = "<"
+		}
+		var cond string
+		if sortKey == roster.SortID {
+			cond = "a.id " + op + " " + a.add(c.ID)
+		} else {
+			var key any = c.Key
+			if sortKey == roster.SortCreated || sortKey == roster.SortLastLogin {
+				t, err := time.Parse(time.RFC3339Nano, c.Key)
+				if err != nil {
+					return "", nil, roster.Invalid(roster.Problem{Field: "cursor", Code: roster.PFormat, Message: "The cursor is not one this server issued."})
+				}
+				key = dbTime(t)
+			}
+			k := a.add(key)
+			cond = "(" + col + " " + op + " " + k + " OR (" + col + " = " + k + " AND a.id " + op + " " + a.add(c.ID) + "))"
+		}
+		if w == "" {
+			w = " WHERE " + cond
+		} else {
+			w += " AND " + cond
+		}
+	}
+	dir := ""
+	if f.Desc {
+		dir = " DESC"
+	}
+	order := " ORDER BY " + col + dir
+	if sortKey != roster.SortID {
+		order += ", a.id" + dir
+	}
+	query := "SELECT " + accountCols + " FROM accounts a" + w + order
+	if f.Limit > 0 {
+		query += " LIMIT " + a.add(f.Limit)
+		if f.Offset > 0 && f.Cursor == "" {
+			query += " OFFSET " + a.add(f.Offset)
+		}
+	} else if f.Offset > 0 && f.Cursor == "" {
+		query += " LIMIT " + a.add(int64(math.MaxInt64)) + " OFFSET " + a.add(f.Offset) // SQLite needs a LIMIT before OFFSET
+	}
+	return query, a, nil
+}
+
+func cursorAfter(f roster.AccountFilter, last *roster.Account) string {
+	sortKey := f.Sort
+	if sortKey == "" {
+		sortKey = roster.SortID
+	}
+	c := cursor{Sort: string(sortKey), Desc: f.Desc, ID: last.ID}
+	switch sortKey {
+	case roster.SortUsername:
+		c.Key = roster.FoldKey(last.Username)
+	case roster.SortName:
+		c.Key = strings.ToLower(last.Name)
+	case roster.SortEmail:
+		c.Key = roster.FoldKey(last.Email)
+	case roster.SortCreated:
+		c.Key = dbTime(last.CreatedAt).Format(time.RFC3339Nano)
+	case roster.SortLastLogin:
+		c.Key = dbTime(last.LastLoginAt).Format(time.RFC3339Nano)
+	}
+	return encodeCursor(c)
+}
+
+// MaxPage caps one page of a list.
+const MaxPage = 1000
+
+func (q *q) ListAccounts(ctx context.Context, f roster.AccountFilter) (*roster.AccountPage, error) {
+	if f.Limit <= 0 || f.Limit > MaxPage {
+		f.Limit = MaxPage
+	}
+	want := f.Limit
+	f.Limit++ // one more row tells whether a next page exists
+	query, a, err := listQuery(f)
+	if err != nil {
+		return nil, err
+	}
+	page := &roster.AccountPage{Total: -1}
+	err = q.each(ctx, q.r, query, a, func(acct *roster.Account) error {
+		page.Accounts = append(page.Accounts, acct)
+		return nil
+	})
+	if err != nil {
+		return nil, q.wrap("store.ListAccounts", err)
+	}
+	f.Limit = want
+	if len(page.Accounts) > want {
+		page.Accounts = page.Accounts[:want]
+		page.NextCursor = cursorAfter(f, page.Accounts[want-1])
+	}
+	if f.WantTotal {
+		if page.Total, err = q.CountAccounts(ctx, f); err != nil {
+			return nil, err
+		}
+	}
+	return page, nil
+}
+
+func (q *q) CountAccounts(ctx context.Context, f roster.AccountFilter) (int, error) {
+	var a args
+	var n int
+	err := q.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM accounts a"+where(f, &a), a...).Scan(&n)
+	return n, q.wrap("store.CountAccounts", err)
+}
+
+func (q *q) StreamAccounts(ctx context.Context, f roster.AccountFilter, fn func(*roster.Account) error) error {
+	query, a, err := listQuery(f)
+	if err != nil {
+		return err
+	}
+	var fnErr error
+	err = q.each(ctx, q.r, query, a, func(acct *roster.Account) error {
+		fnErr = fn(acct)
+		return fnErr
+	})
+	if fnErr != nil {
+		return fnErr // the caller's own error, untouched
+	}
+	return q.wrap("store.StreamAccounts", err)
+}
+
+// accountValues are the insert/update values of an account, in accountWriteCols order.
+const accountWriteCols = `uuid, username, username_key, email, email_key, name, name_key, first_name, last_name,
+	state, sysadmin, staff, capabilities, created_at, updated_at, last_login_at, profile, version`
+
+func accountValues(a *roster.Account) ([]any, error) {
+	profile, err := roster.MarshalProfile(a.Profile)
+	if err != nil {
+		return nil, err
+	}
+	return []any{a.UUID, a.Username, roster.FoldKey(a.Username), a.Email, roster.FoldKey(a.Email), a.Name,
+		strings.ToLower(a.Name), a.FirstName, a.LastName, string(a.State), a.Sysadmin, a.Staff,
+		strings.Join(a.Capabilities, ","), dbTime(a.CreatedAt), dbTime(a.UpdatedAt), dbTime(a.LastLoginAt),
+		profile, a.Version}, nil
+}
+
+func (q *q) CreateAccount(ctx context.Context, a *roster.Account) error {
+	return q.CreateAccounts(ctx, []*roster.Account{a})
+}
+
+func (q *q) CreateAccounts(ctx context.Context, as []*roster.Account) error {
+	const ncols = 18
+	for start := 0; start < len(as); start += batchSize {
+		chunk := as[start:min(start+batchSize, len(as))]
+		var a args
+		rows := make([]string, len(chunk))
+		byKey := make(map[string]*roster.Account, len(chunk))
+		for i, acct := range chunk {
+			if acct.Version == 0 {
+				acct.Version = 1
+			}
+			vals, err := accountValues(acct)
+			if err != nil {
+				return roster.Internal("store.CreateAccounts", err)
+			}
+			ph := make([]string, ncols)
+			for j, v := range vals {
+				ph[j] = a.add(v)
+			}
+			rows[i] = "(" + strings.Join(ph, ",") + ")"
+			byKey[roster.FoldKey(acct.Username)] = acct
+		}
+		query := "INSERT INTO accounts (" + accountWriteCols + ") VALUES " + strings.Join(rows, ",") + " RETURNING id, username_key"
+		res, err := q.w.QueryContext(ctx, query, a...)
+		if err != nil {
+			return q.wrap("store.CreateAccounts", err)
+		}
+		for res.Next() {
+			var id int64
+			var key string
+			if err := res.Scan(&id, &key); err != nil {
+				res.Close()
+				return q.wrap("store.CreateAccounts", err)
+			}
+			if acct := byKey[key]; acct != nil {
+				acct.ID = id
+			}
+		}
+		if err := errors.Join(res.Err(), res.Close()); err != nil {
+			return q.wrap("store.CreateAccounts", err)
+		}
+	}
+	return nil
+}
+
+func (q *q) UpdateAccount(ctx context.Context, a *roster.Account) error {
+	vals, err := accountValues(a)
+	if err != nil {
+		return roster.Internal("store.UpdateAccount", err)
+	}
+	vals[len(vals)-1] = a.Version + 1
+	vals = append(vals, a.ID, a.Version)
+	res, err := q.w.ExecContext(ctx, `UPDATE accounts SET uuid = $1, username = $2, username_key = $3, email = $4,
+		email_key = $5, name = $6, name_key = $7, first_name = $8, last_name = $9, state = $10, sysadmin = $11,
+		staff = $12, capabilities = $13, created_at = $14, updated_at = $15, last_login_at = $16, profile = $17,
+		version = $18 WHERE id = $19 AND version = $20`, vals...)
+	if err != nil {
+		return q.wrap("store.UpdateAccount", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := q.GetAccount(ctx, roster.RefID(a.ID)); err != nil {
+			return err
+		}
+		return roster.Errorf(roster.ECONFLICT, "The account was changed by someone else; reload it and try again.")
+	}
+	a.Version++
+	return nil
+}
+
+func (q *q) GetPasswordHash(ctx context.Context, accountID int64) (string, error) {
+	var h sql.NullString
+	err := q.r.QueryRowContext(ctx, "SELECT password_hash FROM accounts WHERE id = $1", accountID).Scan(&h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", notFound("Account")
+	}
+	return h.String, q.wrap("store.GetPasswordHash", err)
+}
+
+func (q *q) SetPasswordHash(ctx context.Context, accountID int64, hash string) error {
+	var h any
+	if hash != "" {
+		h = hash
+	}
+	return q.execOne(ctx, "store.SetPasswordHash", "Account", "UPDATE accounts SET password_hash = $1 WHERE id = $2", h, accountID)
+}
+
+func (q *q) SetLastLogin(ctx context.Context, accountID int64, at time.Time) error {
+	return q.execOne(ctx, "store.SetLastLogin", "Account", "UPDATE accounts SET last_login_at = $1 WHERE id = $2", dbTime(at), accountID)
+}
+
+// execOne runs a write that must touch exactly one row.
+func (q *q) execOne(ctx context.Context, op, what, query string, a ...any) error {
+	res, err := q.w.ExecContext(ctx, query, a...)
+	if err != nil {
+		return q.wrap(op, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound(what)
+	}
+	return nil
+}

@@ -1,0 +1,114 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/rosterhq/roster/internal/roster"
+)
+
+func (q *q) AppendAudit(ctx context.Context, entries ...*roster.AuditEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	if !q.inTx {
+		return errors.New("sqlstore: AppendAudit outside a transaction")
+	}
+	// Taking the numbers locks the counter row until commit: a second writer waits here,
+	// so sequence numbers are handed out in commit order and a reader paging with
+	// after=SEQ can never see n+1 before n is visible.
+	var last int64
+	if err := q.w.QueryRowContext(ctx, "UPDATE audit_counter SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq",
+		int64(len(entries))).Scan(&last); err != nil {
+		return q.wrap("store.AppendAudit", err)
+	}
+	first := last - int64(len(entries)) + 1
+	const ncols = 13
+	for start := 0; start < len(entries); start += batchSize {
+		chunk := entries[start:min(start+batchSize, len(entries))]
+		var a args
+		rows := make([]string, len(chunk))
+		for i, e := range chunk {
+			e.Seq = first + int64(start+i)
+			e.At = dbTime(e.At)
+			changes := "[]"
+			if len(e.Changes) > 0 {
+				b, err := json.Marshal(e.Changes)
+				if err != nil {
+					return roster.Internal("store.AppendAudit", err)
+				}
+				changes = string(b)
+			}
+			vals := []any{e.Seq, e.At, e.ActorID, e.ActorName, e.KeyID, e.Via, e.RequestID, e.ClientIP, e.Action,
+				e.TargetType, e.TargetID, e.TargetName, changes}
+			ph := make([]string, ncols)
+			for j, v := range vals {
+				ph[j] = a.add(v)
+			}
+			rows[i] = "(" + strings.Join(ph, ",") + ")"
+		}
+		_, err := q.w.ExecContext(ctx, `INSERT INTO audit_log (seq, at, actor_id, actor_name, key_id, via, request_id, client_ip,
+			action, target_type, target_id, target_name, changes) VALUES `+strings.Join(rows, ","), a...)
+		if err != nil {
+			return q.wrap("store.AppendAudit", err)
+		}
+	}
+	return nil
+}
+
+// MaxAuditPage caps one page of the audit log.
+const MaxAuditPage = 1000
+
+func (q *q) ListAudit(ctx context.Context, f roster.AuditFilter) ([]*roster.AuditEntry, error) {
+	var a args
+	conds := []string{"seq > " + a.add(f.After)}
+	if f.ActorID != 0 {
+		conds = append(conds, "actor_id = "+a.add(f.ActorID))
+	}
+	if f.TargetType != "" {
+		conds = append(conds, "target_type = "+a.add(f.TargetType))
+	}
+	if f.TargetID != "" {
+		conds = append(conds, "target_id = "+a.add(f.TargetID))
+	}
+	if f.Action != "" {
+		conds = append(conds, "action = "+a.add(f.Action))
+	}
+	if !f.Since.IsZero() {
+		conds = append(conds, "at >= "+a.add(dbTime(f.Since)))
+	}
+	if !f.Until.IsZero() {
+		conds = append(conds, "at < "+a.add(dbTime(f.Until)))
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > MaxAuditPage {
+		limit = MaxAuditPage
+	}
+	query := `SELECT seq, at, actor_id, actor_name, key_id, via, request_id, client_ip, action, target_type, target_id,
+		target_name, changes FROM audit_log WHERE ` + strings.Join(conds, " AND ") + " ORDER BY seq LIMIT " + strconv.Itoa(limit)
+	rows, err := q.r.QueryContext(ctx, query, a...)
+	if err != nil {
+		return nil, q.wrap("store.ListAudit", err)
+	}
+	defer rows.Close()
+	var out []*roster.AuditEntry
+	for rows.Next() {
+		var e roster.AuditEntry
+		var changes []byte
+		if err := rows.Scan(&e.Seq, &e.At, &e.ActorID, &e.ActorName, &e.KeyID, &e.Via, &e.RequestID, &e.ClientIP,
+			&e.Action, &e.TargetType, &e.TargetID, &e.TargetName, &changes); err != nil {
+			return nil, q.wrap("store.ListAudit", err)
+		}
+		e.At = utc(e.At)
+		if len(changes) > 0 {
+			if err := json.Unmarshal(changes, &e.Changes); err != nil {
+				return nil, roster.Internal("store.ListAudit", err)
+			}
+		}
+		out = append(out, &e)
+	}
+	return out, q.wrap("store.ListAudit", rows.Err())
+}

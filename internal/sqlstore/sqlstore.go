@@ -1,0 +1,214 @@
+// Package sqlstore implements roster.Store over database/sql for both of Roster's
+// databases. SQLite (modernc.org/sqlite) and PostgreSQL (pgx) accept the same SQL for
+// everything Roster asks of them, with $1…$n placeholders (modernc binds $N by ordinal),
+// so the queries are written once here. What differs lives in the engine packages
+// internal/sqlite and internal/postgres: connection setup, each engine's own migrations
+// (column types, indexes), how driver errors map to roster errors, and backups.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rosterhq/roster/internal/roster"
+)
+
+// Engine is what an engine package tells sqlstore about its database.
+type Engine struct {
+	Kind string // "sqlite" or "postgres"
+	// MapError translates a driver error into a *roster.Error (ECONFLICT for unique
+	// violations, with a Problem naming the field), or returns nil if it does not know it.
+	MapError func(err error) *roster.Error
+	// Retryable reports whether a transaction failed only because of concurrency and can
+	// run again (serialization failure, deadlock).
+	Retryable func(err error) bool
+	// Backup writes a consistent copy of the database into an SQLite file at path.
+	Backup func(ctx context.Context, db *DB, path string, progress func(string, int64)) error
+	// Close releases what the engine opened besides the pools.
+	Close func() error
+}
+
+// execer is what both *sql.DB and *sql.Tx offer.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// DB is a roster.Store.
+type DB struct {
+	q
+	readDB  *sql.DB
+	writeDB *sql.DB
+	engine  Engine
+}
+
+var _ roster.Store = (*DB)(nil)
+
+// q runs the queries. Outside a transaction, reads go to the read pool and writes to the
+// write pool (SQLite has a single writer connection; PostgreSQL uses one pool for both);
+// inside one, both go to the transaction.
+type q struct {
+	r, w  execer
+	e     *Engine
+	stmts *stmts // prepared hot-path reads; nil inside transactions
+	inTx  bool
+}
+
+// New builds a store on pools the engine has opened and migrated.
+func New(ctx context.Context, read, write *sql.DB, e Engine) (*DB, error) {
+	db := &DB{readDB: read, writeDB: write, engine: e}
+	db.q = q{r: read, w: write, e: &db.engine}
+	st, err := prepareStmts(ctx, read)
+	if err != nil {
+		return nil, err
+	}
+	db.q.stmts = st
+	return db, nil
+}
+
+// Kind is the engine's name.
+func (db *DB) Kind() string { return db.engine.Kind }
+
+// ReadDB is the read pool, for pool metrics and benchmarks.
+func (db *DB) ReadDB() *sql.DB { return db.readDB }
+
+// WriteDB is the write pool.
+func (db *DB) WriteDB() *sql.DB { return db.writeDB }
+
+// Ping reports whether the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.readDB.PingContext(ctx); err != nil {
+		return &roster.Error{Code: roster.EUNAVAILABLE, Message: "The database is unreachable.", Op: "store.Ping", Err: err}
+	}
+	var one int
+	if err := db.readDB.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return &roster.Error{Code: roster.EUNAVAILABLE, Message: "The database is unreachable.", Op: "store.Ping", Err: err}
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of the database to path.
+func (db *DB) Backup(ctx context.Context, path string, progress func(string, int64)) error {
+	if progress == nil {
+		progress = func(string, int64) {}
+	}
+	return db.engine.Backup(ctx, db, path, progress)
+}
+
+// Close closes the pools.
+func (db *DB) Close() error {
+	db.stmts.close()
+	err := db.readDB.Close()
+	if db.writeDB != db.readDB {
+		err = errors.Join(err, db.writeDB.Close())
+	}
+	if db.engine.Close != nil {
+		err = errors.Join(err, db.engine.Close())
+	}
+	return err
+}
+
+const maxTxAttempts = 5
+
+// InTx runs fn in a transaction, retrying it when the engine reports a serialization
+// failure or deadlock.
+func (db *DB) InTx(ctx context.Context, fn func(roster.Tx) error) error {
+	var err error
+	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
+		err = db.inTxOnce(ctx, fn)
+		if err == nil || !db.engine.Retryable(err) {
+			return err
+		}
+		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
+	}
+	return err
+}
+
+func (db *DB) inTxOnce(ctx context.Context, fn func(roster.Tx) error) (err error) {
+	tx, err := db.writeDB.BeginTx(ctx, nil)
+	if err != nil {
+		return db.wrap("store.InTx", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err = fn(&q{r: tx, w: tx, e: &db.engine, inTx: true}); err != nil {
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return db.wrap("store.Commit", err)
+	}
+	return nil
+}
+
+// wrap turns a driver error into a roster error: a known one by the engine's mapping,
+// anything else as EINTERNAL with the operation named for the log.
+func (q *q) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var re *roster.Error
+	if errors.As(err, &re) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &roster.Error{Code: roster.EUNAVAILABLE, Message: "The request was cancelled or timed out.", Op: op, Err: err}
+	}
+	if m := q.e.MapError(err); m != nil {
+		m.Op, m.Err = op, err
+		return m
+	}
+	return roster.Internal(op, err)
+}
+
+func notFound(what string) error {
+	return &roster.Error{Code: roster.ENOTFOUND, Message: what + " not found."}
+}
+
+// args builds a positional argument list and hands out its $n placeholders.
+type args []any
+
+func (a *args) add(v any) string {
+	*a = append(*a, v)
+	return fmt.Sprintf("$%d", len(*a))
+}
+
+// uniqueFields names the field behind each unique column, so a conflict names what the
+// client sent rather than an index.
+var uniqueFields = map[string]string{
+	"accounts.username_key": "username",
+	"accounts.email_key":    "email",
+	"accounts.uuid":         "uuid",
+	"groups.name_key":       "name",
+	"api_keys.hash":         "key",
+	"sessions.hash":         "session",
+}
+
+// Conflict is the error for a unique violation on table.column.
+func Conflict(table, column string) *roster.Error {
+	field := uniqueFields[table+"."+column]
+	if field == "" {
+		field = column
+	}
+	msg := "That value is already in use."
+	switch field {
+	case "username":
+		msg = "That username is already taken."
+	case "email":
+		msg = "That email address is already in use."
+	case "name":
+		msg = "That name is already taken."
+	}
+	return &roster.Error{Code: roster.ECONFLICT, Message: msg,
+		Problems: []roster.Problem{{Field: field, Code: roster.PTaken, Message: msg}}}
+}

@@ -1,0 +1,165 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster/internal/roster"
+	"github.com/rosterhq/roster/internal/sqlite"
+)
+
+func entry(action, target string) *roster.AuditEntry {
+	return &roster.AuditEntry{At: base, ActorID: 1, ActorName: "admin", Via: roster.ViaCLI, Action: action, TargetType: "account", TargetID: target}
+}
+
+func testAuditAppend(t *testing.T, s roster.Store) {
+	ctx := context.Background()
+	if err := s.AppendAudit(ctx, entry("x", "1")); err == nil {
+		t.Fatal("AppendAudit outside a transaction succeeded")
+	}
+	e1 := entry("account.create", "1")
+	e1.Changes = []roster.Change{{Field: "email", Old: nil, New: "a@example.org"}, {Field: "password", Redacted: true}}
+	inTx(t, s, func(tx roster.Tx) error { return tx.AppendAudit(ctx, e1, entry("account.update", "1")) })
+	// A rolled-back transaction must not leave a gap.
+	_ = s.InTx(ctx, func(tx roster.Tx) error {
+		_ = tx.AppendAudit(ctx, entry("lost", "2"))
+		return errors.New("rollback")
+	})
+	inTx(t, s, func(tx roster.Tx) error { return tx.AppendAudit(ctx, entry("account.delete", "1")) })
+	got, err := s.ListAudit(ctx, roster.AuditFilter{})
+	mustNil(t, err)
+	if len(got) != 3 {
+		t.Fatalf("%d entries, want 3", len(got))
+	}
+	for i, e := range got {
+		if e.Seq != int64(i+1) {
+			t.Fatalf("entry %d has seq %d: the sequence has a gap", i, e.Seq)
+		}
+	}
+	if got[0].Action != "account.create" || len(got[0].Changes) != 2 || got[0].Changes[0].New != "a@example.org" ||
+		!got[0].Changes[1].Redacted || got[0].Changes[1].New != nil || got[0].ActorName != "admin" || !got[0].At.Equal(base) {
+		t.Fatalf("entry 1 = %+v", got[0])
+	}
+
+	// Concurrent writers get distinct, consecutive numbers.
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.InTx(ctx, func(tx roster.Tx) error {
+				return tx.AppendAudit(ctx, entry("concurrent", fmt.Sprint(i)), entry("concurrent", fmt.Sprint(i)))
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	all, err := s.ListAudit(ctx, roster.AuditFilter{})
+	mustNil(t, err)
+	if len(all) != 63 {
+		t.Fatalf("%d entries after concurrent appends, want 63", len(all))
+	}
+	for i, e := range all {
+		if e.Seq != int64(i+1) {
+			t.Fatalf("entry %d has seq %d after concurrent appends", i, e.Seq)
+		}
+		if i >= 3 && i%2 == 1 && all[i+1].TargetID != e.TargetID {
+			t.Fatalf("the two entries of one transaction are not adjacent: %d and %d", e.Seq, all[i+1].Seq)
+		}
+	}
+}
+
+func testAuditFilters(t *testing.T, s roster.Store) {
+	ctx := context.Background()
+	var es []*roster.AuditEntry
+	for i := range 12 {
+		e := entry([]string{"account.create", "account.update", "key.create"}[i%3], fmt.Sprint(i%4))
+		e.ActorID = int64(i%2 + 1)
+		e.At = base.Add(time.Duration(i) * time.Hour)
+		es = append(es, e)
+	}
+	inTx(t, s, func(tx roster.Tx) error { return tx.AppendAudit(ctx, es...) })
+	count := func(f roster.AuditFilter) int {
+		got, err := s.ListAudit(ctx, f)
+		mustNil(t, err)
+		for i := 1; i < len(got); i++ {
+			if got[i].Seq <= got[i-1].Seq {
+				t.Fatal("entries not in sequence order")
+			}
+		}
+		return len(got)
+	}
+	for _, tc := range []struct {
+		f    roster.AuditFilter
+		want int
+	}{
+		{roster.AuditFilter{After: 5}, 7},
+		{roster.AuditFilter{After: 5, Limit: 3}, 3},
+		{roster.AuditFilter{ActorID: 2}, 6},
+		{roster.AuditFilter{TargetType: "account", TargetID: "3"}, 3},
+		{roster.AuditFilter{Action: "key.create"}, 4},
+		{roster.AuditFilter{Since: base.Add(3 * time.Hour), Until: base.Add(6 * time.Hour)}, 3},
+		{roster.AuditFilter{ActorID: 1, Action: "account.create"}, 2},
+	} {
+		if got := count(tc.f); got != tc.want {
+			t.Errorf("ListAudit(%+v) = %d entries, want %d", tc.f, got, tc.want)
+		}
+	}
+}
+
+func testBackup(t *testing.T, s roster.Store) {
+	ctx := context.Background()
+	a := newAccount(1)
+	a.Profile = map[string]any{"bio": "hello", "subscribed": true}
+	a.Capabilities = []string{"group_admin"}
+	MustCreate(t, s, a)
+	mustNil(t, s.SetPasswordHash(ctx, a.ID, "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA"))
+	mustNil(t, s.CreateAPIKey(ctx, &roster.APIKey{AccountID: a.ID, Prefix: "rk_x", Hash: hash("k"), CreatedAt: base}))
+	g := &roster.Group{Name: "g", CreatedAt: base, UpdatedAt: base}
+	mustNil(t, s.CreateGroup(ctx, g))
+	mustNil(t, s.SetGroupMember(ctx, g.ID, a.ID, roster.GroupOwner, base))
+	inTx(t, s, func(tx roster.Tx) error { return tx.AppendAudit(ctx, entry("account.create", "1")) })
+
+	path := filepath.Join(t.TempDir(), "backup.db")
+	var tables []string
+	mustNil(t, s.Backup(ctx, path, func(table string, _ int64) { tables = append(tables, table) }))
+	if len(tables) == 0 {
+		t.Fatal("backup reported no progress")
+	}
+	wantCode(t, s.Backup(ctx, path, nil), roster.ECONFLICT) // never overwrites
+
+	b, err := sqlite.Open(ctx, path, nil)
+	mustNil(t, err)
+	defer b.Close()
+	got, err := b.GetAccount(ctx, roster.AccountRef{Username: "user0001"})
+	mustNil(t, err)
+	if got.ID != a.ID || got.Profile["bio"] != "hello" || got.Profile["subscribed"] != true || !got.HasCapability("group_admin") || !got.CreatedAt.Equal(a.CreatedAt) {
+		t.Fatalf("backup holds %+v", got)
+	}
+	if h, _ := b.GetPasswordHash(ctx, a.ID); h == "" {
+		t.Fatal("backup lost the password hash")
+	}
+	if _, acct, err := b.GetAPIKeyByHash(ctx, hash("k")); err != nil || acct.ID != a.ID {
+		t.Fatalf("backup lost the API key: %v", err)
+	}
+	if ms, _ := b.ListGroupMembers(ctx, g.ID); len(ms) != 1 {
+		t.Fatal("backup lost group members")
+	}
+	// The copy continues the audit sequence where the original stands.
+	mustNil(t, b.InTx(ctx, func(tx roster.Tx) error { return tx.AppendAudit(ctx, entry("after", "1")) }))
+	es, _ := b.ListAudit(ctx, roster.AuditFilter{})
+	if len(es) != 2 || es[1].Seq != 2 {
+		t.Fatalf("audit in backup = %+v", es)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		t.Fatalf("backup file: %v", err)
+	}
+}
