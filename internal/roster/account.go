@@ -195,7 +195,8 @@ type AccountFilter struct {
 	Sysadmin   *bool
 	Staff      *bool
 	Capability string
-	Email      string // exact, case-insensitive
+	Email      string   // exact, case-insensitive
+	Emails     []string // any of these, case-insensitive
 	// Usernames selects these usernames (case-insensitive); empty selects all.
 	Usernames []string
 	// Query matches a case-insensitive substring of username, full name or email.

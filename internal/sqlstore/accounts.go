@@ -225,6 +225,13 @@ func where(f roster.AccountFilter, a *args) string {
 	if f.Email != "" {
 		conds = append(conds, "a.email_key = "+a.add(roster.FoldKey(f.Email)))
 	}
+	if len(f.Emails) > 0 {
+		ph := make([]string, len(f.Emails))
+		for i, e := range f.Emails {
+			ph[i] = a.add(roster.FoldKey(e))
+		}
+		conds = append(conds, "a.email_key IN ("+strings.Join(ph, ",")+")")
+	}
 	if len(f.Usernames) > 0 {
 		ph := make([]string, len(f.Usernames))
 		for i, u := range f.Usernames {

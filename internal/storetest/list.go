@@ -95,6 +95,9 @@ func testListFilters(t *testing.T, s roster.Store) {
 			return notDeleted(a) && a.HasCapability("project_admin")
 		}},
 		{"EmailCaseInsensitive", roster.AccountFilter{Email: "USER0003@example.ORG"}, func(a *roster.Account) bool { return a.Username == "user0003" }},
+		{"Emails", roster.AccountFilter{Emails: []string{"USER0005@example.org", "user0006@EXAMPLE.org", "x@y.z"}}, func(a *roster.Account) bool {
+			return a.Username == "user0005" || a.Username == "user0006"
+		}},
 		{"Usernames", roster.AccountFilter{Usernames: []string{"USER0001", "user0002", "nobody"}}, func(a *roster.Account) bool {
 			return a.Username == "user0001" || a.Username == "user0002"
 		}},

@@ -1,0 +1,605 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster/internal/roster"
+	"github.com/rosterhq/roster/internal/secret"
+)
+
+// GetAccount returns what the actor in ctx may see of the account ref names.
+func (s *Service) GetAccount(ctx context.Context, ref roster.AccountRef, opt ReadOptions) (*roster.Record, error) {
+	actor := roster.ActorFromContext(ctx)
+	a, err := s.store.GetAccount(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if !visibleToReader(actor, a) {
+		return nil, roster.Errorf(roster.ENOTFOUND, "Account not found.")
+	}
+	return s.record(actor, a, opt), nil
+}
+
+// GetAccounts returns one record per ref, in the order of refs, with nil where a ref
+// names no account the actor may know of. It reads the store once per 500 refs.
+func (s *Service) GetAccounts(ctx context.Context, refs []roster.AccountRef, opt ReadOptions) ([]*roster.Record, error) {
+	actor := roster.ActorFromContext(ctx)
+	as, err := s.store.GetAccounts(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]*roster.Account, len(as))
+	byUUID := make(map[string]*roster.Account, len(as))
+	byName := make(map[string]*roster.Account, len(as))
+	for _, a := range as {
+		byID[a.ID], byUUID[a.UUID], byName[roster.FoldKey(a.Username)] = a, a, a
+	}
+	out := make([]*roster.Record, len(refs))
+	recs := make(map[int64]*roster.Record, len(as))
+	for i, ref := range refs {
+		var a *roster.Account
+		switch {
+		case ref.ID != 0:
+			a = byID[ref.ID]
+		case ref.UUID != "":
+			a = byUUID[strings.ToLower(ref.UUID)]
+		default:
+			a = byName[roster.FoldKey(ref.Username)]
+		}
+		if a == nil || !visibleToReader(actor, a) {
+			continue
+		}
+		if recs[a.ID] == nil {
+			recs[a.ID] = s.record(actor, a, opt)
+		}
+		out[i] = recs[a.ID]
+	}
+	return out, nil
+}
+
+// RecordPage is a page of accounts as the reader may see them.
+type RecordPage struct {
+	Records    []*roster.Record
+	NextCursor string
+	Total      int
+}
+
+// checkListFilter refuses filters and orders on what the actor may not see, and keeps
+// deleted accounts and email matches from non-staff.
+func checkListFilter(actor roster.Actor, f *roster.AccountFilter) error {
+	if actor.IsStaff() {
+		return nil
+	}
+	var bad []roster.Problem
+	deny := func(field string) {
+		bad = append(bad, roster.Problem{Field: field, Code: roster.PForbidden, Message: "Only staff may filter or sort on this."})
+	}
+	if f.Email != "" || len(f.Emails) > 0 {
+		deny("email")
+	}
+	if f.Sysadmin != nil {
+		deny("sysadmin")
+	}
+	if f.Staff != nil {
+		deny("staff")
+	}
+	if f.Capability != "" {
+		deny("capability")
+	}
+	if len(f.States) > 0 || f.AnyState {
+		deny("state")
+	}
+	if f.Sort == roster.SortEmail || f.Sort == roster.SortLastLogin {
+		deny("sort")
+	}
+	if len(bad) > 0 {
+		return &roster.Error{Code: roster.EFORBIDDEN, Message: "Only staff may filter or sort on these fields.", Problems: bad}
+	}
+	f.QueryNoEmail = true
+	return nil
+}
+
+// ListAccounts returns a page of accounts as the actor may see them.
+func (s *Service) ListAccounts(ctx context.Context, f roster.AccountFilter, opt ReadOptions) (*RecordPage, error) {
+	actor := roster.ActorFromContext(ctx)
+	if err := checkListFilter(actor, &f); err != nil {
+		return nil, err
+	}
+	p, err := s.store.ListAccounts(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	out := &RecordPage{NextCursor: p.NextCursor, Total: p.Total, Records: make([]*roster.Record, len(p.Accounts))}
+	for i, a := range p.Accounts {
+		out.Records[i] = s.record(actor, a, opt)
+	}
+	return out, nil
+}
+
+// StreamAccounts calls fn with every account the filter selects, as the actor may see
+// it, reading as it goes: memory does not grow with the number of accounts.
+func (s *Service) StreamAccounts(ctx context.Context, f roster.AccountFilter, opt ReadOptions, fn func(*roster.Record) error) error {
+	actor := roster.ActorFromContext(ctx)
+	if err := checkListFilter(actor, &f); err != nil {
+		return err
+	}
+	return s.store.StreamAccounts(ctx, f, func(a *roster.Account) error { return fn(s.record(actor, a, opt)) })
+}
+
+// CountAccounts counts the accounts a filter selects.
+func (s *Service) CountAccounts(ctx context.Context, f roster.AccountFilter) (int, error) {
+	if err := checkListFilter(roster.ActorFromContext(ctx), &f); err != nil {
+		return 0, err
+	}
+	return s.store.CountAccounts(ctx, f)
+}
+
+// Password rules, worded as CKAN words them.
+const (
+	MinPasswordLength = 8
+	maxPasswordBytes  = 1024
+)
+
+func checkPassword(p string) *roster.Problem {
+	switch {
+	case len([]rune(p)) < MinPasswordLength:
+		return &roster.Problem{Field: "password", Code: roster.PTooShort, Limit: MinPasswordLength,
+			Message: fmt.Sprintf("Your password must be %d characters or longer.", MinPasswordLength)}
+	case len(p) > maxPasswordBytes:
+		return &roster.Problem{Field: "password", Code: roster.PTooLong, Limit: maxPasswordBytes,
+			Message: fmt.Sprintf("Your password must be at most %d bytes.", maxPasswordBytes)}
+	}
+	return nil
+}
+
+// change is the outcome of checking a patch against an account.
+type change struct {
+	changes  []roster.Change
+	password *string // a new password to hash, if the patch sets one
+	state    bool    // the lifecycle state changed
+	demoted  bool    // an active sysadmin stops being one (or stops being active)
+}
+
+// patchOptions widen what a patch may set.
+type patchOptions struct {
+	creating bool // uuid and created may be given (sysadmins importing accounts)
+}
+
+// applyPatch checks every key of patch for permission and validity, all at once, and
+// applies the valid patch to a. It changes nothing when it returns an error.
+func (s *Service) applyPatch(actor roster.Actor, a *roster.Account, patch map[string]any, opt patchOptions) (*change, error) {
+	keys := make([]string, 0, len(patch))
+	for k := range patch {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var forbidden, problems []roster.Problem
+	values := map[string]any{}
+	var password *string
+	for _, k := range keys {
+		attr := s.schema.Attr(k)
+		if attr == nil {
+			problems = append(problems, roster.Problem{Field: k, Code: roster.PUnknown, Message: "Unknown field."})
+			continue
+		}
+		writable := attr.Write != roster.WriteNone
+		if opt.creating && (k == "uuid" || k == "created") && actor.IsSysadmin() {
+			writable = true
+		}
+		if attr.Storage == roster.StoreComputed || !writable {
+			problems = append(problems, roster.Problem{Field: k, Code: roster.PReadOnly, Message: "This field cannot be changed."})
+			continue
+		}
+		if attr.Write == roster.WriteSysadmin && !actor.IsSysadmin() {
+			forbidden = append(forbidden, roster.Problem{Field: k, Code: roster.PForbidden, Message: "Only system administrators may change this field."})
+			continue
+		}
+		if attr.Storage == roster.StoreSecret { // password: the only writable secret
+			p, ok := patch[k].(string)
+			if !ok {
+				problems = append(problems, roster.Problem{Field: k, Code: roster.PType, Message: "Must be a string."})
+				continue
+			}
+			if pr := checkPassword(p); pr != nil {
+				problems = append(problems, *pr)
+				continue
+			}
+			password = &p
+			continue
+		}
+		v, pr := s.schema.Normalize(attr, patch[k])
+		if pr != nil {
+			problems = append(problems, *pr)
+			continue
+		}
+		if k == "uuid" && v != nil {
+			if u, _ := v.(string); !roster.IsUUID(u) {
+				problems = append(problems, roster.Problem{Field: k, Code: roster.PFormat, Message: "Enter a valid UUID.", Value: v})
+				continue
+			}
+			v = strings.ToLower(v.(string))
+		}
+		if k == "state" && v == nil {
+			problems = append(problems, roster.Problem{Field: k, Code: roster.PRequired, Message: "This field is required."})
+			continue
+		}
+		values[k] = v
+	}
+	if len(forbidden) > 0 {
+		return nil, &roster.Error{Code: roster.EFORBIDDEN, Message: forbidden[0].Message, Problems: forbidden}
+	}
+	if len(problems) > 0 {
+		return nil, roster.Invalid(problems...)
+	}
+
+	before := a.Clone()
+	wasAdmin := a.Sysadmin && a.State == roster.StateActive
+	for _, k := range keys {
+		v, ok := values[k]
+		if !ok {
+			continue
+		}
+		attr := s.schema.Attr(k)
+		switch k {
+		case "uuid":
+			if v != nil {
+				a.UUID = v.(string)
+			}
+		case "created":
+			if t, ok := v.(time.Time); ok {
+				a.CreatedAt = t
+			}
+		default:
+			if err := a.SetValue(attr, v); err != nil {
+				return nil, roster.Internal("core.applyPatch", err)
+			}
+		}
+	}
+	_, setName := values["name"]
+	_, setFirst := values["first_name"]
+	_, setLast := values["last_name"]
+	applyNameRule(a, setName, setFirst, setLast)
+
+	c := &change{password: password}
+	c.changes = s.diff(before, a)
+	if opt.creating {
+		for i := range c.changes {
+			c.changes[i].Old = nil
+		}
+	}
+	if password != nil {
+		c.changes = append(c.changes, roster.Change{Field: "password", Redacted: true})
+	}
+	c.state = before.State != a.State
+	c.demoted = wasAdmin && !(a.Sysadmin && a.State == roster.StateActive)
+	return c, nil
+}
+
+// applyNameRule keeps the full name and the first and last names consistent:
+//   - a change of first or last name (and not of the full name) sets the full name to
+//     "first last";
+//   - a change of the full name alone splits it: the last word is the last name, the rest
+//     the first name;
+//   - a change of both is kept as given, which is how clients record names the split
+//     would get wrong ("Maria" / "de la Cruz").
+func applyNameRule(a *roster.Account, setName, setFirst, setLast bool) {
+	switch {
+	case setName && !setFirst && !setLast:
+		a.FirstName, a.LastName = splitName(a.Name)
+	case !setName && (setFirst || setLast):
+		a.Name = strings.TrimSpace(a.FirstName + " " + a.LastName)
+	}
+}
+
+func splitName(n string) (first, last string) {
+	n = strings.TrimSpace(n)
+	i := strings.LastIndexAny(n, " \t")
+	if i < 0 {
+		return n, ""
+	}
+	return strings.TrimSpace(n[:i]), n[i+1:]
+}
+
+// diff lists the attributes whose values differ between two versions of an account.
+func (s *Service) diff(before, after *roster.Account) []roster.Change {
+	var out []roster.Change
+	for _, attr := range s.schema.Attrs() {
+		if attr.Storage == roster.StoreComputed || attr.Storage == roster.StoreSecret || attr.Name == "updated" {
+			continue
+		}
+		old, cur := auditValue(before.Value(attr)), auditValue(after.Value(attr))
+		if !reflect.DeepEqual(old, cur) {
+			out = append(out, roster.Change{Field: attr.Name, Old: old, New: cur})
+		}
+	}
+	return out
+}
+
+// auditValue normalises a value to its JSON form, so values read from the store and
+// values just set compare equal when they are.
+func auditValue(v any) any {
+	switch x := v.(type) {
+	case nil, string, bool, json.Number:
+		return v
+	case int64:
+		return json.Number(strconv.FormatInt(x, 10))
+	}
+	v = roster.JSONValue(v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	var out any
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.UseNumber()
+	if dec.Decode(&out) != nil {
+		return string(b)
+	}
+	return out
+}
+
+// checkUnique reports, as problems, a username or email that another account holds.
+func checkUnique(ctx context.Context, tx roster.Tx, a *roster.Account, before *roster.Account) ([]roster.Problem, error) {
+	var out []roster.Problem
+	if before == nil || roster.FoldKey(before.Username) != roster.FoldKey(a.Username) {
+		other, err := tx.GetAccount(ctx, roster.AccountRef{Username: a.Username})
+		switch {
+		case err == nil && other.ID != a.ID:
+			out = append(out, roster.Problem{Field: "username", Code: roster.PTaken, Message: "That username is already taken.", Value: a.Username})
+		case err != nil && roster.ErrorCode(err) != roster.ENOTFOUND:
+			return nil, err
+		}
+	}
+	if before == nil || roster.FoldKey(before.Email) != roster.FoldKey(a.Email) {
+		n, err := tx.CountAccounts(ctx, roster.AccountFilter{Email: a.Email, AnyState: true})
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			out = append(out, roster.Problem{Field: "email", Code: roster.PTaken, Message: "That email address is already in use.", Value: a.Email})
+		}
+	}
+	return out, nil
+}
+
+// CreateAccount creates an account from attribute values by canonical name. Only
+// system administrators create accounts. username and email are required; password is
+// optional (without one the account cannot sign in with a password).
+func (s *Service) CreateAccount(ctx context.Context, in map[string]any) (*roster.Record, error) {
+	actor := roster.ActorFromContext(ctx)
+	if err := requireSysadmin(actor, true); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	a := &roster.Account{UUID: newUUID(), State: roster.StateActive, CreatedAt: now, UpdatedAt: now, Profile: map[string]any{}}
+	var missing []roster.Problem
+	for _, attr := range s.schema.Attrs() {
+		if _, ok := in[attr.Name]; attr.Required && !ok {
+			missing = append(missing, roster.Problem{Field: attr.Name, Code: roster.PRequired, Message: "This field is required."})
+		}
+	}
+	c, err := s.applyPatch(actor, a, in, patchOptions{creating: true})
+	if err != nil {
+		if re, ok := err.(*roster.Error); ok && re.Code == roster.EINVALID {
+			return nil, roster.Invalid(append(re.Problems, missing...)...)
+		}
+		return nil, err
+	}
+	if len(missing) > 0 {
+		return nil, roster.Invalid(missing...)
+	}
+	hash, err := s.hashIfSet(c.password)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.InTx(ctx, func(tx roster.Tx) error {
+		if ps, err := checkUnique(ctx, tx, a, nil); err != nil || len(ps) > 0 {
+			if err != nil {
+				return err
+			}
+			return &roster.Error{Code: roster.ECONFLICT, Message: ps[0].Message, Problems: ps}
+		}
+		if err := tx.CreateAccount(ctx, a); err != nil {
+			return err
+		}
+		if hash != "" {
+			if err := tx.SetPasswordHash(ctx, a.ID, hash); err != nil {
+				return err
+			}
+		}
+		return tx.AppendAudit(ctx, audit(ctx, now, "account.create", "account", strconv.FormatInt(a.ID, 10), a.Username, c.changes))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.record(actor, a, ReadOptions{}), nil
+}
+
+func (s *Service) hashIfSet(p *string) (string, error) {
+	if p == nil {
+		return "", nil
+	}
+	h, err := secret.HashPassword(*p, s.cfg.PasswordParams)
+	if err != nil {
+		return "", roster.Internal("core.hashPassword", err)
+	}
+	return h, nil
+}
+
+// UpdateAccount merges patch (attribute values by canonical name; nil clears) into the
+// account. The owner may change the attributes whose write rule is self; system
+// administrators may change any writable attribute. Every key is checked before
+// anything is written; one refused key refuses the whole patch.
+func (s *Service) UpdateAccount(ctx context.Context, ref roster.AccountRef, patch map[string]any) (*roster.Record, error) {
+	actor := roster.ActorFromContext(ctx)
+	if err := requireSignedIn(actor, true); err != nil {
+		return nil, err
+	}
+	var hash string
+	var out *roster.Record
+	// Password hashing is slow: do it once, outside the transaction, and only after the
+	// patch has been checked against a first read of the account.
+	if pw, ok := patch["password"].(string); ok && checkPassword(pw) == nil {
+		a, err := s.loadForWrite(ctx, s.store, actor, ref)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.applyPatch(actor, a, patch, patchOptions{}); err != nil {
+			return nil, err
+		}
+		if hash, err = s.hashIfSet(&pw); err != nil {
+			return nil, err
+		}
+	}
+	err := s.store.InTx(ctx, func(tx roster.Tx) error {
+		a, err := s.loadForWrite(ctx, tx, actor, ref)
+		if err != nil {
+			return err
+		}
+		before := a.Clone()
+		c, err := s.applyPatch(actor, a, patch, patchOptions{})
+		if err != nil {
+			return err
+		}
+		if err := s.saveChange(ctx, tx, before, a, c, hash); err != nil {
+			return err
+		}
+		out = s.record(actor, a, ReadOptions{})
+		return nil
+	})
+	return out, err
+}
+
+// loadForWrite reads the account the actor wants to change and checks that the actor
+// may change it at all.
+func (s *Service) loadForWrite(ctx context.Context, tx roster.Tx, actor roster.Actor, ref roster.AccountRef) (*roster.Account, error) {
+	a, err := tx.GetAccount(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if !visibleToReader(actor, a) {
+		return nil, roster.Errorf(roster.ENOTFOUND, "Account not found.")
+	}
+	if !actor.IsSysadmin() && !actor.Is(a.ID) {
+		return nil, roster.Errorf(roster.EFORBIDDEN, "You may change only your own account.")
+	}
+	return a, nil
+}
+
+// saveChange writes a checked change and its audit entry.
+func (s *Service) saveChange(ctx context.Context, tx roster.Tx, before, a *roster.Account, c *change, passwordHash string) error {
+	if len(c.changes) == 0 {
+		return nil
+	}
+	if ps, err := checkUnique(ctx, tx, a, before); err != nil || len(ps) > 0 {
+		if err != nil {
+			return err
+		}
+		return &roster.Error{Code: roster.ECONFLICT, Message: ps[0].Message, Problems: ps}
+	}
+	if c.demoted {
+		if err := lastSysadminGuard(ctx, tx, a.ID); err != nil {
+			return err
+		}
+	}
+	now := s.now()
+	a.UpdatedAt = now
+	if err := tx.UpdateAccount(ctx, a); err != nil {
+		return err
+	}
+	if passwordHash != "" {
+		if err := tx.SetPasswordHash(ctx, a.ID, passwordHash); err != nil {
+			return err
+		}
+	}
+	action := "account.update"
+	if c.state {
+		action = "account." + stateAction(a.State)
+		if a.State != roster.StateActive {
+			// Sign the account out everywhere; its keys stop working while it is not active.
+			if err := tx.DeleteAccountSessions(ctx, a.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return tx.AppendAudit(ctx, audit(ctx, now, action, "account", strconv.FormatInt(a.ID, 10), a.Username, c.changes))
+}
+
+func stateAction(st roster.State) string {
+	switch st {
+	case roster.StateActive:
+		return "activate"
+	case roster.StateDeactivated:
+		return "deactivate"
+	case roster.StateDeleted:
+		return "delete"
+	}
+	return "update"
+}
+
+// lastSysadminGuard refuses a change that would leave no active system administrator.
+func lastSysadminGuard(ctx context.Context, tx roster.Tx, changing int64) error {
+	yes := true
+	p, err := tx.ListAccounts(ctx, roster.AccountFilter{Sysadmin: &yes, States: []roster.State{roster.StateActive}, Limit: 2})
+	if err != nil {
+		return err
+	}
+	for _, a := range p.Accounts {
+		if a.ID != changing {
+			return nil
+		}
+	}
+	return roster.Errorf(roster.ECONFLICT, "This is the last active system administrator; appoint another one first.")
+}
+
+// SetState moves an account to a lifecycle state: deactivate, reactivate or (soft)
+// delete. Only system administrators may; the last active one cannot be removed.
+func (s *Service) SetState(ctx context.Context, ref roster.AccountRef, st roster.State) (*roster.Record, error) {
+	return s.UpdateAccount(ctx, ref, map[string]any{"state": string(st)})
+}
+
+// SetPassword sets an account's password. The owner must give the current password
+// when one is set; system administrators need not.
+func (s *Service) SetPassword(ctx context.Context, ref roster.AccountRef, password, current string) error {
+	actor := roster.ActorFromContext(ctx)
+	if err := requireSignedIn(actor, true); err != nil {
+		return err
+	}
+	if p := checkPassword(password); p != nil {
+		return roster.Invalid(*p)
+	}
+	a, err := s.loadForWrite(ctx, s.store, actor, ref)
+	if err != nil {
+		return err
+	}
+	if !actor.IsSysadmin() {
+		old, err := s.store.GetPasswordHash(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		if old != "" {
+			if ok, _ := secret.CheckPassword(old, current); !ok {
+				return roster.Invalid(roster.Problem{Field: "current_password", Code: roster.PFormat, Message: "The current password is wrong."})
+			}
+		}
+	}
+	hash, err := s.hashIfSet(&password)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	return s.store.InTx(ctx, func(tx roster.Tx) error {
+		if err := tx.SetPasswordHash(ctx, a.ID, hash); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, audit(ctx, now, "account.password", "account", strconv.FormatInt(a.ID, 10), a.Username,
+			[]roster.Change{{Field: "password", Redacted: true}}))
+	})
+}

@@ -1,0 +1,41 @@
+package core
+
+import (
+	"context"
+
+	"github.com/rosterhq/roster/internal/roster"
+)
+
+// ListAudit returns audit entries after f.After, oldest first. Staff and system
+// administrators may read the log.
+func (s *Service) ListAudit(ctx context.Context, f roster.AuditFilter) ([]*roster.AuditEntry, error) {
+	actor := roster.ActorFromContext(ctx)
+	if err := requireSignedIn(actor, false); err != nil {
+		return nil, err
+	}
+	if !actor.IsStaff() {
+		return nil, roster.Errorf(roster.EFORBIDDEN, "Only staff may read the audit log.")
+	}
+	return s.store.ListAudit(ctx, f)
+}
+
+// Role is a role or capability that accounts can hold.
+type Role struct {
+	Name        string `json:"name"`
+	Kind        string `json:"kind"` // "role" or "capability"
+	Description string `json:"description"`
+}
+
+// Roles lists the roles (sysadmin, staff) and the capabilities of the schema.
+func (s *Service) Roles() []Role {
+	out := []Role{}
+	for _, a := range s.schema.Attrs() {
+		switch {
+		case a.Name == "sysadmin" || a.Name == "staff":
+			out = append(out, Role{Name: a.Name, Kind: "role", Description: a.Description})
+		case a.Storage == roster.StoreCapability:
+			out = append(out, Role{Name: a.Name, Kind: "capability", Description: a.Description})
+		}
+	}
+	return out
+}

@@ -1,0 +1,285 @@
+package core
+
+import (
+	"context"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster/internal/roster"
+	"github.com/rosterhq/roster/internal/secret"
+)
+
+// The generic answer to a failed sign-in: it does not say whether the account exists.
+var errBadLogin = roster.Errorf(roster.EUNAUTHENTICATED, "Invalid username or password.")
+
+// actorOf is the actor an authenticated account acts as.
+func actorOf(a *roster.Account) roster.Actor {
+	return roster.Actor{AccountID: a.ID, Username: a.Username, Sysadmin: a.Sysadmin, Staff: a.Staff, Capabilities: a.Capabilities}
+}
+
+// Client says where a request comes from, for throttling and the audit log.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+// block is how long a key is blocked after n failures: nothing up to the allowance, then
+// doubling from one second, capped.
+func (s *Service) block(allowed int) func(int) time.Duration {
+	return func(n int) time.Duration {
+		if n <= allowed {
+			return 0
+		}
+		d := time.Duration(math.Pow(2, math.Min(float64(n-allowed-1), 20))) * time.Second
+		return min(d, s.cfg.MaxBlock)
+	}
+}
+
+// blocked returns ETOOMANY if key is blocked now.
+func (s *Service) blocked(ctx context.Context, key string) error {
+	t, err := s.store.GetThrottle(ctx, key)
+	if err != nil {
+		if roster.ErrorCode(err) == roster.ENOTFOUND {
+			return nil
+		}
+		return err
+	}
+	now := s.cfg.Now()
+	if now.Before(t.BlockedUntil) {
+		return &roster.Error{Code: roster.ETOOMANY, Message: "Too many failed attempts; try again later.",
+			RetryAfter: int(math.Ceil(t.BlockedUntil.Sub(now).Seconds()))}
+	}
+	return nil
+}
+
+// fail records a failure against each key and returns ETOOMANY if that blocks one of
+// them, else err.
+func (s *Service) fail(ctx context.Context, err error, allowed int, keys ...string) error {
+	now := s.cfg.Now()
+	for _, k := range keys {
+		t, rerr := s.store.RecordFailure(ctx, k, now, now.Add(-s.cfg.FailureWindow), s.block(allowed))
+		if rerr != nil {
+			s.log.Warn("recording an authentication failure", "err", rerr)
+			continue
+		}
+		if now.Before(t.BlockedUntil) {
+			err = &roster.Error{Code: roster.ETOOMANY, Message: "Too many failed attempts; try again later.",
+				RetryAfter: int(math.Ceil(t.BlockedUntil.Sub(now).Seconds()))}
+		}
+	}
+	return err
+}
+
+// AuthenticateKey returns the actor an API key stands for. Unknown, revoked and expired
+// keys are EUNAUTHENTICATED; after too many from one client address, ETOOMANY. Valid
+// keys are never slowed: they cannot be guessed, so only the failures need counting.
+func (s *Service) AuthenticateKey(ctx context.Context, key string, c Client) (roster.Actor, error) {
+	ipKey := "key:ip:" + c.IP
+	fail := func(msg string) (roster.Actor, error) {
+		if err := s.blocked(ctx, ipKey); err != nil {
+			return roster.Actor{}, err
+		}
+		return roster.Actor{}, s.fail(ctx, roster.Errorf(roster.EUNAUTHENTICATED, "%s", msg), s.cfg.KeyFailuresAllowed, ipKey)
+	}
+	if !strings.HasPrefix(key, secret.KeyPrefix) || len(key) > 200 {
+		return fail("Invalid API key.")
+	}
+	k, a, err := s.store.GetAPIKeyByHash(ctx, secret.HashToken(key))
+	if err != nil {
+		if roster.ErrorCode(err) == roster.ENOTFOUND {
+			return fail("Invalid API key.")
+		}
+		return roster.Actor{}, err
+	}
+	now := s.cfg.Now()
+	if !k.Live(now) {
+		return fail("This API key has been revoked or has expired.")
+	}
+	if a.State != roster.StateActive {
+		return fail("This account is not active.")
+	}
+	if now.Sub(k.LastUsedAt) > time.Minute {
+		s.touch(func(ctx context.Context) error { return s.store.TouchAPIKey(ctx, k.ID, now) })
+	}
+	actor := actorOf(a)
+	actor.KeyID, actor.ReadOnly, actor.ClientIP = k.ID, k.ReadOnly, c.IP
+	return actor, nil
+}
+
+// touch records a last-used time in the background: it is bookkeeping, not worth
+// making a request wait for the write lock. When many are in flight it skips; the next
+// use a minute later records the time instead.
+func (s *Service) touch(fn func(context.Context) error) {
+	select {
+	case s.touches <- struct{}{}:
+	default:
+		return
+	}
+	go func() {
+		defer func() { <-s.touches }()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := fn(ctx); err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
+			s.log.Warn("recording last use", "err", err)
+		}
+	}()
+}
+
+// Quiesce waits for background bookkeeping to finish, for a clean shutdown.
+func (s *Service) Quiesce() {
+	for range cap(s.touches) {
+		s.touches <- struct{}{}
+	}
+	for range cap(s.touches) {
+		<-s.touches
+	}
+}
+
+// SessionInfo is a new sign-in: the cookie token (shown once) and its CSRF token.
+type SessionInfo struct {
+	Token     string
+	CSRFToken string
+	ExpiresAt time.Time
+	Account   *roster.Record
+}
+
+// Login checks a username (or email address) and password and opens a session. Repeated
+// failures from one client address or for one username are slowed down.
+func (s *Service) Login(ctx context.Context, login, password string, c Client) (*SessionInfo, error) {
+	ipKey, userKey := "login:ip:"+c.IP, "login:user:"+roster.FoldKey(login)
+	for _, k := range []string{ipKey, userKey} {
+		if err := s.blocked(ctx, k); err != nil {
+			return nil, err
+		}
+	}
+	reject := func() (*SessionInfo, error) {
+		s.log.Info("sign-in refused", "login", login, "client_ip", c.IP)
+		return nil, s.fail(ctx, errBadLogin, s.cfg.LoginFailuresAllowed, ipKey, userKey)
+	}
+	var a *roster.Account
+	var err error
+	if strings.Contains(login, "@") {
+		var p *roster.AccountPage
+		p, err = s.store.ListAccounts(ctx, roster.AccountFilter{Email: login, Limit: 1})
+		if err == nil && len(p.Accounts) == 1 {
+			a = p.Accounts[0]
+		}
+	} else if login != "" {
+		a, err = s.store.GetAccount(ctx, roster.AccountRef{Username: login})
+	}
+	if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
+		return nil, err
+	}
+	if a == nil {
+		secret.DummyCheck(password, s.cfg.PasswordParams)
+		return reject()
+	}
+	hash, err := s.store.GetPasswordHash(ctx, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	if hash == "" {
+		secret.DummyCheck(password, s.cfg.PasswordParams)
+		return reject()
+	}
+	ok, err := secret.CheckPassword(hash, password)
+	if err != nil {
+		s.log.Error("stored password hash unreadable", "account_id", a.ID, "err", err)
+	}
+	if !ok || a.State != roster.StateActive {
+		return reject()
+	}
+	token, err := secret.NewToken()
+	if err != nil {
+		return nil, roster.Internal("core.Login", err)
+	}
+	now := s.now()
+	sess := &roster.Session{AccountID: a.ID, Hash: secret.HashToken(token), CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionLifetime),
+		LastSeenAt: now, ClientIP: c.IP, UserAgent: truncate(c.UserAgent, 512)}
+	actor := actorOf(a)
+	actor.Via, actor.ClientIP, actor.RequestID = roster.ActorFromContext(ctx).Via, c.IP, roster.ActorFromContext(ctx).RequestID
+	actx := roster.NewContextWithActor(ctx, actor)
+	err = s.store.InTx(ctx, func(tx roster.Tx) error {
+		if err := tx.CreateSession(ctx, sess); err != nil {
+			return err
+		}
+		if err := tx.SetLastLogin(ctx, a.ID, now); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, audit(actx, now, "session.login", "account", strconv.FormatInt(a.ID, 10), a.Username, nil))
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.ClearThrottle(ctx, userKey); err != nil {
+		s.log.Warn("clearing a throttle", "err", err)
+	}
+	a.LastLoginAt = now
+	return &SessionInfo{Token: token, CSRFToken: secret.CSRFToken(token), ExpiresAt: sess.ExpiresAt, Account: s.record(actor, a, ReadOptions{})}, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// AuthenticateSession returns the actor a session cookie token stands for.
+func (s *Service) AuthenticateSession(ctx context.Context, token string, c Client) (roster.Actor, error) {
+	bad := roster.Errorf(roster.EUNAUTHENTICATED, "Your session has ended; sign in again.")
+	if token == "" || len(token) > 200 {
+		return roster.Actor{}, bad
+	}
+	sess, a, err := s.store.GetSessionByHash(ctx, secret.HashToken(token))
+	if err != nil {
+		if roster.ErrorCode(err) == roster.ENOTFOUND {
+			return roster.Actor{}, bad
+		}
+		return roster.Actor{}, err
+	}
+	now := s.cfg.Now()
+	if !now.Before(sess.ExpiresAt) || a.State != roster.StateActive {
+		s.touch(func(ctx context.Context) error { return s.store.DeleteSession(ctx, sess.ID) })
+		return roster.Actor{}, bad
+	}
+	if now.Sub(sess.LastSeenAt) > time.Minute {
+		s.touch(func(ctx context.Context) error { return s.store.TouchSession(ctx, sess.ID, now) })
+	}
+	actor := actorOf(a)
+	actor.SessionID, actor.ClientIP = sess.ID, c.IP
+	return actor, nil
+}
+
+// CheckCSRF reports whether token is the CSRF token of the session cookie token.
+func CheckCSRF(sessionToken, token string) bool {
+	return sessionToken != "" && token != "" && secret.Equal(secret.CSRFToken(sessionToken), token)
+}
+
+// CSRFToken returns the CSRF token of a session cookie token.
+func CSRFToken(sessionToken string) string { return secret.CSRFToken(sessionToken) }
+
+// Logout ends the session a cookie token names.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	sess, a, err := s.store.GetSessionByHash(ctx, secret.HashToken(token))
+	if err != nil {
+		if roster.ErrorCode(err) == roster.ENOTFOUND {
+			return nil
+		}
+		return err
+	}
+	now := s.now()
+	return s.store.InTx(ctx, func(tx roster.Tx) error {
+		if err := tx.DeleteSession(ctx, sess.ID); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, audit(ctx, now, "session.logout", "account", strconv.FormatInt(a.ID, 10), a.Username, nil))
+	})
+}
+
+// ExpireSessions deletes sessions that have ended; the server calls it now and then.
+func (s *Service) ExpireSessions(ctx context.Context) (int, error) {
+	return s.store.DeleteExpiredSessions(ctx, s.cfg.Now())
+}

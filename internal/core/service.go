@@ -1,0 +1,136 @@
+// Package core holds every use case of Roster. It is the only place that decides who may
+// read or change what, validates input against the profile schema, and writes the audit
+// log, each change in the same transaction as its audit entry. The native API, the
+// dialects, the console and the CLI are thin translations onto these methods.
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/rosterhq/roster/internal/roster"
+	"github.com/rosterhq/roster/internal/secret"
+)
+
+// Config tunes the service. Zero values take the defaults noted.
+type Config struct {
+	Schema         *roster.Schema // default: the embedded schema
+	PasswordParams secret.Params  // default: secret.DefaultParams
+	// SessionLifetime bounds a browser session (default 12h).
+	SessionLifetime time.Duration
+	// ParentalConsentAge: accounts younger than this (by year_of_birth, or without one)
+	// require parental consent and are shown as private to others. 0 turns it off
+	// (the default); Open edX deployments use 13.
+	ParentalConsentAge int
+	// Throttling of failed sign-ins and bad keys, counted in the database so every
+	// replica sees the same counts.
+	LoginFailuresAllowed int           // per client address or username, default 5
+	KeyFailuresAllowed   int           // per client address, default 20
+	FailureWindow        time.Duration // default 15m
+	MaxBlock             time.Duration // default 15m
+	Now                  func() time.Time
+	Log                  *slog.Logger
+}
+
+// Service runs Roster's use cases over a store.
+type Service struct {
+	store  roster.Store
+	schema *roster.Schema
+	cfg    Config
+	log    *slog.Logger
+	// touches bounds the background updates of last-used times.
+	touches chan struct{}
+}
+
+// New returns a service over store.
+func New(store roster.Store, cfg Config) (*Service, error) {
+	if cfg.Schema == nil {
+		s, err := roster.LoadSchema()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Schema = s
+	}
+	if cfg.PasswordParams == (secret.Params{}) {
+		cfg.PasswordParams = secret.DefaultParams
+	}
+	if cfg.SessionLifetime <= 0 {
+		cfg.SessionLifetime = 12 * time.Hour
+	}
+	if cfg.LoginFailuresAllowed <= 0 {
+		cfg.LoginFailuresAllowed = 5
+	}
+	if cfg.KeyFailuresAllowed <= 0 {
+		cfg.KeyFailuresAllowed = 20
+	}
+	if cfg.FailureWindow <= 0 {
+		cfg.FailureWindow = 15 * time.Minute
+	}
+	if cfg.MaxBlock <= 0 {
+		cfg.MaxBlock = 15 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: store, schema: cfg.Schema, cfg: cfg, log: cfg.Log, touches: make(chan struct{}, 8)}, nil
+}
+
+// Schema returns the profile schema the service validates against.
+func (s *Service) Schema() *roster.Schema { return s.schema }
+
+// Ping reports whether the database answers.
+func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
+
+// now is the service's clock, truncated to what the store keeps.
+func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Microsecond) }
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// audit builds an audit entry for the actor in ctx.
+func audit(ctx context.Context, at time.Time, action, targetType, targetID, targetName string, changes []roster.Change) *roster.AuditEntry {
+	a := roster.ActorFromContext(ctx)
+	via := a.Via
+	if via == "" {
+		via = roster.ViaSystem
+	}
+	name := a.Username
+	if a.Trusted && name == "" {
+		name = "(operator)"
+	}
+	return &roster.AuditEntry{At: at, ActorID: a.AccountID, ActorName: name, KeyID: a.KeyID, Via: via, RequestID: a.RequestID,
+		ClientIP: a.ClientIP, Action: action, TargetType: targetType, TargetID: targetID, TargetName: targetName, Changes: changes}
+}
+
+// requireSignedIn refuses anonymous actors, and read-only keys when write is set.
+func requireSignedIn(a roster.Actor, write bool) error {
+	if a.Anonymous() {
+		return roster.Errorf(roster.EUNAUTHENTICATED, "Authentication required.")
+	}
+	if write && a.ReadOnly {
+		return roster.Errorf(roster.EFORBIDDEN, "This API key is read-only.")
+	}
+	return nil
+}
+
+func requireSysadmin(a roster.Actor, write bool) error {
+	if err := requireSignedIn(a, write); err != nil {
+		return err
+	}
+	if !a.IsSysadmin() {
+		return roster.Errorf(roster.EFORBIDDEN, "Only system administrators may do this.")
+	}
+	return nil
+}

@@ -1,0 +1,169 @@
+package core_test
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/rosterhq/roster/internal/core"
+	"github.com/rosterhq/roster/internal/roster"
+	"github.com/rosterhq/roster/internal/secret"
+	"github.com/rosterhq/roster/internal/sqlite"
+)
+
+func visibleNames(r *roster.Record) []string {
+	var out []string
+	for _, a := range r.Attrs() {
+		out = append(out, a.Name)
+	}
+	return out
+}
+
+func TestVisibility(t *testing.T) {
+	e := newEnv(t)
+	owner := e.user(t, "owner", map[string]any{"name": "Olive Owner", "bio": "about me", "country": "DK",
+		"gender": "f", "sysadmin": false, "user_reviewed": true, "website": "owner.org"})
+	other := e.user(t, "other", nil)
+	staff := e.user(t, "staff", map[string]any{"staff": true})
+	root := e.user(t, "root", map[string]any{"sysadmin": true})
+	ref := roster.RefID(owner.AccountID)
+	get := func(ctx context.Context, opt core.ReadOptions) *roster.Record {
+		t.Helper()
+		r, err := e.svc.GetAccount(ctx, ref, opt)
+		mustNil(t, err)
+		return r
+	}
+	setPrivacy := func(p string, shared ...string) {
+		t.Helper()
+		patch := map[string]any{"privacy": p, "shared_fields": shared}
+		if shared == nil {
+			patch["shared_fields"] = nil
+		}
+		_, err := e.svc.UpdateAccount(as(owner), ref, patch)
+		mustNil(t, err)
+	}
+	public := []string{"id", "uuid", "username", "privacy", "profile_image_uploaded_at"}
+
+	t.Run("PrivateShowsOthersOnlyPublic", func(t *testing.T) {
+		setPrivacy("private")
+		for _, ctx := range []context.Context{as(other), anonymous()} {
+			if got := visibleNames(get(ctx, core.ReadOptions{})); !slices.Equal(got, public) {
+				t.Fatalf("others see %v, want %v", got, public)
+			}
+		}
+	})
+	t.Run("AllUsersSharesTheSharedLevel", func(t *testing.T) {
+		setPrivacy("all_users")
+		r := get(as(other), core.ReadOptions{})
+		for _, name := range []string{"bio", "country", "created", "website", "language_proficiencies"} {
+			if !r.Visible(name) {
+				t.Errorf("%s hidden under all_users", name)
+			}
+		}
+		for _, name := range []string{"name", "email", "gender", "state", "sysadmin", "user_reviewed", "last_login"} {
+			if r.Visible(name) {
+				t.Errorf("%s shown to another user under all_users", name)
+			}
+		}
+	})
+	t.Run("CustomSharesOneByOne", func(t *testing.T) {
+		setPrivacy("custom", "name", "bio")
+		r := get(as(other), core.ReadOptions{})
+		if !r.Visible("name") || !r.Visible("bio") || r.Visible("country") || r.Visible("email") {
+			t.Fatalf("custom shows %v", visibleNames(r))
+		}
+		_, err := e.svc.UpdateAccount(as(owner), ref, map[string]any{"shared_fields": []any{"email"}})
+		wantCode(t, err, roster.EINVALID) // self-level attributes cannot be shared
+	})
+	t.Run("SelfSeesSelfLevel", func(t *testing.T) {
+		r := get(as(owner), core.ReadOptions{})
+		for _, name := range []string{"email", "gender", "state", "is_active", "name", "country"} {
+			if !r.Visible(name) {
+				t.Errorf("owner cannot see own %s", name)
+			}
+		}
+		for _, name := range []string{"sysadmin", "user_reviewed", "project_admin", "password", "apikey"} {
+			if r.Visible(name) {
+				t.Errorf("owner sees staff-only or secret %s", name)
+			}
+		}
+	})
+	t.Run("StaffSeesEverythingButSecrets", func(t *testing.T) {
+		for _, ctx := range []context.Context{as(staff), as(root)} {
+			r := get(ctx, core.ReadOptions{})
+			if v, _ := r.Get("user_reviewed"); v != true {
+				t.Errorf("staff: user_reviewed = %v", v)
+			}
+			if !r.Visible("sysadmin") || !r.Visible("email") || r.Visible("password") || r.Visible("apikey") {
+				t.Errorf("staff sees %v", visibleNames(r))
+			}
+		}
+	})
+	t.Run("AsOthers", func(t *testing.T) {
+		setPrivacy("private")
+		for _, ctx := range []context.Context{as(owner), as(staff)} {
+			if got := visibleNames(get(ctx, core.ReadOptions{AsOthers: true})); !slices.Equal(got, public) {
+				t.Fatalf("view as others = %v", got)
+			}
+		}
+	})
+	t.Run("DefaultsShowWhenUnset", func(t *testing.T) {
+		r := get(as(owner), core.ReadOptions{})
+		if v, _ := r.Get("subscribed"); v != true {
+			t.Errorf("subscribed default = %v", v)
+		}
+		if v, _ := r.Get("atlas_preference"); v != "AIA" {
+			t.Errorf("atlas_preference default = %v", v)
+		}
+		if v, ok := r.Get("goals"); !ok || v != nil {
+			t.Errorf("unset goals = %v, %v; want visible and nil", v, ok)
+		}
+	})
+	t.Run("ListFiltersOnHiddenFields", func(t *testing.T) {
+		yes := true
+		for _, f := range []roster.AccountFilter{{Email: "owner@example.org"}, {Sysadmin: &yes}, {AnyState: true}, {Sort: roster.SortEmail}} {
+			_, err := e.svc.ListAccounts(as(other), f, core.ReadOptions{})
+			wantCode(t, err, roster.EFORBIDDEN)
+			_, err = e.svc.ListAccounts(as(staff), f, core.ReadOptions{})
+			mustNil(t, err)
+		}
+		// A substring of an email finds nobody for a non-staff reader.
+		p, err := e.svc.ListAccounts(as(other), roster.AccountFilter{Query: "@example.org"}, core.ReadOptions{})
+		mustNil(t, err)
+		if len(p.Records) != 0 {
+			t.Fatalf("email search by a non-staff reader found %d", len(p.Records))
+		}
+		p, err = e.svc.ListAccounts(as(staff), roster.AccountFilter{Query: "OWNER@"}, core.ReadOptions{})
+		mustNil(t, err)
+		if len(p.Records) != 1 {
+			t.Fatalf("email search by staff found %d", len(p.Records))
+		}
+	})
+}
+
+func TestParentalConsent(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "r.db"), nil)
+	mustNil(t, err)
+	defer st.Close()
+	c := newClock()
+	svc, err := core.New(st, core.Config{PasswordParams: secret.TestParams, Now: c.now, ParentalConsentAge: 13})
+	mustNil(t, err)
+	kid, err := svc.CreateAccount(operator(), map[string]any{"username": "kid", "email": "k@example.org", "privacy": "all_users", "year_of_birth": 2020, "bio": "hi"})
+	mustNil(t, err)
+	adult, err := svc.CreateAccount(operator(), map[string]any{"username": "adult", "email": "a@example.org", "privacy": "all_users", "year_of_birth": 1980, "bio": "hi"})
+	mustNil(t, err)
+	viewer := roster.Actor{AccountID: 999, Username: "viewer"}
+	r, _ := svc.GetAccount(as(viewer), roster.RefID(kid.ID), core.ReadOptions{})
+	if v, _ := r.Get("privacy"); v != "private" || r.Visible("bio") {
+		t.Fatalf("a minor is shown as %v with %v", v, visibleNames(r))
+	}
+	r, _ = svc.GetAccount(as(viewer), roster.RefID(adult.ID), core.ReadOptions{})
+	if v, _ := r.Get("privacy"); v != "all_users" || !r.Visible("bio") {
+		t.Fatalf("an adult is shown as %v", v)
+	}
+	r, _ = svc.GetAccount(operator(), roster.RefID(kid.ID), core.ReadOptions{})
+	if v, _ := r.Get("requires_parental_consent"); v != true {
+		t.Fatalf("requires_parental_consent = %v", v)
+	}
+}
