@@ -20,7 +20,7 @@ type ImportRow struct {
 
 // ImportOptions control an import.
 type ImportOptions struct {
-	DryRun   bool            // check everything, write nothing
+	DryRun   bool           // check everything, write nothing
 	Progress func(rows int) // called as rows are checked
 }
 
