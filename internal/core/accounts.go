@@ -15,7 +15,7 @@ import (
 )
 
 // GetAccount returns what the actor in ctx may see of the account ref names.
-func (s *Service) GetAccount(ctx context.Context, ref roster.AccountRef, opt ReadOptions) (*roster.Record, error) {
+func (s *Service) GetAccount(ctx context.Context, ref roster.AccountRef, opt roster.ReadOptions) (*roster.Record, error) {
 	actor := roster.ActorFromContext(ctx)
 	a, err := s.store.GetAccount(ctx, ref)
 	if err != nil {
@@ -29,7 +29,7 @@ func (s *Service) GetAccount(ctx context.Context, ref roster.AccountRef, opt Rea
 
 // GetAccounts returns one record per ref, in the order of refs, with nil where a ref
 // names no account the actor may know of. It reads the store once per 500 refs.
-func (s *Service) GetAccounts(ctx context.Context, refs []roster.AccountRef, opt ReadOptions) ([]*roster.Record, error) {
+func (s *Service) GetAccounts(ctx context.Context, refs []roster.AccountRef, opt roster.ReadOptions) ([]*roster.Record, error) {
 	actor := roster.ActorFromContext(ctx)
 	as, err := s.store.GetAccounts(ctx, refs)
 	if err != nil {
@@ -62,13 +62,6 @@ func (s *Service) GetAccounts(ctx context.Context, refs []roster.AccountRef, opt
 		out[i] = recs[a.ID]
 	}
 	return out, nil
-}
-
-// RecordPage is a page of accounts as the reader may see them.
-type RecordPage struct {
-	Records    []*roster.Record
-	NextCursor string
-	Total      int
 }
 
 // checkListFilter refuses filters and orders on what the actor may not see, and keeps
@@ -107,7 +100,7 @@ func checkListFilter(actor roster.Actor, f *roster.AccountFilter) error {
 }
 
 // ListAccounts returns a page of accounts as the actor may see them.
-func (s *Service) ListAccounts(ctx context.Context, f roster.AccountFilter, opt ReadOptions) (*RecordPage, error) {
+func (s *Service) ListAccounts(ctx context.Context, f roster.AccountFilter, opt roster.ReadOptions) (*roster.RecordPage, error) {
 	actor := roster.ActorFromContext(ctx)
 	if err := checkListFilter(actor, &f); err != nil {
 		return nil, err
@@ -116,7 +109,7 @@ func (s *Service) ListAccounts(ctx context.Context, f roster.AccountFilter, opt 
 	if err != nil {
 		return nil, err
 	}
-	out := &RecordPage{NextCursor: p.NextCursor, Total: p.Total, Records: make([]*roster.Record, len(p.Accounts))}
+	out := &roster.RecordPage{NextCursor: p.NextCursor, Total: p.Total, Records: make([]*roster.Record, len(p.Accounts))}
 	for i, a := range p.Accounts {
 		out.Records[i] = s.record(actor, a, opt)
 	}
@@ -125,7 +118,7 @@ func (s *Service) ListAccounts(ctx context.Context, f roster.AccountFilter, opt 
 
 // StreamAccounts calls fn with every account the filter selects, as the actor may see
 // it, reading as it goes: memory does not grow with the number of accounts.
-func (s *Service) StreamAccounts(ctx context.Context, f roster.AccountFilter, opt ReadOptions, fn func(*roster.Record) error) error {
+func (s *Service) StreamAccounts(ctx context.Context, f roster.AccountFilter, opt roster.ReadOptions, fn func(*roster.Record) error) error {
 	actor := roster.ActorFromContext(ctx)
 	if err := checkListFilter(actor, &f); err != nil {
 		return err
@@ -170,6 +163,7 @@ type change struct {
 // patchOptions widen what a patch may set.
 type patchOptions struct {
 	creating bool // uuid and created may be given (sysadmins importing accounts)
+	merge    bool // object attributes are merged as JSON merge patches (RFC 7396)
 }
 
 // applyPatch checks every key of patch for permission and validity, all at once, and
@@ -214,7 +208,12 @@ func (s *Service) applyPatch(actor roster.Actor, a *roster.Account, patch map[st
 			password = &p
 			continue
 		}
-		v, pr := s.schema.Normalize(attr, patch[k])
+		raw := patch[k]
+		if m, isObj := raw.(map[string]any); opt.merge && isObj && attr.Type == roster.TypeObject {
+			cur, _ := a.Value(attr).(map[string]any)
+			raw = mergePatch(roster.CloneValue(cur), m)
+		}
+		v, pr := s.schema.Normalize(attr, raw)
 		if pr != nil {
 			problems = append(problems, *pr)
 			continue
@@ -280,6 +279,26 @@ func (s *Service) applyPatch(actor roster.Actor, a *roster.Account, patch map[st
 	c.state = before.State != a.State
 	c.demoted = wasAdmin && !(a.Sysadmin && a.State == roster.StateActive)
 	return c, nil
+}
+
+// mergePatch applies an RFC 7396 merge patch to target: null deletes a key, objects merge
+// key by key, anything else replaces.
+func mergePatch(target any, patch map[string]any) map[string]any {
+	t, ok := target.(map[string]any)
+	if !ok || t == nil {
+		t = map[string]any{}
+	}
+	for k, v := range patch {
+		switch pv := v.(type) {
+		case nil:
+			delete(t, k)
+		case map[string]any:
+			t[k] = mergePatch(t[k], pv)
+		default:
+			t[k] = v
+		}
+	}
+	return t
 }
 
 // applyNameRule keeps the full name and the first and last names consistent:
@@ -419,7 +438,7 @@ func (s *Service) CreateAccount(ctx context.Context, in map[string]any) (*roster
 	if err != nil {
 		return nil, err
 	}
-	return s.record(actor, a, ReadOptions{}), nil
+	return s.record(actor, a, roster.ReadOptions{}), nil
 }
 
 func (s *Service) hashIfSet(p *string) (string, error) {
@@ -438,6 +457,16 @@ func (s *Service) hashIfSet(p *string) (string, error) {
 // administrators may change any writable attribute. Every key is checked before
 // anything is written; one refused key refuses the whole patch.
 func (s *Service) UpdateAccount(ctx context.Context, ref roster.AccountRef, patch map[string]any) (*roster.Record, error) {
+	return s.update(ctx, ref, patch, patchOptions{})
+}
+
+// MergeAccount is UpdateAccount with JSON merge-patch semantics (RFC 7396) for object
+// attributes too: their keys are merged rather than the whole object replaced.
+func (s *Service) MergeAccount(ctx context.Context, ref roster.AccountRef, patch map[string]any) (*roster.Record, error) {
+	return s.update(ctx, ref, patch, patchOptions{merge: true})
+}
+
+func (s *Service) update(ctx context.Context, ref roster.AccountRef, patch map[string]any, opt patchOptions) (*roster.Record, error) {
 	actor := roster.ActorFromContext(ctx)
 	if err := requireSignedIn(actor, true); err != nil {
 		return nil, err
@@ -451,7 +480,7 @@ func (s *Service) UpdateAccount(ctx context.Context, ref roster.AccountRef, patc
 		if err != nil {
 			return nil, err
 		}
-		if _, err := s.applyPatch(actor, a, patch, patchOptions{}); err != nil {
+		if _, err := s.applyPatch(actor, a, patch, opt); err != nil {
 			return nil, err
 		}
 		if hash, err = s.hashIfSet(&pw); err != nil {
@@ -464,14 +493,14 @@ func (s *Service) UpdateAccount(ctx context.Context, ref roster.AccountRef, patc
 			return err
 		}
 		before := a.Clone()
-		c, err := s.applyPatch(actor, a, patch, patchOptions{})
+		c, err := s.applyPatch(actor, a, patch, opt)
 		if err != nil {
 			return err
 		}
 		if err := s.saveChange(ctx, tx, before, a, c, hash); err != nil {
 			return err
 		}
-		out = s.record(actor, a, ReadOptions{})
+		out = s.record(actor, a, roster.ReadOptions{})
 		return nil
 	})
 	return out, err

@@ -2,11 +2,11 @@ package core_test
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/rosterhq/roster/internal/core"
 	"github.com/rosterhq/roster/internal/roster"
 )
 
@@ -237,14 +237,14 @@ func TestStateChanges(t *testing.T) {
 	bob := e.user(t, "bob", nil)
 	_, err = e.svc.SetState(as(root), roster.RefID(alice.AccountID), roster.StateDeleted)
 	mustNil(t, err)
-	_, err = e.svc.GetAccount(as(bob), roster.AccountRef{Username: "alice"}, core.ReadOptions{})
+	_, err = e.svc.GetAccount(as(bob), roster.AccountRef{Username: "alice"}, roster.ReadOptions{})
 	wantCode(t, err, roster.ENOTFOUND)
-	rec, err = e.svc.GetAccount(as(root), roster.AccountRef{Username: "alice"}, core.ReadOptions{})
+	rec, err = e.svc.GetAccount(as(root), roster.AccountRef{Username: "alice"}, roster.ReadOptions{})
 	mustNil(t, err)
 	if v, _ := rec.Get("state"); v != "deleted" {
 		t.Fatalf("state = %v", v)
 	}
-	p, err := e.svc.ListAccounts(as(bob), roster.AccountFilter{}, core.ReadOptions{})
+	p, err := e.svc.ListAccounts(as(bob), roster.AccountFilter{}, roster.ReadOptions{})
 	mustNil(t, err)
 	for _, r := range p.Records {
 		if r.Username == "alice" {
@@ -253,4 +253,23 @@ func TestStateChanges(t *testing.T) {
 	}
 	_, err = e.svc.CreateAccount(as(root), map[string]any{"username": "alice", "email": "new@example.org"})
 	wantCode(t, err, roster.ECONFLICT) // a deleted account keeps its username
+}
+
+func TestMergeAccount(t *testing.T) {
+	e := newEnv(t)
+	alice := e.user(t, "alice", map[string]any{"info": map[string]any{"avatar": "a.png", "container": "user_1", "extra": map[string]any{"x": 1, "y": 2}}})
+	ref := roster.RefID(alice.AccountID)
+	rec, err := e.svc.MergeAccount(as(alice), ref, map[string]any{"info": map[string]any{"avatar": nil, "extra": map[string]any{"y": 3}, "new": "n"}})
+	mustNil(t, err)
+	info, _ := rec.Get("info")
+	got, _ := json.Marshal(info)
+	if string(got) != `{"container":"user_1","extra":{"x":1,"y":3},"new":"n"}` {
+		t.Fatalf("merged info = %s", got)
+	}
+	rec, err = e.svc.UpdateAccount(as(alice), ref, map[string]any{"info": map[string]any{"only": true}})
+	mustNil(t, err)
+	info, _ = rec.Get("info")
+	if got, _ := json.Marshal(info); string(got) != `{"only":true}` {
+		t.Fatalf("replaced info = %s", got)
+	}
 }

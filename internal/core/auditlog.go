@@ -19,22 +19,15 @@ func (s *Service) ListAudit(ctx context.Context, f roster.AuditFilter) ([]*roste
 	return s.store.ListAudit(ctx, f)
 }
 
-// Role is a role or capability that accounts can hold.
-type Role struct {
-	Name        string `json:"name"`
-	Kind        string `json:"kind"` // "role" or "capability"
-	Description string `json:"description"`
-}
-
 // Roles lists the roles (sysadmin, staff) and the capabilities of the schema.
-func (s *Service) Roles() []Role {
-	out := []Role{}
+func (s *Service) Roles() []roster.Role {
+	out := []roster.Role{}
 	for _, a := range s.schema.Attrs() {
 		switch {
 		case a.Name == "sysadmin" || a.Name == "staff":
-			out = append(out, Role{Name: a.Name, Kind: "role", Description: a.Description})
+			out = append(out, roster.Role{Name: a.Name, Kind: "role", Description: a.Description})
 		case a.Storage == roster.StoreCapability:
-			out = append(out, Role{Name: a.Name, Kind: "capability", Description: a.Description})
+			out = append(out, roster.Role{Name: a.Name, Kind: "capability", Description: a.Description})
 		}
 	}
 	return out

@@ -19,12 +19,6 @@ func actorOf(a *roster.Account) roster.Actor {
 	return roster.Actor{AccountID: a.ID, Username: a.Username, Sysadmin: a.Sysadmin, Staff: a.Staff, Capabilities: a.Capabilities}
 }
 
-// Client says where a request comes from, for throttling and the audit log.
-type Client struct {
-	IP        string
-	UserAgent string
-}
-
 // block is how long a key is blocked after n failures: nothing up to the allowance, then
 // doubling from one second, capped.
 func (s *Service) block(allowed int) func(int) time.Duration {
@@ -75,7 +69,7 @@ func (s *Service) fail(ctx context.Context, err error, allowed int, keys ...stri
 // AuthenticateKey returns the actor an API key stands for. Unknown, revoked and expired
 // keys are EUNAUTHENTICATED; after too many from one client address, ETOOMANY. Valid
 // keys are never slowed: they cannot be guessed, so only the failures need counting.
-func (s *Service) AuthenticateKey(ctx context.Context, key string, c Client) (roster.Actor, error) {
+func (s *Service) AuthenticateKey(ctx context.Context, key string, c roster.Client) (roster.Actor, error) {
 	ipKey := "key:ip:" + c.IP
 	fail := func(msg string) (roster.Actor, error) {
 		if err := s.blocked(ctx, ipKey); err != nil {
@@ -137,24 +131,16 @@ func (s *Service) Quiesce() {
 	}
 }
 
-// SessionInfo is a new sign-in: the cookie token (shown once) and its CSRF token.
-type SessionInfo struct {
-	Token     string
-	CSRFToken string
-	ExpiresAt time.Time
-	Account   *roster.Record
-}
-
 // Login checks a username (or email address) and password and opens a session. Repeated
 // failures from one client address or for one username are slowed down.
-func (s *Service) Login(ctx context.Context, login, password string, c Client) (*SessionInfo, error) {
+func (s *Service) Login(ctx context.Context, login, password string, c roster.Client) (*roster.SessionInfo, error) {
 	ipKey, userKey := "login:ip:"+c.IP, "login:user:"+roster.FoldKey(login)
 	for _, k := range []string{ipKey, userKey} {
 		if err := s.blocked(ctx, k); err != nil {
 			return nil, err
 		}
 	}
-	reject := func() (*SessionInfo, error) {
+	reject := func() (*roster.SessionInfo, error) {
 		s.log.Info("sign-in refused", "login", login, "client_ip", c.IP)
 		return nil, s.fail(ctx, errBadLogin, s.cfg.LoginFailuresAllowed, ipKey, userKey)
 	}
@@ -217,7 +203,7 @@ func (s *Service) Login(ctx context.Context, login, password string, c Client) (
 		s.log.Warn("clearing a throttle", "err", err)
 	}
 	a.LastLoginAt = now
-	return &SessionInfo{Token: token, CSRFToken: secret.CSRFToken(token), ExpiresAt: sess.ExpiresAt, Account: s.record(actor, a, ReadOptions{})}, nil
+	return &roster.SessionInfo{Token: token, CSRFToken: secret.CSRFToken(token), ExpiresAt: sess.ExpiresAt, Account: s.record(actor, a, roster.ReadOptions{})}, nil
 }
 
 func truncate(s string, n int) string {
@@ -228,7 +214,7 @@ func truncate(s string, n int) string {
 }
 
 // AuthenticateSession returns the actor a session cookie token stands for.
-func (s *Service) AuthenticateSession(ctx context.Context, token string, c Client) (roster.Actor, error) {
+func (s *Service) AuthenticateSession(ctx context.Context, token string, c roster.Client) (roster.Actor, error) {
 	bad := roster.Errorf(roster.EUNAUTHENTICATED, "Your session has ended; sign in again.")
 	if token == "" || len(token) > 200 {
 		return roster.Actor{}, bad
@@ -253,13 +239,14 @@ func (s *Service) AuthenticateSession(ctx context.Context, token string, c Clien
 	return actor, nil
 }
 
-// CheckCSRF reports whether token is the CSRF token of the session cookie token.
-func CheckCSRF(sessionToken, token string) bool {
+// CheckCSRF reports whether token is the CSRF token of the session cookie token. Every
+// unsafe request that a session cookie authenticates must carry it.
+func (s *Service) CheckCSRF(sessionToken, token string) bool {
 	return sessionToken != "" && token != "" && secret.Equal(secret.CSRFToken(sessionToken), token)
 }
 
 // CSRFToken returns the CSRF token of a session cookie token.
-func CSRFToken(sessionToken string) string { return secret.CSRFToken(sessionToken) }
+func (s *Service) CSRFToken(sessionToken string) string { return secret.CSRFToken(sessionToken) }
 
 // Logout ends the session a cookie token names.
 func (s *Service) Logout(ctx context.Context, token string) error {

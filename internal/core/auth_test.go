@@ -6,13 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rosterhq/roster/internal/core"
 	"github.com/rosterhq/roster/internal/roster"
 )
 
-var client = core.Client{IP: "192.0.2.7", UserAgent: "test"}
+var client = roster.Client{IP: "192.0.2.7", UserAgent: "test"}
 
-func coreKey(label string) core.KeyRequest { return core.KeyRequest{Label: label} }
+func coreKey(label string) roster.KeyRequest { return roster.KeyRequest{Label: label} }
 
 func TestAPIKeys(t *testing.T) {
 	e := newEnv(t)
@@ -21,7 +20,7 @@ func TestAPIKeys(t *testing.T) {
 	root := e.user(t, "root", map[string]any{"sysadmin": true})
 	ctx := context.Background()
 
-	k, err := e.svc.CreateAPIKey(as(alice), roster.RefID(alice.AccountID), core.KeyRequest{Label: "laptop"})
+	k, err := e.svc.CreateAPIKey(as(alice), roster.RefID(alice.AccountID), roster.KeyRequest{Label: "laptop"})
 	mustNil(t, err)
 	if !strings.HasPrefix(k.Secret, "rk_") || len(k.Secret) != 67 || !strings.HasPrefix(k.Secret, k.Key.Prefix) {
 		t.Fatalf("key %q prefix %q", k.Secret, k.Key.Prefix)
@@ -39,7 +38,7 @@ func TestAPIKeys(t *testing.T) {
 		t.Fatalf("keys %+v", ks)
 	}
 
-	ro, err := e.svc.CreateAPIKey(as(alice), roster.RefID(alice.AccountID), core.KeyRequest{Label: "ci", ReadOnly: true, ExpiresAt: e.clock.t.Add(time.Hour)})
+	ro, err := e.svc.CreateAPIKey(as(alice), roster.RefID(alice.AccountID), roster.KeyRequest{Label: "ci", ReadOnly: true, ExpiresAt: e.clock.t.Add(time.Hour)})
 	mustNil(t, err)
 	roActor, err := e.svc.AuthenticateKey(ctx, ro.Secret, client)
 	mustNil(t, err)
@@ -48,19 +47,19 @@ func TestAPIKeys(t *testing.T) {
 	}
 	_, err = e.svc.UpdateAccount(as(roActor), roster.RefID(alice.AccountID), map[string]any{"bio": "x"})
 	wantCode(t, err, roster.EFORBIDDEN)
-	_, err = e.svc.GetAccount(as(roActor), roster.RefID(alice.AccountID), core.ReadOptions{})
+	_, err = e.svc.GetAccount(as(roActor), roster.RefID(alice.AccountID), roster.ReadOptions{})
 	mustNil(t, err)
 	e.clock.advance(2 * time.Hour)
 	_, err = e.svc.AuthenticateKey(ctx, ro.Secret, client)
 	wantCode(t, err, roster.EUNAUTHENTICATED) // expired
 
-	_, err = e.svc.CreateAPIKey(as(bob), roster.RefID(alice.AccountID), core.KeyRequest{})
+	_, err = e.svc.CreateAPIKey(as(bob), roster.RefID(alice.AccountID), roster.KeyRequest{})
 	wantCode(t, err, roster.EFORBIDDEN)
 	_, err = e.svc.ListAPIKeys(as(bob), roster.RefID(alice.AccountID))
 	wantCode(t, err, roster.EFORBIDDEN)
 	_, err = e.svc.RevokeAPIKey(as(bob), k.Key.ID)
 	wantCode(t, err, roster.ENOTFOUND) // does not reveal other people's keys
-	_, err = e.svc.CreateAPIKey(as(alice), roster.RefID(alice.AccountID), core.KeyRequest{ExpiresAt: e.clock.t.Add(-time.Second)})
+	_, err = e.svc.CreateAPIKey(as(alice), roster.RefID(alice.AccountID), roster.KeyRequest{ExpiresAt: e.clock.t.Add(-time.Second)})
 	wantCode(t, err, roster.EINVALID)
 
 	_, err = e.svc.RevokeAPIKey(as(root), k.Key.ID)
@@ -79,7 +78,7 @@ func TestAPIKeys(t *testing.T) {
 func TestBadKeysAreSlowedDown(t *testing.T) {
 	e := newEnv(t)
 	alice := e.user(t, "alice", nil)
-	k, err := e.svc.CreateAPIKey(as(alice), roster.RefID(alice.AccountID), core.KeyRequest{})
+	k, err := e.svc.CreateAPIKey(as(alice), roster.RefID(alice.AccountID), roster.KeyRequest{})
 	mustNil(t, err)
 	ctx := context.Background()
 	for i := 0; i < 20; i++ {
@@ -94,7 +93,7 @@ func TestBadKeysAreSlowedDown(t *testing.T) {
 	_, err = e.svc.AuthenticateKey(ctx, "rk_guess", client)
 	wantCode(t, err, roster.ETOOMANY)
 	// Another client is not affected, and valid keys still work.
-	_, err = e.svc.AuthenticateKey(ctx, "rk_guess", core.Client{IP: "198.51.100.1"})
+	_, err = e.svc.AuthenticateKey(ctx, "rk_guess", roster.Client{IP: "198.51.100.1"})
 	wantCode(t, err, roster.EUNAUTHENTICATED)
 	_, err = e.svc.AuthenticateKey(ctx, k.Secret, client)
 	mustNil(t, err)
@@ -109,7 +108,7 @@ func TestLogin(t *testing.T) {
 	ctx := context.Background()
 	s, err := e.svc.Login(anonymous(), "ALICE", "password-alice", client)
 	mustNil(t, err)
-	if s.Token == "" || s.CSRFToken == "" || !core.CheckCSRF(s.Token, s.CSRFToken) || core.CheckCSRF(s.Token, "x") {
+	if s.Token == "" || s.CSRFToken == "" || !e.svc.CheckCSRF(s.Token, s.CSRFToken) || e.svc.CheckCSRF(s.Token, "x") {
 		t.Fatalf("session %+v", s)
 	}
 	if v, _ := s.Account.Get("last_login"); v == nil {
@@ -147,7 +146,7 @@ func TestLoginThrottle(t *testing.T) {
 	_, err := e.svc.Login(anonymous(), "alice", "wrong", client)
 	wantCode(t, err, roster.ETOOMANY)
 	// Blocked: even the right password waits, from any address (the username is blocked).
-	_, err = e.svc.Login(anonymous(), "alice", "password-alice", core.Client{IP: "198.51.100.9"})
+	_, err = e.svc.Login(anonymous(), "alice", "password-alice", roster.Client{IP: "198.51.100.9"})
 	wantCode(t, err, roster.ETOOMANY)
 	e.clock.advance(16 * time.Minute)
 	_, err = e.svc.Login(anonymous(), "alice", "password-alice", client)

@@ -97,14 +97,8 @@ func (s *Service) ListGroups(ctx context.Context) ([]*roster.Group, error) {
 	return s.store.ListGroups(ctx)
 }
 
-// GroupUpdate changes a group; nil fields stay.
-type GroupUpdate struct {
-	Name        *string
-	Description *string
-}
-
 // UpdateGroup renames or redescribes a group. Group administrators and its owners may.
-func (s *Service) UpdateGroup(ctx context.Context, id int64, up GroupUpdate) (*roster.Group, error) {
+func (s *Service) UpdateGroup(ctx context.Context, id int64, up roster.GroupUpdate) (*roster.Group, error) {
 	var out *roster.Group
 	err := s.groupTx(ctx, id, func(tx roster.Tx, g *roster.Group, now time.Time) error {
 		var changes []roster.Change

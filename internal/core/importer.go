@@ -10,28 +10,6 @@ import (
 	"github.com/rosterhq/roster/internal/roster"
 )
 
-// ImportRow is one account of an import file: attribute values by canonical name (CSV
-// cells arrive as strings; the schema reads every type from a string) and the line the
-// row starts on.
-type ImportRow struct {
-	Line   int
-	Values map[string]any
-}
-
-// ImportOptions control an import.
-type ImportOptions struct {
-	DryRun   bool           // check everything, write nothing
-	Progress func(rows int) // called as rows are checked
-}
-
-// ImportResult counts what an import did (or, in a dry run, would do).
-type ImportResult struct {
-	Rows      int
-	Created   int
-	Updated   int
-	Unchanged int
-}
-
 // MaxImportProblems bounds the problems one import reports; the count of the rest is
 // given in the error message.
 const MaxImportProblems = 1000
@@ -45,12 +23,12 @@ var importIgnored = map[string]bool{"id": true, "updated": true, "last_login": t
 // username, in one transaction: if any row is invalid nothing changes, and the error
 // lists every problem with its line and field. Cells that are empty clear the attribute
 // of an existing account. Only system administrators may import.
-func (s *Service) ImportAccounts(ctx context.Context, rows iter.Seq2[ImportRow, error], opt ImportOptions) (*ImportResult, error) {
+func (s *Service) ImportAccounts(ctx context.Context, rows iter.Seq2[roster.ImportRow, error], opt roster.ImportOptions) (*roster.ImportResult, error) {
 	actor := roster.ActorFromContext(ctx)
 	if err := requireSysadmin(actor, true); err != nil {
 		return nil, err
 	}
-	res := &ImportResult{}
+	res := &roster.ImportResult{}
 	var dryRun = errors.New("dry run")
 	imp := &importer{s: s, ctx: ctx, actor: actor, res: res, progress: opt.Progress, usernames: map[string]int{}, emails: map[string]int{}, unknown: map[string]bool{}}
 	ran := false
@@ -61,9 +39,9 @@ func (s *Service) ImportAccounts(ctx context.Context, rows iter.Seq2[ImportRow, 
 			return roster.Errorf(roster.ECONFLICT, "A concurrent change interrupted the import; nothing was imported. Run it again.")
 		}
 		ran = true
-		*res = ImportResult{}
+		*res = roster.ImportResult{}
 		imp.reset(tx)
-		var chunk []ImportRow
+		var chunk []roster.ImportRow
 		for row, err := range rows {
 			if err != nil {
 				return err
@@ -108,7 +86,7 @@ type importer struct {
 	ctx      context.Context
 	tx       roster.Tx
 	actor    roster.Actor
-	res      *ImportResult
+	res      *roster.ImportResult
 	progress func(int)
 	// usernames and emails seen so far in the file, by fold key → line.
 	usernames, emails map[string]int
@@ -155,7 +133,7 @@ type pending struct {
 	created bool
 }
 
-func (im *importer) chunk(rows []ImportRow) error {
+func (im *importer) chunk(rows []roster.ImportRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -209,7 +187,7 @@ func (im *importer) chunk(rows []ImportRow) error {
 
 // check validates one row; it returns the pending write, or ok=false with problems
 // recorded.
-func (im *importer) check(r ImportRow, byName map[string]*roster.Account, emailOwner map[string]int64) (*pending, bool) {
+func (im *importer) check(r roster.ImportRow, byName map[string]*roster.Account, emailOwner map[string]int64) (*pending, bool) {
 	s := im.s
 	values := make(map[string]any, len(r.Values))
 	for k, v := range r.Values {

@@ -8,14 +8,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rosterhq/roster/internal/core"
 	"github.com/rosterhq/roster/internal/roster"
 )
 
-func rowsOf(rows ...map[string]any) iter.Seq2[core.ImportRow, error] {
-	return func(yield func(core.ImportRow, error) bool) {
+func rowsOf(rows ...map[string]any) iter.Seq2[roster.ImportRow, error] {
+	return func(yield func(roster.ImportRow, error) bool) {
 		for i, r := range rows {
-			if !yield(core.ImportRow{Line: i + 2, Values: r}, nil) {
+			if !yield(roster.ImportRow{Line: i + 2, Values: r}, nil) {
 				return
 			}
 		}
@@ -39,15 +38,15 @@ func TestImport(t *testing.T) {
 			map[string]any{"username": "new1", "email": "new1@example.org", "name": "New One", "country": "FR", "is_active": "true", "id": "77"},
 			map[string]any{"username": "EXISTING", "email": "existing@example.org", "name": "New Name", "bio": ""},
 			map[string]any{"username": "root", "email": "root@example.org"},
-		), core.ImportOptions{Progress: func(n int) { progress = append(progress, n) }})
+		), roster.ImportOptions{Progress: func(n int) { progress = append(progress, n) }})
 		mustNil(t, err)
-		if *res != (core.ImportResult{Rows: 3, Created: 1, Updated: 1, Unchanged: 1}) {
+		if *res != (roster.ImportResult{Rows: 3, Created: 1, Updated: 1, Unchanged: 1}) {
 			t.Fatalf("result %+v", res)
 		}
 		if len(progress) == 0 || progress[len(progress)-1] != 3 {
 			t.Fatalf("progress %v", progress)
 		}
-		got, err := e.svc.GetAccount(ctx, roster.AccountRef{Username: "existing"}, core.ReadOptions{})
+		got, err := e.svc.GetAccount(ctx, roster.AccountRef{Username: "existing"}, roster.ReadOptions{})
 		mustNil(t, err)
 		if v, _ := got.Get("name"); v != "New Name" {
 			t.Fatalf("name = %v", v)
@@ -73,7 +72,7 @@ func TestImport(t *testing.T) {
 			map[string]any{"username": "fine3", "email": "existing@example.org", "colour": "red"},
 			map[string]any{"email": "nouser@example.org"},
 			map[string]any{"username": "existing", "email": "existing@example.org", "sysadmin": "maybe"},
-		), core.ImportOptions{})
+		), roster.ImportOptions{})
 		re := wantCode(t, err, roster.EINVALID)
 		var got []string
 		for _, p := range re.Problems {
@@ -92,7 +91,7 @@ func TestImport(t *testing.T) {
 	})
 
 	t.Run("ErrEmailOfAnotherAccount", func(t *testing.T) {
-		_, err := e.svc.ImportAccounts(ctx, rowsOf(map[string]any{"username": "thief", "email": "EXISTING@example.org"}), core.ImportOptions{})
+		_, err := e.svc.ImportAccounts(ctx, rowsOf(map[string]any{"username": "thief", "email": "EXISTING@example.org"}), roster.ImportOptions{})
 		re := wantCode(t, err, roster.EINVALID)
 		if len(re.Problems) != 1 || re.Problems[0].Field != "email" || re.Problems[0].Code != roster.PTaken || re.Problems[0].Line != 2 {
 			t.Fatalf("problems %+v", re.Problems)
@@ -101,7 +100,7 @@ func TestImport(t *testing.T) {
 
 	t.Run("DryRun", func(t *testing.T) {
 		before := count()
-		res, err := e.svc.ImportAccounts(ctx, rowsOf(map[string]any{"username": "dry", "email": "dry@example.org"}), core.ImportOptions{DryRun: true})
+		res, err := e.svc.ImportAccounts(ctx, rowsOf(map[string]any{"username": "dry", "email": "dry@example.org"}), roster.ImportOptions{DryRun: true})
 		mustNil(t, err)
 		if res.Created != 1 || count() != before {
 			t.Fatalf("dry run %+v changed the count %d → %d", res, before, count())
@@ -115,7 +114,7 @@ func TestImport(t *testing.T) {
 			rows[i] = map[string]any{"username": fmt.Sprintf("bulk%04d", i), "email": fmt.Sprintf("bulk%04d@example.org", i)}
 		}
 		rows[1100]["email"] = "broken"
-		_, err := e.svc.ImportAccounts(ctx, rowsOf(rows...), core.ImportOptions{})
+		_, err := e.svc.ImportAccounts(ctx, rowsOf(rows...), roster.ImportOptions{})
 		re := wantCode(t, err, roster.EINVALID)
 		if len(re.Problems) != 1 || re.Problems[0].Line != 1102 {
 			t.Fatalf("problems %+v", re.Problems)
@@ -124,7 +123,7 @@ func TestImport(t *testing.T) {
 			t.Fatal("rows of an earlier chunk were kept after a later chunk failed")
 		}
 		rows[1100]["email"] = "fixed@example.org"
-		res, err := e.svc.ImportAccounts(ctx, rowsOf(rows...), core.ImportOptions{})
+		res, err := e.svc.ImportAccounts(ctx, rowsOf(rows...), roster.ImportOptions{})
 		mustNil(t, err)
 		if res.Created != n {
 			t.Fatalf("created %d", res.Created)
@@ -133,11 +132,11 @@ func TestImport(t *testing.T) {
 
 	t.Run("ErrReadError", func(t *testing.T) {
 		boom := errors.New("line 9: bare quote")
-		_, err := e.svc.ImportAccounts(ctx, func(yield func(core.ImportRow, error) bool) {
-			if yield(core.ImportRow{Line: 2, Values: map[string]any{"username": "x1", "email": "x1@example.org"}}, nil) {
-				yield(core.ImportRow{}, boom)
+		_, err := e.svc.ImportAccounts(ctx, func(yield func(roster.ImportRow, error) bool) {
+			if yield(roster.ImportRow{Line: 2, Values: map[string]any{"username": "x1", "email": "x1@example.org"}}, nil) {
+				yield(roster.ImportRow{}, boom)
 			}
-		}, core.ImportOptions{})
+		}, roster.ImportOptions{})
 		if !errors.Is(err, boom) {
 			t.Fatalf("err = %v", err)
 		}
@@ -145,7 +144,7 @@ func TestImport(t *testing.T) {
 
 	t.Run("ErrNotSysadmin", func(t *testing.T) {
 		bob := e.user(t, "bobimp", nil)
-		_, err := e.svc.ImportAccounts(as(bob), rowsOf(), core.ImportOptions{})
+		_, err := e.svc.ImportAccounts(as(bob), rowsOf(), roster.ImportOptions{})
 		wantCode(t, err, roster.EFORBIDDEN)
 	})
 }

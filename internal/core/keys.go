@@ -10,24 +10,11 @@ import (
 	"github.com/rosterhq/roster/internal/secret"
 )
 
-// KeyRequest describes a new API key.
-type KeyRequest struct {
-	Label     string
-	ExpiresAt time.Time // zero: never
-	ReadOnly  bool
-}
-
-// NewKey is a created key: the secret, shown this once, and its record.
-type NewKey struct {
-	Secret string
-	Key    *roster.APIKey
-}
-
 const maxKeyLabel = 100
 
 // CreateAPIKey makes a new API key for the account. Owners make their own keys, system
 // administrators anyone's. Read-only keys cannot make keys.
-func (s *Service) CreateAPIKey(ctx context.Context, ref roster.AccountRef, req KeyRequest) (*NewKey, error) {
+func (s *Service) CreateAPIKey(ctx context.Context, ref roster.AccountRef, req roster.KeyRequest) (*roster.NewKey, error) {
 	actor := roster.ActorFromContext(ctx)
 	if err := requireSignedIn(actor, true); err != nil {
 		return nil, err
@@ -70,7 +57,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, ref roster.AccountRef, req K
 	if err != nil {
 		return nil, err
 	}
-	return &NewKey{Secret: key, Key: k}, nil
+	return &roster.NewKey{Secret: key, Key: k}, nil
 }
 
 // ListAPIKeys lists an account's keys (never their secrets). Owners, staff and system

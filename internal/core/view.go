@@ -6,13 +6,6 @@ import (
 	"github.com/rosterhq/roster/internal/roster"
 )
 
-// ReadOptions change how an account is shown.
-type ReadOptions struct {
-	// AsOthers shows the account as another ordinary user would see it, even to its
-	// owner or to staff (Open edX's view=shared).
-	AsOthers bool
-}
-
 // reader describes how much of an account the actor may see.
 type reader struct {
 	level   roster.Level // the highest read level granted outright
@@ -20,7 +13,7 @@ type reader struct {
 	shared  []string     // with privacy custom: the attributes shared one by one
 }
 
-func (s *Service) readerFor(actor roster.Actor, a *roster.Account, opt ReadOptions) reader {
+func (s *Service) readerFor(actor roster.Actor, a *roster.Account, opt roster.ReadOptions) reader {
 	switch {
 	case opt.AsOthers:
 	case actor.IsStaff():
@@ -67,7 +60,7 @@ func (r reader) may(attr *roster.Attribute) bool {
 }
 
 // record builds what the actor may see of the account.
-func (s *Service) record(actor roster.Actor, a *roster.Account, opt ReadOptions) *roster.Record {
+func (s *Service) record(actor roster.Actor, a *roster.Account, opt roster.ReadOptions) *roster.Record {
 	rd := s.readerFor(actor, a, opt)
 	rec := roster.NewRecord(s.schema, a)
 	for _, attr := range s.schema.Attrs() {

@@ -28,7 +28,7 @@ func TestVisibility(t *testing.T) {
 	staff := e.user(t, "staff", map[string]any{"staff": true})
 	root := e.user(t, "root", map[string]any{"sysadmin": true})
 	ref := roster.RefID(owner.AccountID)
-	get := func(ctx context.Context, opt core.ReadOptions) *roster.Record {
+	get := func(ctx context.Context, opt roster.ReadOptions) *roster.Record {
 		t.Helper()
 		r, err := e.svc.GetAccount(ctx, ref, opt)
 		mustNil(t, err)
@@ -48,14 +48,14 @@ func TestVisibility(t *testing.T) {
 	t.Run("PrivateShowsOthersOnlyPublic", func(t *testing.T) {
 		setPrivacy("private")
 		for _, ctx := range []context.Context{as(other), anonymous()} {
-			if got := visibleNames(get(ctx, core.ReadOptions{})); !slices.Equal(got, public) {
+			if got := visibleNames(get(ctx, roster.ReadOptions{})); !slices.Equal(got, public) {
 				t.Fatalf("others see %v, want %v", got, public)
 			}
 		}
 	})
 	t.Run("AllUsersSharesTheSharedLevel", func(t *testing.T) {
 		setPrivacy("all_users")
-		r := get(as(other), core.ReadOptions{})
+		r := get(as(other), roster.ReadOptions{})
 		for _, name := range []string{"bio", "country", "created", "website", "language_proficiencies"} {
 			if !r.Visible(name) {
 				t.Errorf("%s hidden under all_users", name)
@@ -69,7 +69,7 @@ func TestVisibility(t *testing.T) {
 	})
 	t.Run("CustomSharesOneByOne", func(t *testing.T) {
 		setPrivacy("custom", "name", "bio")
-		r := get(as(other), core.ReadOptions{})
+		r := get(as(other), roster.ReadOptions{})
 		if !r.Visible("name") || !r.Visible("bio") || r.Visible("country") || r.Visible("email") {
 			t.Fatalf("custom shows %v", visibleNames(r))
 		}
@@ -77,7 +77,7 @@ func TestVisibility(t *testing.T) {
 		wantCode(t, err, roster.EINVALID) // self-level attributes cannot be shared
 	})
 	t.Run("SelfSeesSelfLevel", func(t *testing.T) {
-		r := get(as(owner), core.ReadOptions{})
+		r := get(as(owner), roster.ReadOptions{})
 		for _, name := range []string{"email", "gender", "state", "is_active", "name", "country"} {
 			if !r.Visible(name) {
 				t.Errorf("owner cannot see own %s", name)
@@ -91,7 +91,7 @@ func TestVisibility(t *testing.T) {
 	})
 	t.Run("StaffSeesEverythingButSecrets", func(t *testing.T) {
 		for _, ctx := range []context.Context{as(staff), as(root)} {
-			r := get(ctx, core.ReadOptions{})
+			r := get(ctx, roster.ReadOptions{})
 			if v, _ := r.Get("user_reviewed"); v != true {
 				t.Errorf("staff: user_reviewed = %v", v)
 			}
@@ -103,13 +103,13 @@ func TestVisibility(t *testing.T) {
 	t.Run("AsOthers", func(t *testing.T) {
 		setPrivacy("private")
 		for _, ctx := range []context.Context{as(owner), as(staff)} {
-			if got := visibleNames(get(ctx, core.ReadOptions{AsOthers: true})); !slices.Equal(got, public) {
+			if got := visibleNames(get(ctx, roster.ReadOptions{AsOthers: true})); !slices.Equal(got, public) {
 				t.Fatalf("view as others = %v", got)
 			}
 		}
 	})
 	t.Run("DefaultsShowWhenUnset", func(t *testing.T) {
-		r := get(as(owner), core.ReadOptions{})
+		r := get(as(owner), roster.ReadOptions{})
 		if v, _ := r.Get("subscribed"); v != true {
 			t.Errorf("subscribed default = %v", v)
 		}
@@ -123,18 +123,18 @@ func TestVisibility(t *testing.T) {
 	t.Run("ListFiltersOnHiddenFields", func(t *testing.T) {
 		yes := true
 		for _, f := range []roster.AccountFilter{{Email: "owner@example.org"}, {Sysadmin: &yes}, {AnyState: true}, {Sort: roster.SortEmail}} {
-			_, err := e.svc.ListAccounts(as(other), f, core.ReadOptions{})
+			_, err := e.svc.ListAccounts(as(other), f, roster.ReadOptions{})
 			wantCode(t, err, roster.EFORBIDDEN)
-			_, err = e.svc.ListAccounts(as(staff), f, core.ReadOptions{})
+			_, err = e.svc.ListAccounts(as(staff), f, roster.ReadOptions{})
 			mustNil(t, err)
 		}
 		// A substring of an email finds nobody for a non-staff reader.
-		p, err := e.svc.ListAccounts(as(other), roster.AccountFilter{Query: "@example.org"}, core.ReadOptions{})
+		p, err := e.svc.ListAccounts(as(other), roster.AccountFilter{Query: "@example.org"}, roster.ReadOptions{})
 		mustNil(t, err)
 		if len(p.Records) != 0 {
 			t.Fatalf("email search by a non-staff reader found %d", len(p.Records))
 		}
-		p, err = e.svc.ListAccounts(as(staff), roster.AccountFilter{Query: "OWNER@"}, core.ReadOptions{})
+		p, err = e.svc.ListAccounts(as(staff), roster.AccountFilter{Query: "OWNER@"}, roster.ReadOptions{})
 		mustNil(t, err)
 		if len(p.Records) != 1 {
 			t.Fatalf("email search by staff found %d", len(p.Records))
@@ -154,15 +154,15 @@ func TestParentalConsent(t *testing.T) {
 	adult, err := svc.CreateAccount(operator(), map[string]any{"username": "adult", "email": "a@example.org", "privacy": "all_users", "year_of_birth": 1980, "bio": "hi"})
 	mustNil(t, err)
 	viewer := roster.Actor{AccountID: 999, Username: "viewer"}
-	r, _ := svc.GetAccount(as(viewer), roster.RefID(kid.ID), core.ReadOptions{})
+	r, _ := svc.GetAccount(as(viewer), roster.RefID(kid.ID), roster.ReadOptions{})
 	if v, _ := r.Get("privacy"); v != "private" || r.Visible("bio") {
 		t.Fatalf("a minor is shown as %v with %v", v, visibleNames(r))
 	}
-	r, _ = svc.GetAccount(as(viewer), roster.RefID(adult.ID), core.ReadOptions{})
+	r, _ = svc.GetAccount(as(viewer), roster.RefID(adult.ID), roster.ReadOptions{})
 	if v, _ := r.Get("privacy"); v != "all_users" || !r.Visible("bio") {
 		t.Fatalf("an adult is shown as %v", v)
 	}
-	r, _ = svc.GetAccount(operator(), roster.RefID(kid.ID), core.ReadOptions{})
+	r, _ = svc.GetAccount(operator(), roster.RefID(kid.ID), roster.ReadOptions{})
 	if v, _ := r.Get("requires_parental_consent"); v != true {
 		t.Fatalf("requires_parental_consent = %v", v)
 	}

@@ -74,6 +74,9 @@ func (a *Account) Clone() *Account {
 	return &b
 }
 
+// CloneValue deep-copies a JSON value.
+func CloneValue(v any) any { return cloneValue(v) }
+
 func cloneValue(v any) any {
 	switch x := v.(type) {
 	case []any:

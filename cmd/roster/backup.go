@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+func cmdBackup(ctx context.Context, e *env, args []string) error {
+	fs := flags("backup", e)
+	var c common
+	c.register(fs, e)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	path, err := oneArg("backup", pos, "destination file")
+	if err != nil {
+		return err
+	}
+	a, err := openApp(ctx, e, &c, nil)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	start := time.Now()
+	err = a.store.Backup(ctx, path, func(table string, rows int64) {
+		fmt.Fprintf(e.stderr, "backup: %s: %d rows\n", table, rows)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "backup: wrote %s in %s; serve it with: roster serve --db sqlite://%s\n", path, time.Since(start).Round(time.Millisecond), path)
+	return nil
+}
+
+func cmdSchema(ctx context.Context, e *env, args []string) error {
+	fs := flags("schema", e)
+	var c common
+	c.register(fs, e)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	s, err := loadSchema(&c)
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s\n", b)
+	return nil
+}
+
+// cmdMigrate brings the database schema up to date and exits (serve does it too).
+func cmdMigrate(ctx context.Context, e *env, args []string) error {
+	fs := flags("migrate", e)
+	var c common
+	c.register(fs, e)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	a, err := openApp(ctx, e, &c, nil)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	fmt.Fprintf(e.stderr, "migrate: %s is up to date\n", a.target)
+	return nil
+}

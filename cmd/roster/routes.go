@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rosterhq/roster/internal/api"
+	"github.com/rosterhq/roster/internal/httpx"
+	"github.com/rosterhq/roster/internal/metrics"
+)
+
+// newHandler is Roster's whole HTTP surface, on one mux so that every route's pattern
+// labels its metrics and log lines.
+func newHandler(a *app, reg *prometheus.Registry, log *slog.Logger, ips *httpx.ClientIPs, apiOpts api.Options, maxBody int64) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.svc.Ping(ctx); err != nil {
+			log.Warn("not ready", "err", err)
+			httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": a.store.Kind()})
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": a.store.Kind()})
+	})
+	mux.Handle("GET /metrics", metrics.Handler(reg))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"name": "Roster", "api": "/v1/openapi.json"})
+	})
+
+	api.New(a.svc, log, ips, apiOpts).Register(mux)
+
+	var h http.Handler = mux
+	h = metrics.NewHTTP(reg).Middleware(h)
+	h = httpx.LimitBody(maxBody)(h)
+	h = httpx.AccessLog(log, ips)(h)
+	h = httpx.Recover(log)(h)
+	h = httpx.RequestID(h)
+	return h
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/rosterhq/roster/internal/roster"
+)
+
+// env is what a command may use of its surroundings; tests pass their own.
+type env struct {
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// usageError marks bad usage: exit code 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
+
+const usage = `Roster: one user directory that speaks CKAN, Open edX, PYBOSSA, BrainSTEM and REDCap.
+
+Usage:
+  roster serve [--addr 127.0.0.1:8080] [--db URL]
+  roster users create --username U --email E [--name "Full Name"] [--sysadmin] [--staff] [--password-stdin]
+  roster users list [--q TEXT] [--state STATE] [--json]
+  roster users show U [--json]
+  roster users set-password U --password-stdin
+  roster users deactivate|activate|delete U
+  roster users import FILE [--format csv|json] [--dry-run]
+  roster users export [--format csv|json] [--out FILE]
+  roster keys create --username U [--label L] [--read-only] [--expires DURATION]
+  roster keys list U
+  roster keys revoke ID
+  roster backup FILE
+  roster schema
+  roster migrate
+
+Every command takes --db URL (default: $ROSTER_DB, else sqlite://roster-data/roster.db).
+URLs: sqlite:///abs/path.db, sqlite://rel/path.db, postgres://user@host/db.
+Exit status: 0 success, 1 failure, 2 bad usage.
+`
+
+// run runs one command line and returns the exit status.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	err := dispatch(ctx, e, args)
+	if err == nil {
+		return 0
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "roster: %s\nRun 'roster help' for usage.\n", ue.msg)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	printError(stderr, err)
+	return 1
+}
+
+// printError writes an error as one line per problem, then the error itself.
+func printError(w io.Writer, err error) {
+	var re *roster.Error
+	if errors.As(err, &re) {
+		for _, p := range re.Problems {
+			if p.Line > 0 {
+				fmt.Fprintf(w, "roster: line %d: %s: %s\n", p.Line, p.Field, p.Message)
+			} else {
+				fmt.Fprintf(w, "roster: %s: %s\n", p.Field, p.Message)
+			}
+		}
+		if len(re.Problems) == 1 && re.Message == re.Problems[0].Message {
+			return
+		}
+		fmt.Fprintf(w, "roster: %s\n", oneLine(roster.ErrorMessage(re)))
+		return
+	}
+	fmt.Fprintf(w, "roster: %s\n", oneLine(err.Error()))
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", " ") }
+
+func dispatch(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, usage)
+		return usagef("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "help", "-h", "--help":
+		fmt.Fprint(e.stdout, usage)
+		return nil
+	case "serve":
+		return cmdServe(ctx, e, rest)
+	case "users":
+		return cmdUsers(ctx, e, rest)
+	case "keys":
+		return cmdKeys(ctx, e, rest)
+	case "backup":
+		return cmdBackup(ctx, e, rest)
+	case "schema":
+		return cmdSchema(ctx, e, rest)
+	case "migrate":
+		return cmdMigrate(ctx, e, rest)
+	}
+	return usagef("unknown command %q", cmd)
+}
+
+// flags returns a flag set for a command; its errors are usage errors, not printed twice.
+func flags(name string, e *env) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parse parses args, allowing flags after positional arguments ("users show alice --json").
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usagef("%s: %v", fs.Name(), err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

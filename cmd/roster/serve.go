@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster/internal/api"
+	"github.com/rosterhq/roster/internal/httpx"
+	"github.com/rosterhq/roster/internal/metrics"
+)
+
+// serveConfig is what serve reads from flags and the environment.
+type serveConfig struct {
+	common
+	addr           string
+	logLevel       string
+	trustedProxies string
+	secureCookies  bool
+	maxBody        int64
+}
+
+func cmdServe(ctx context.Context, e *env, args []string) error {
+	fs := flags("serve", e)
+	var c serveConfig
+	c.register(fs, e)
+	fs.StringVar(&c.addr, "addr", envOr(e, "ROSTER_ADDR", "127.0.0.1:8080"), "listen address")
+	fs.StringVar(&c.logLevel, "log-level", envOr(e, "ROSTER_LOG_LEVEL", "info"), "debug, info, warn or error")
+	fs.StringVar(&c.trustedProxies, "trusted-proxies", e.getenv("ROSTER_TRUSTED_PROXIES"), "proxies whose X-Forwarded-For is believed (CIDRs, comma-separated)")
+	fs.BoolVar(&c.secureCookies, "secure-cookies", e.getenv("ROSTER_SECURE_COOKIES") == "true", "mark cookies Secure (serve over HTTPS)")
+	c.maxBody = 4 << 20
+	if v := e.getenv("ROSTER_MAX_BODY_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1024 {
+			return usagef("ROSTER_MAX_BODY_BYTES=%q is not a size in bytes (at least 1024)", v)
+		}
+		c.maxBody = n
+	}
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("serve takes no arguments, got %q", strings.Join(pos, " "))
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return usagef("--log-level %q: use debug, info, warn or error", c.logLevel)
+	}
+	prefixes, err := httpx.ParsePrefixes(c.trustedProxies)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+
+	a, err := openApp(ctx, e, &c.common, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	if err := bootstrapAdmin(ctx, e, a); err != nil {
+		return err
+	}
+
+	reg := metrics.NewRegistry()
+	metrics.RegisterDB(reg, "roster_read", a.store.ReadDB())
+	if a.store.WriteDB() != a.store.ReadDB() {
+		metrics.RegisterDB(reg, "roster_write", a.store.WriteDB())
+	}
+	ips := &httpx.ClientIPs{Trusted: prefixes}
+	handler := newHandler(a, reg, log, ips, api.Options{SecureCookies: c.secureCookies}, c.maxBody)
+
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "db", a.target.String())
+	fmt.Fprintf(e.stdout, "Roster is listening on http://%s (database %s)\n", ln.Addr(), a.target)
+
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	go expireSessions(ctx, a)
+
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	// SIGTERM: stop accepting, let in-flight requests finish.
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// bootstrapAdmin makes the first system administrator on an empty store and shows its
+// password once, on standard output (not in the log stream).
+func bootstrapAdmin(ctx context.Context, e *env, a *app) error {
+	b, err := a.svc.EnsureAdmin(ctx, e.getenv("ROSTER_ADMIN_PASSWORD"))
+	if err != nil || b == nil {
+		return err
+	}
+	a.log.Info("created the first system administrator", "username", b.Username)
+	if b.Password == "" {
+		fmt.Fprintf(e.stdout, "Created the system administrator %q with the password from ROSTER_ADMIN_PASSWORD.\n", b.Username)
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "\nCreated the system administrator %q. Its password, shown only this once:\n\n    %s\n\n"+
+		"Sign in with it and change it (roster users set-password %s --password-stdin).\n\n", b.Username, b.Password, b.Username)
+	return nil
+}
+
+// expireSessions deletes ended sessions now and then. Every replica may do it; the
+// deletes are idempotent.
+func expireSessions(ctx context.Context, a *app) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := a.svc.ExpireSessions(ctx); err != nil {
+				a.log.Warn("expiring sessions", "err", err)
+			} else if n > 0 {
+				a.log.Info("expired sessions", "count", n)
+			}
+		}
+	}
+}

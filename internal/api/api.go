@@ -1,0 +1,148 @@
+// Package api serves Roster's own JSON API under /v1/, the canonical interface the
+// dialects translate to. It decodes requests, calls the core through Directory, and
+// encodes the results; the core decides what each caller may see and change.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/rosterhq/roster/internal/httpx"
+	"github.com/rosterhq/roster/internal/roster"
+)
+
+// Directory is what the API needs from the core.
+type Directory interface {
+	Schema() *roster.Schema
+	AuthenticateKey(ctx context.Context, key string, c roster.Client) (roster.Actor, error)
+	AuthenticateSession(ctx context.Context, token string, c roster.Client) (roster.Actor, error)
+	Login(ctx context.Context, login, password string, c roster.Client) (*roster.SessionInfo, error)
+	Logout(ctx context.Context, token string) error
+	CSRFToken(sessionToken string) string
+	CheckCSRF(sessionToken, presented string) bool
+
+	GetAccount(ctx context.Context, ref roster.AccountRef, opt roster.ReadOptions) (*roster.Record, error)
+	ListAccounts(ctx context.Context, f roster.AccountFilter, opt roster.ReadOptions) (*roster.RecordPage, error)
+	CreateAccount(ctx context.Context, in map[string]any) (*roster.Record, error)
+	MergeAccount(ctx context.Context, ref roster.AccountRef, patch map[string]any) (*roster.Record, error)
+	SetState(ctx context.Context, ref roster.AccountRef, st roster.State) (*roster.Record, error)
+	SetPassword(ctx context.Context, ref roster.AccountRef, password, current string) error
+
+	CreateAPIKey(ctx context.Context, ref roster.AccountRef, req roster.KeyRequest) (*roster.NewKey, error)
+	ListAPIKeys(ctx context.Context, ref roster.AccountRef) ([]*roster.APIKey, error)
+	RevokeAPIKey(ctx context.Context, id int64) (*roster.APIKey, error)
+
+	Roles() []roster.Role
+	CreateGroup(ctx context.Context, name, description string) (*roster.Group, error)
+	GetGroup(ctx context.Context, id int64) (*roster.Group, []roster.GroupMembership, error)
+	ListGroups(ctx context.Context) ([]*roster.Group, error)
+	UpdateGroup(ctx context.Context, id int64, up roster.GroupUpdate) (*roster.Group, error)
+	DeleteGroup(ctx context.Context, id int64) error
+	SetGroupMember(ctx context.Context, id int64, ref roster.AccountRef, role roster.GroupRole) error
+	RemoveGroupMember(ctx context.Context, id int64, ref roster.AccountRef) error
+
+	ListAudit(ctx context.Context, f roster.AuditFilter) ([]*roster.AuditEntry, error)
+}
+
+// Options configure the API.
+type Options struct {
+	// SecureCookies marks the session cookie Secure; set it when Roster is served over
+	// HTTPS (directly or behind a proxy).
+	SecureCookies bool
+}
+
+// Handler serves /v1/.
+type Handler struct {
+	dir  Directory
+	log  *slog.Logger
+	ips  *httpx.ClientIPs
+	opts Options
+
+	openapiOnce sync.Once
+	openapiJSON []byte // built once from the schema
+}
+
+// New returns the API over dir.
+func New(dir Directory, log *slog.Logger, ips *httpx.ClientIPs, opts Options) *Handler {
+	return &Handler{dir: dir, log: log, ips: ips, opts: opts}
+}
+
+// handlerFunc is an API handler: it writes a success itself and returns failures.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// access says who may reach a route before the core looks at the request.
+type access int
+
+const (
+	signedIn access = iota // a key or a session
+	open                   // anyone (the OpenAPI document, signing in)
+)
+
+// serve authenticates the request, checks CSRF for cookie sessions, runs fn and maps
+// its error.
+func (h *Handler) serve(acc access, fn handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		actor, err := h.authenticate(r)
+		if err == nil && acc == signedIn && actor.Anonymous() {
+			err = roster.Errorf(roster.EUNAUTHENTICATED, "Authentication required: send an API key (Authorization: Bearer KEY) or sign in.")
+		}
+		if err == nil {
+			err = fn(w, r.WithContext(roster.NewContextWithActor(r.Context(), actor)))
+		}
+		if err != nil {
+			h.writeError(w, r, err)
+		}
+	})
+}
+
+func (h *Handler) client(r *http.Request) roster.Client {
+	return roster.Client{IP: h.ips.IP(r), UserAgent: r.UserAgent()}
+}
+
+// authenticate finds the actor: an API key in any accepted header, else the session
+// cookie, else anonymous. A cookie-authenticated unsafe request must carry the session's
+// CSRF token in X-CSRF-Token (or X-CSRFToken).
+func (h *Handler) authenticate(r *http.Request) (roster.Actor, error) {
+	ctx, c := r.Context(), h.client(r)
+	var actor roster.Actor
+	var err error
+	switch key, token := httpx.APIKey(r), httpx.SessionToken(r); {
+	case key != "":
+		actor, err = h.dir.AuthenticateKey(ctx, key, c)
+	case token != "":
+		actor, err = h.dir.AuthenticateSession(ctx, token, c)
+		if err == nil && !httpx.SafeMethod(r.Method) && !h.dir.CheckCSRF(token, httpx.CSRFHeader(r)) {
+			err = roster.Errorf(roster.EFORBIDDEN, "CSRF check failed: send the session's csrf_token in the X-CSRF-Token header.")
+		}
+	}
+	if err != nil {
+		return roster.Actor{}, err
+	}
+	actor.Via, actor.RequestID, actor.ClientIP = roster.ViaAPI, httpx.RequestIDFrom(ctx), c.IP
+	return actor, nil
+}
+
+// writeError writes err in the native shape; internal errors are logged with their
+// cause and shown only as "Internal error.".
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if roster.ErrorCode(err) == roster.EINTERNAL || roster.ErrorCode(err) == roster.EUNAVAILABLE {
+		h.log.ErrorContext(r.Context(), "request failed", "request_id", httpx.RequestIDFrom(r.Context()), "err", err)
+	}
+	httpx.WriteError(w, err)
+}
+
+// ok writes a JSON success.
+func ok(w http.ResponseWriter, status int, v any) error {
+	httpx.WriteJSON(w, status, v)
+	return nil
+}
+
+func isoTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}

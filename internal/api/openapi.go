@@ -1,0 +1,300 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/rosterhq/roster/internal/roster"
+)
+
+type obj = map[string]any
+
+func ref(name string) obj { return obj{"$ref": "#/components/schemas/" + name} }
+
+func jsonBody(schema obj) obj {
+	return obj{"content": obj{"application/json": obj{"schema": schema}}}
+}
+
+func resp(desc string, schema obj) obj {
+	r := obj{"description": desc}
+	if schema != nil {
+		r["content"] = obj{"application/json": obj{"schema": schema}}
+	}
+	return r
+}
+
+// errs are the error responses an operation can give, all in the Error shape.
+func errs(codes ...string) obj {
+	out := obj{}
+	text := map[string]string{"400": "Invalid input: every problem is listed.", "401": "No or bad credentials.",
+		"403": "Not allowed, or CSRF check failed.", "404": "No such thing (or not visible to you).",
+		"409": "Conflict: duplicate username or email, concurrent change, last system administrator.",
+		"429": "Too many failed attempts; see Retry-After."}
+	for _, c := range codes {
+		out[c] = resp(text[c], ref("Error"))
+	}
+	return out
+}
+
+func op(summary, desc string, responses obj, more ...obj) obj {
+	o := obj{"summary": summary, "responses": responses}
+	if desc != "" {
+		o["description"] = desc
+	}
+	for _, m := range more {
+		for k, v := range m {
+			o[k] = v
+		}
+	}
+	return o
+}
+
+func merge(a obj, bs ...obj) obj {
+	for _, b := range bs {
+		for k, v := range b {
+			a[k] = v
+		}
+	}
+	return a
+}
+
+func qparam(name, typ, desc string) obj {
+	return obj{"name": name, "in": "query", "required": false, "description": desc, "schema": obj{"type": typ}}
+}
+
+var (
+	pRef = obj{"name": "ref", "in": "path", "required": true, "schema": obj{"type": "string"},
+		"description": "The account's numeric id, UUID or username."}
+	pID = obj{"name": "id", "in": "path", "required": true, "schema": obj{"type": "integer"}}
+)
+
+// attrSchema describes one profile attribute for the OpenAPI document.
+func attrSchema(a *roster.Attribute) obj {
+	var s obj
+	switch a.Type {
+	case roster.TypeBool:
+		s = obj{"type": []string{"boolean", "null"}}
+	case roster.TypeInt:
+		s = obj{"type": []string{"integer", "null"}}
+	case roster.TypeList:
+		s = obj{"type": []string{"array", "null"}, "items": obj{"type": "string"}}
+	case roster.TypeObject:
+		s = obj{"type": []string{"object", "null"}}
+	case roster.TypeTime:
+		s = obj{"type": []string{"string", "null"}, "format": "date-time"}
+	default:
+		s = obj{"type": []string{"string", "null"}}
+		if a.MaxLength > 0 {
+			s["maxLength"] = a.MaxLength
+		}
+		if a.MinLength > 0 {
+			s["minLength"] = a.MinLength
+		}
+		if len(a.Enum) > 0 {
+			s["enum"] = append(append([]any{}, toAny(a.Enum)...), nil)
+		}
+		switch a.Format {
+		case "email":
+			s["format"] = "email"
+		case "url":
+			s["format"] = "uri"
+		}
+	}
+	desc := a.Description
+	var names []string
+	for _, d := range roster.Dialects {
+		if w := a.WireName(d); w != "" {
+			names = append(names, d+": "+w)
+		}
+	}
+	if len(names) > 0 {
+		desc += " Dialect names: " + strings.Join(names, ", ") + "."
+	}
+	s["description"] = strings.TrimSpace(desc)
+	s["x-roster-read"] = a.Read.String()
+	s["x-roster-write"] = string(a.Write)
+	if a.Write == roster.WriteNone {
+		s["readOnly"] = true
+	}
+	if a.Default != nil {
+		s["default"] = a.Default
+	}
+	return s
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+func (h *Handler) buildOpenAPI() obj {
+	schema := h.dir.Schema()
+	props := obj{}
+	for _, a := range schema.Attrs() {
+		if a.Readable() {
+			props[a.Name] = attrSchema(a)
+		}
+	}
+	account := obj{"type": "object", "properties": props, "description": "An account as the caller may see it: " +
+		"only the attributes the caller may read are present (x-roster-read gives each one's level: public, shared, custom, self, staff)."}
+	writeProps := obj{"password": obj{"type": "string", "minLength": 8, "writeOnly": true, "description": "Write-only; never returned."}}
+	for _, a := range schema.Attrs() {
+		if a.Readable() && a.Write != roster.WriteNone {
+			writeProps[a.Name] = attrSchema(a)
+		}
+	}
+	timeOrNull := obj{"type": []string{"string", "null"}, "format": "date-time"}
+	schemas := obj{
+		"Error": obj{"type": "object", "required": []string{"error"}, "properties": obj{"error": obj{
+			"type": "object", "required": []string{"code", "message"},
+			"properties": obj{
+				"code":    obj{"type": "string", "enum": []string{"invalid", "not_found", "conflict", "unauthenticated", "forbidden", "too_many", "unavailable", "internal", "method_not_allowed"}},
+				"message": obj{"type": "string"},
+				"fields":  obj{"type": "object", "additionalProperties": obj{"type": "string"}, "description": "Field → the first problem with it."},
+				"problems": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
+					"field": obj{"type": "string"}, "code": obj{"type": "string"}, "message": obj{"type": "string"},
+					"line": obj{"type": "integer"}, "limit": obj{"type": "integer"}}}},
+			}}}},
+		"Account":      account,
+		"AccountWrite": obj{"type": "object", "properties": writeProps, "description": "Attributes to set, by canonical name. In a PATCH, null clears an attribute and objects are merged (RFC 7396)."},
+		"UserList": obj{"type": "object", "properties": obj{
+			"users":       obj{"type": "array", "items": ref("Account")},
+			"next_cursor": obj{"type": "string", "description": "Pass as cursor for the next page; absent on the last page."},
+			"total":       obj{"type": "integer", "description": "Present with total=true."}}},
+		"APIKey": obj{"type": "object", "properties": obj{
+			"id": obj{"type": "integer"}, "label": obj{"type": "string"}, "prefix": obj{"type": "string"}, "read_only": obj{"type": "boolean"},
+			"created_at": timeOrNull, "expires_at": timeOrNull, "last_used_at": timeOrNull, "revoked_at": timeOrNull,
+			"key": obj{"type": "string", "description": "The secret key: only in the response that created it."}}},
+		"Group": obj{"type": "object", "properties": obj{
+			"id": obj{"type": "integer"}, "name": obj{"type": "string"}, "description": obj{"type": "string"},
+			"created_at": timeOrNull, "updated_at": timeOrNull,
+			"members": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
+				"id": obj{"type": "integer"}, "username": obj{"type": "string"}, "role": obj{"type": "string", "enum": []string{"owner", "member"}}, "added_at": timeOrNull}}}}},
+		"Role": obj{"type": "object", "properties": obj{"name": obj{"type": "string"}, "kind": obj{"type": "string", "enum": []string{"role", "capability"}}, "description": obj{"type": "string"}}},
+		"AuditEntry": obj{"type": "object", "properties": obj{
+			"seq": obj{"type": "integer"}, "at": obj{"type": "string", "format": "date-time"}, "actor_id": obj{"type": "integer"},
+			"actor": obj{"type": "string"}, "key_id": obj{"type": "integer"}, "via": obj{"type": "string"}, "request_id": obj{"type": "string"},
+			"client_ip": obj{"type": "string"}, "action": obj{"type": "string"}, "target_type": obj{"type": "string"},
+			"target_id": obj{"type": "string"}, "target_name": obj{"type": "string"},
+			"changes": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
+				"field": obj{"type": "string"}, "old": obj{}, "new": obj{}, "redacted": obj{"type": "boolean"}}}}}},
+		"Session": obj{"type": "object", "properties": obj{
+			"csrf_token": obj{"type": "string", "description": "Send in X-CSRF-Token on unsafe requests of this session."},
+			"expires_at": timeOrNull, "account": ref("Account")}},
+	}
+	accountOK := resp("The account.", ref("Account"))
+	paths := obj{
+		"/v1/openapi.json": obj{"get": op("This document.", "", obj{"200": resp("OpenAPI 3.1 document.", obj{"type": "object"})}, obj{"security": []any{}})},
+		"/v1/schema":       obj{"get": op("The profile schema: every attribute with its type, validation, read level, write rule and dialect names.", "", merge(obj{"200": resp("The schema.", obj{"type": "object"})}, errs("401")))},
+		"/v1/session": obj{
+			"post": op("Sign in with a username (or email) and password.", "Sets the roster_session cookie. Repeated failures are slowed down (429).",
+				merge(obj{"201": resp("Signed in.", ref("Session"))}, errs("400", "401", "429")),
+				obj{"security": []any{}, "requestBody": jsonBody(obj{"type": "object", "required": []string{"password"}, "properties": obj{
+					"login": obj{"type": "string"}, "username": obj{"type": "string"}, "password": obj{"type": "string"}}})}),
+			"get":    op("The signed-in account and the session's CSRF token.", "", merge(obj{"200": resp("The session.", ref("Session"))}, errs("401"))),
+			"delete": op("Sign out.", "", merge(obj{"204": resp("Signed out.", nil)}, errs("403")), obj{"security": []any{}}),
+		},
+		"/v1/me": obj{
+			"get":   op("Your own account.", "", merge(obj{"200": accountOK}, errs("401")), obj{"parameters": []any{qparam("view", "string", "shared: show what others see.")}}),
+			"patch": op("Change your own account (merge patch).", "", merge(obj{"200": accountOK}, errs("400", "401", "403", "409")), obj{"requestBody": jsonBody(ref("AccountWrite"))}),
+		},
+		"/v1/users": obj{
+			"get": op("List accounts.", "Filtered, sorted and paged (keyset cursor, or offset). Non-staff callers may not filter or sort on attributes they cannot see.",
+				merge(obj{"200": resp("A page of accounts.", ref("UserList"))}, errs("400", "401", "403")),
+				obj{"parameters": []any{
+					qparam("q", "string", "Case-insensitive substring of username, name or (staff only) email."),
+					qparam("username", "string", "Usernames, comma-separated or repeated."),
+					qparam("email", "string", "Exact email (staff only)."),
+					qparam("state", "string", "active, pending, deactivated, deleted or any (staff only; default: all but deleted)."),
+					qparam("sysadmin", "boolean", "Staff only."), qparam("staff", "boolean", "Staff only."),
+					qparam("capability", "string", "Holders of a capability (staff only)."),
+					qparam("created_after", "string", "RFC 3339."), qparam("created_before", "string", "RFC 3339."),
+					qparam("sort", "string", "id, username, name, created, email, last_login; prefix - for descending."),
+					qparam("limit", "integer", "1 to 1000, default 50."), qparam("cursor", "string", "next_cursor of the previous page."),
+					qparam("offset", "integer", "Rows to skip (without a cursor)."), qparam("total", "boolean", "Count every match."),
+					qparam("view", "string", "shared: show what others see."),
+				}}),
+			"post": op("Create an account (system administrators).", "", merge(obj{"201": resp("Created.", ref("Account"))}, errs("400", "401", "403", "409")),
+				obj{"requestBody": jsonBody(merge(obj{"required": []string{"username", "email"}}, ref("AccountWrite")))}),
+		},
+		"/v1/users/{ref}": obj{
+			"parameters": []any{pRef},
+			"get":        op("One account.", "", merge(obj{"200": accountOK}, errs("401", "404")), obj{"parameters": []any{qparam("view", "string", "shared: show what others see.")}}),
+			"patch": op("Change an account (merge patch).", "Owners change the attributes whose write rule is self; system administrators any writable one. One refused attribute refuses the whole patch.",
+				merge(obj{"200": accountOK}, errs("400", "401", "403", "404", "409")), obj{"requestBody": jsonBody(ref("AccountWrite"))}),
+			"delete": op("Delete an account (soft: state deleted; the username and email stay reserved).", "", merge(obj{"200": accountOK}, errs("401", "403", "404", "409"))),
+		},
+		"/v1/users/{ref}/deactivate": obj{"parameters": []any{pRef}, "post": op("Deactivate an account: it can no longer sign in, and its sessions end.", "", merge(obj{"200": accountOK}, errs("401", "403", "404", "409")))},
+		"/v1/users/{ref}/activate":   obj{"parameters": []any{pRef}, "post": op("Reactivate an account.", "", merge(obj{"200": accountOK}, errs("401", "403", "404")))},
+		"/v1/users/{ref}/password": obj{"parameters": []any{pRef}, "put": op("Set a password.", "Owners give current_password; system administrators need not.",
+			merge(obj{"204": resp("Set.", nil)}, errs("400", "401", "403", "404")),
+			obj{"requestBody": jsonBody(obj{"type": "object", "required": []string{"password"}, "properties": obj{
+				"password": obj{"type": "string", "minLength": 8}, "current_password": obj{"type": "string"}}})})},
+		"/v1/users/{ref}/keys": obj{
+			"parameters": []any{pRef},
+			"get":        op("List an account's API keys (never their secrets).", "", merge(obj{"200": resp("Keys.", obj{"type": "object", "properties": obj{"keys": obj{"type": "array", "items": ref("APIKey")}}})}, errs("401", "403", "404"))),
+			"post": op("Create an API key. The response carries the key; it is never shown again.", "",
+				merge(obj{"201": resp("Created.", ref("APIKey"))}, errs("400", "401", "403", "404")),
+				obj{"requestBody": jsonBody(obj{"type": "object", "properties": obj{"label": obj{"type": "string", "maxLength": 100},
+					"expires_at": obj{"type": "string", "format": "date-time"}, "read_only": obj{"type": "boolean"}}})}),
+		},
+		"/v1/keys/{id}": obj{"parameters": []any{pID}, "delete": op("Revoke an API key.", "", merge(obj{"200": resp("Revoked.", ref("APIKey"))}, errs("401", "404")))},
+		"/v1/roles":     obj{"get": op("Roles and capabilities.", "", merge(obj{"200": resp("Roles.", obj{"type": "object", "properties": obj{"roles": obj{"type": "array", "items": ref("Role")}}})}, errs("401")))},
+		"/v1/groups": obj{
+			"get": op("List groups.", "", merge(obj{"200": resp("Groups.", obj{"type": "object", "properties": obj{"groups": obj{"type": "array", "items": ref("Group")}}})}, errs("401"))),
+			"post": op("Create a group (system and group administrators); the creator becomes an owner.", "",
+				merge(obj{"201": resp("Created.", ref("Group"))}, errs("400", "401", "403", "409")),
+				obj{"requestBody": jsonBody(obj{"type": "object", "required": []string{"name"}, "properties": obj{"name": obj{"type": "string"}, "description": obj{"type": "string"}}})}),
+		},
+		"/v1/groups/{id}": obj{
+			"parameters": []any{pID},
+			"get":        op("A group and its members.", "", merge(obj{"200": resp("The group.", ref("Group"))}, errs("401", "404"))),
+			"patch": op("Rename or redescribe a group (its owners, group administrators).", "", merge(obj{"200": resp("The group.", ref("Group"))}, errs("400", "401", "403", "404", "409")),
+				obj{"requestBody": jsonBody(obj{"type": "object", "properties": obj{"name": obj{"type": "string"}, "description": obj{"type": "string"}}})}),
+			"delete": op("Delete a group.", "", merge(obj{"204": resp("Deleted.", nil)}, errs("401", "403", "404"))),
+		},
+		"/v1/groups/{id}/members/{ref}": obj{
+			"parameters": []any{pID, pRef},
+			"put": op("Add a member or change its role.", "", merge(obj{"204": resp("Done.", nil)}, errs("400", "401", "403", "404")),
+				obj{"requestBody": merge(jsonBody(obj{"type": "object", "properties": obj{"role": obj{"type": "string", "enum": []string{"owner", "member"}, "default": "member"}}}), obj{"required": false})}),
+			"delete": op("Remove a member.", "", merge(obj{"204": resp("Done.", nil)}, errs("401", "403", "404"))),
+		},
+		"/v1/audit": obj{"get": op("Read the audit log (staff).", "Entries oldest first. Sequence numbers have no gaps and follow commit order: keep the last seq you saw and ask for after=seq to miss nothing.",
+			merge(obj{"200": resp("Entries.", obj{"type": "object", "properties": obj{"entries": obj{"type": "array", "items": ref("AuditEntry")}, "last_seq": obj{"type": "integer"}}})}, errs("400", "401", "403")),
+			obj{"parameters": []any{qparam("after", "integer", "Entries after this seq."), qparam("actor", "integer", "Actor account id."),
+				qparam("target_type", "string", "account, api_key, group, …"), qparam("target", "string", "Target id."),
+				qparam("action", "string", "e.g. account.update"), qparam("since", "string", "RFC 3339."), qparam("until", "string", "RFC 3339."),
+				qparam("limit", "integer", "1 to 1000, default 100.")}})},
+	}
+	return obj{
+		"openapi": "3.1.0",
+		"info": obj{"title": "Roster API", "version": "1",
+			"description": "Roster's own API: the canonical interface its CKAN, Open edX, PYBOSSA, BrainSTEM and REDCap dialects translate to. " +
+				"Authenticate with an API key (Authorization: Bearer KEY; also Token KEY, a bare key, X-CKAN-API-Key or EDX-API-Key) or a session cookie from POST /v1/session."},
+		"servers":  []any{obj{"url": "/"}},
+		"security": []any{obj{"bearer": []any{}}, obj{"session": []any{}}},
+		"components": obj{
+			"securitySchemes": obj{
+				"bearer":  obj{"type": "http", "scheme": "bearer", "description": "A Roster API key."},
+				"session": obj{"type": "apiKey", "in": "cookie", "name": "roster_session", "description": "Unsafe requests also need X-CSRF-Token."},
+			},
+			"schemas": schemas,
+		},
+		"paths": paths,
+	}
+}
+
+func (h *Handler) openapi(w http.ResponseWriter, r *http.Request) error {
+	h.openapiOnce.Do(func() { h.openapiJSON, _ = json.MarshalIndent(h.buildOpenAPI(), "", " ") })
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(h.openapiJSON)
+	return nil
+}
+
+func (h *Handler) schema(w http.ResponseWriter, r *http.Request) error {
+	return ok(w, http.StatusOK, h.dir.Schema())
+}

@@ -1,0 +1,235 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster/internal/httpx"
+	"github.com/rosterhq/roster/internal/roster"
+)
+
+func refOf(r *http.Request) roster.AccountRef { return roster.ParseAccountRef(r.PathValue("ref")) }
+
+func meRef(r *http.Request) roster.AccountRef {
+	return roster.RefID(roster.ActorFromContext(r.Context()).AccountID)
+}
+
+func readOptions(r *http.Request) roster.ReadOptions {
+	return roster.ReadOptions{AsOthers: r.URL.Query().Get("view") == "shared"}
+}
+
+func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) error {
+	rec, err := h.dir.GetAccount(r.Context(), refOf(r), readOptions(r))
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, rec)
+}
+
+func (h *Handler) getMe(w http.ResponseWriter, r *http.Request) error {
+	if roster.ActorFromContext(r.Context()).AccountID == 0 {
+		return roster.Errorf(roster.ENOTFOUND, "The operator has no account.")
+	}
+	rec, err := h.dir.GetAccount(r.Context(), meRef(r), readOptions(r))
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, rec)
+}
+
+// decodeObject reads a JSON object body; merge patches and plain JSON are both accepted.
+func decodeObject(r *http.Request) (map[string]any, error) {
+	switch mt := httpx.MediaType(r); mt {
+	case "application/json", "application/merge-patch+json", "":
+	default:
+		return nil, roster.Errorf(roster.EINVALID, "Unsupported Content-Type %q: send application/json or application/merge-patch+json.", mt)
+	}
+	var m map[string]any
+	if err := httpx.DecodeJSON(r, &m); err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, roster.Errorf(roster.EINVALID, "The request body must be a JSON object.")
+	}
+	return m, nil
+}
+
+func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request) error {
+	return h.patch(w, r, refOf(r))
+}
+
+func (h *Handler) patchMe(w http.ResponseWriter, r *http.Request) error {
+	return h.patch(w, r, meRef(r))
+}
+
+func (h *Handler) patch(w http.ResponseWriter, r *http.Request, ref roster.AccountRef) error {
+	patch, err := decodeObject(r)
+	if err != nil {
+		return err
+	}
+	rec, err := h.dir.MergeAccount(r.Context(), ref, patch)
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, rec)
+}
+
+func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
+	in, err := decodeObject(r)
+	if err != nil {
+		return err
+	}
+	rec, err := h.dir.CreateAccount(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/v1/users/"+strconv.FormatInt(rec.ID, 10))
+	return ok(w, http.StatusCreated, rec)
+}
+
+// stateHandler moves the account to a lifecycle state (DELETE is a soft delete).
+func stateHandler(st roster.State) func(h *Handler, w http.ResponseWriter, r *http.Request) error {
+	return func(h *Handler, w http.ResponseWriter, r *http.Request) error {
+		rec, err := h.dir.SetState(r.Context(), refOf(r), st)
+		if err != nil {
+			return err
+		}
+		return ok(w, http.StatusOK, rec)
+	}
+}
+
+func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Password        string `json:"password"`
+		CurrentPassword string `json:"current_password"`
+	}
+	if err := httpx.DecodeJSON(r, &body); err != nil {
+		return err
+	}
+	if err := h.dir.SetPassword(r.Context(), refOf(r), body.Password, body.CurrentPassword); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// Page sizes of lists.
+const (
+	defaultLimit = 50
+	maxLimit     = 1000
+)
+
+type userList struct {
+	Users      []*roster.Record `json:"users"`
+	NextCursor string           `json:"next_cursor,omitempty"`
+	Total      *int             `json:"total,omitempty"`
+}
+
+// listFilter reads the query of GET /v1/users. Every parameter's problem is reported.
+func listFilter(q url.Values) (roster.AccountFilter, error) {
+	var f roster.AccountFilter
+	var ps []roster.Problem
+	bad := func(field, msg string) { ps = append(ps, roster.Problem{Field: field, Code: roster.PFormat, Message: msg}) }
+	f.Query = q.Get("q")
+	f.Email = q.Get("email")
+	f.Capability = q.Get("capability")
+	f.Cursor = q.Get("cursor")
+	for _, v := range multi(q, "username") {
+		f.Usernames = append(f.Usernames, v)
+	}
+	for _, v := range multi(q, "state") {
+		if v == "any" {
+			f.AnyState = true
+			continue
+		}
+		if !roster.State(v).Valid() {
+			bad("state", "state is one of active, pending, deactivated, deleted or any.")
+			continue
+		}
+		f.States = append(f.States, roster.State(v))
+	}
+	for name, dst := range map[string]**bool{"sysadmin": &f.Sysadmin, "staff": &f.Staff} {
+		if v := q.Get(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				bad(name, name+" is true or false.")
+				continue
+			}
+			*dst = &b
+		}
+	}
+	for name, dst := range map[string]*time.Time{"created_after": &f.CreatedAfter, "created_before": &f.CreatedBefore} {
+		if v := q.Get(name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				bad(name, name+" is an RFC 3339 time, e.g. 2025-01-31T00:00:00Z.")
+				continue
+			}
+			*dst = t
+		}
+	}
+	if s := q.Get("sort"); s != "" {
+		f.Desc = strings.HasPrefix(s, "-")
+		f.Sort = roster.AccountSort(strings.TrimPrefix(s, "-"))
+		if !f.Sort.Valid() {
+			bad("sort", "sort is one of id, username, name, email, created, last_login, with - for descending.")
+		}
+	}
+	f.Limit = defaultLimit
+	for name, dst := range map[string]*int{"limit": &f.Limit, "offset": &f.Offset} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || name == "limit" && (n < 1 || n > maxLimit) {
+				bad(name, name+" is a whole number (limit: 1 to 1000).")
+				continue
+			}
+			*dst = n
+		}
+	}
+	f.WantTotal = q.Get("total") == "true"
+	if len(ps) > 0 {
+		return f, roster.Invalid(ps...)
+	}
+	return f, nil
+}
+
+// multi reads a parameter given repeatedly or comma-separated.
+func multi(q url.Values, name string) []string {
+	var out []string
+	for _, v := range q[name] {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
+	f, err := listFilter(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	p, err := h.dir.ListAccounts(r.Context(), f, readOptions(r))
+	if err != nil {
+		return err
+	}
+	out := userList{Users: p.Records, NextCursor: p.NextCursor}
+	if out.Users == nil {
+		out.Users = []*roster.Record{}
+	}
+	if f.WantTotal {
+		out.Total = &p.Total
+	}
+	if p.NextCursor != "" {
+		q := r.URL.Query()
+		q.Set("cursor", p.NextCursor)
+		q.Del("offset")
+		w.Header().Set("Link", "</v1/users?"+q.Encode()+`>; rel="next"`)
+	}
+	return ok(w, http.StatusOK, out)
+}

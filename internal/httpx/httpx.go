@@ -1,0 +1,343 @@
+// Package httpx is the HTTP plumbing every surface shares: request ids, access logs,
+// panic recovery, body limits, client addresses behind proxies, credentials in the
+// forms the five platforms send them, and JSON helpers. It imports only the standard
+// library and roster.
+package httpx
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster/internal/roster"
+)
+
+type requestIDKey struct{}
+
+// RequestID gives every request an id: the client's X-Request-ID when it is short and
+// plain, else a new one. It is echoed in the response and carried in the context.
+func RequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-ID")
+		if !plainID(id) {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-ID", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+	})
+}
+
+func plainID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// RequestIDFrom returns the request id in ctx.
+func RequestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// StatusWriter records the status and size of a response.
+type StatusWriter struct {
+	http.ResponseWriter
+	Status int
+	Bytes  int64
+}
+
+func (w *StatusWriter) WriteHeader(code int) {
+	if w.Status == 0 {
+		w.Status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *StatusWriter) Write(b []byte) (int, error) {
+	if w.Status == 0 {
+		w.Status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.Bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer (flushing exports).
+func (w *StatusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// AccessLog logs one line per request. It logs the path, never the query string:
+// PYBOSSA clients put API keys there.
+func AccessLog(log *slog.Logger, ips *ClientIPs) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			sw := &StatusWriter{ResponseWriter: w}
+			next.ServeHTTP(sw, r)
+			if sw.Status == 0 {
+				sw.Status = http.StatusOK
+			}
+			level := slog.LevelInfo
+			if sw.Status >= 500 {
+				level = slog.LevelError
+			}
+			log.LogAttrs(r.Context(), level, "request",
+				slog.String("request_id", RequestIDFrom(r.Context())),
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.String("route", r.Pattern),
+				slog.Int("status", sw.Status),
+				slog.Int64("bytes", sw.Bytes),
+				slog.Duration("duration", time.Since(start)),
+				slog.String("client_ip", ips.IP(r)),
+			)
+		})
+	}
+}
+
+// Recover turns a panic into a 500 and a logged stack, keeping the server up.
+func Recover(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				if p := recover(); p != nil {
+					if p == http.ErrAbortHandler {
+						panic(p)
+					}
+					log.ErrorContext(r.Context(), "panic", "request_id", RequestIDFrom(r.Context()), "panic", fmt.Sprint(p))
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusInternalServerError)
+					_, _ = io.WriteString(w, `{"error":{"code":"internal","message":"Internal error."}}`)
+				}
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// LimitBody caps request bodies at n bytes.
+func LimitBody(n int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > n {
+				WriteError(w, &roster.Error{Code: roster.EINVALID, Message: fmt.Sprintf("The request body is larger than %d bytes.", n)})
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, n)
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// ClientIPs finds the client address of a request, believing X-Forwarded-For only from
+// the configured proxies (a load balancer in front of several replicas).
+type ClientIPs struct {
+	Trusted []netip.Prefix
+}
+
+// IP returns the client's address.
+func (c *ClientIPs) IP(r *http.Request) string {
+	remote, err := netip.ParseAddrPort(r.RemoteAddr)
+	var addr netip.Addr
+	if err == nil {
+		addr = remote.Addr().Unmap()
+	} else if a, err := netip.ParseAddr(r.RemoteAddr); err == nil {
+		addr = a
+	} else {
+		return r.RemoteAddr
+	}
+	if c == nil || !c.trusted(addr) {
+		return addr.String()
+	}
+	// Walk X-Forwarded-For from the right: the first address not of a trusted proxy is
+	// the client.
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		a = a.Unmap()
+		if !c.trusted(a) {
+			return a.String()
+		}
+		addr = a
+	}
+	return addr.String()
+}
+
+func (c *ClientIPs) trusted(a netip.Addr) bool {
+	for _, p := range c.Trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParsePrefixes reads a comma-separated list of CIDR prefixes or single addresses.
+func ParsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, fmt.Errorf("trusted proxy %q: %w", f, err)
+			}
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q: %w", f, err)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// SessionCookie is the name of Roster's session cookie.
+const SessionCookie = "roster_session"
+
+// APIKey returns the API key a request carries, in any of the forms the platforms use:
+// Authorization with Bearer, Token or no scheme (CKAN, PYBOSSA); X-CKAN-API-Key;
+// EDX-API-Key. ckanapi sends the same key in two headers; the first non-empty wins.
+func APIKey(r *http.Request) string {
+	for _, h := range []string{"EDX-API-Key", "X-CKAN-API-Key"} {
+		if v := strings.TrimSpace(r.Header.Get(h)); v != "" {
+			return v
+		}
+	}
+	v := strings.TrimSpace(r.Header.Get("Authorization"))
+	if scheme, rest, ok := strings.Cut(v, " "); ok {
+		switch strings.ToLower(scheme) {
+		case "bearer", "token":
+			return strings.TrimSpace(rest)
+		}
+		return "" // another scheme (Basic, JWT…) is not a Roster key
+	}
+	return v
+}
+
+// SessionToken returns the session cookie's value, or "".
+func SessionToken(r *http.Request) string {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// CSRFHeader returns the CSRF token a request carries in any header the platforms use.
+func CSRFHeader(r *http.Request) string {
+	for _, h := range []string{"X-CSRF-Token", "X-CSRFToken"} {
+		if v := r.Header.Get(h); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// SafeMethod reports whether a method does not change anything.
+func SafeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// WriteJSON writes v as JSON with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// DecodeJSON reads a JSON object from the body into v, keeping numbers exact, and
+// reports a malformed body as EINVALID.
+func DecodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			return &roster.Error{Code: roster.EINVALID, Message: fmt.Sprintf("The request body is larger than %d bytes.", mbe.Limit)}
+		case errors.Is(err, io.EOF):
+			return roster.Errorf(roster.EINVALID, "The request body is empty; send a JSON object.")
+		}
+		return roster.Errorf(roster.EINVALID, "The request body is not valid JSON: %s.", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if dec.More() {
+		return roster.Errorf(roster.EINVALID, "The request body holds more than one JSON value.")
+	}
+	return nil
+}
+
+// MediaType returns the media type of the request's Content-Type, lower-cased.
+func MediaType(r *http.Request) string {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return ""
+	}
+	return mt
+}
+
+// WriteError writes err in Roster's native error shape; other surfaces have their own.
+func WriteError(w http.ResponseWriter, err error) {
+	e := roster.AsError(err)
+	status := Status(e.Code)
+	if e.Code == roster.ETOOMANY && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", fmt.Sprint(e.RetryAfter))
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="roster"`)
+	}
+	body := map[string]any{"code": e.Code, "message": roster.ErrorMessage(e)}
+	if fm := e.FieldMessages(); fm != nil && e.Code != roster.EINTERNAL {
+		body["fields"] = fm
+		body["problems"] = e.Problems
+	}
+	WriteJSON(w, status, map[string]any{"error": body})
+}
+
+// Status maps a roster error code to Roster's native HTTP status.
+func Status(code string) int {
+	switch code {
+	case roster.EINVALID:
+		return http.StatusBadRequest
+	case roster.ENOTFOUND:
+		return http.StatusNotFound
+	case roster.ECONFLICT:
+		return http.StatusConflict
+	case roster.EUNAUTHENTICATED:
+		return http.StatusUnauthorized
+	case roster.EFORBIDDEN:
+		return http.StatusForbidden
+	case roster.ETOOMANY:
+		return http.StatusTooManyRequests
+	case roster.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
