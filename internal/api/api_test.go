@@ -55,7 +55,7 @@ func newServer(t *testing.T, st roster.Store) *server {
 	api.New(svc, log, ips, api.Options{}).Register(mux)
 	var h http.Handler = mux
 	h = httpx.AccessLog(log, ips)(h)
-	h = httpx.LimitBody(1<<20)(h)
+	h = httpx.LimitBody(1 << 20)(h)
 	h = httpx.RequestID(h)
 	s := &server{Server: httptest.NewServer(h), svc: svc, store: st, logs: logs}
 	t.Cleanup(func() {

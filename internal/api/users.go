@@ -132,7 +132,9 @@ type userList struct {
 func listFilter(q url.Values) (roster.AccountFilter, error) {
 	var f roster.AccountFilter
 	var ps []roster.Problem
-	bad := func(field, msg string) { ps = append(ps, roster.Problem{Field: field, Code: roster.PFormat, Message: msg}) }
+	bad := func(field, msg string) {
+		ps = append(ps, roster.Problem{Field: field, Code: roster.PFormat, Message: msg})
+	}
 	f.Query = q.Get("q")
 	f.Email = q.Get("email")
 	f.Capability = q.Get("capability")
