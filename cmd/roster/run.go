@@ -80,10 +80,14 @@ func printError(w io.Writer, err error) {
 				fmt.Fprintf(w, "roster: %s: %s\n", p.Field, p.Message)
 			}
 		}
-		if len(re.Problems) == 1 && re.Message == re.Problems[0].Message {
-			return
+		msg := roster.ErrorMessage(re)
+		redundant := len(re.Problems) > 0 && msg == "Invalid input."
+		for _, p := range re.Problems {
+			redundant = redundant || p.Message == msg
 		}
-		fmt.Fprintf(w, "roster: %s\n", oneLine(roster.ErrorMessage(re)))
+		if !redundant {
+			fmt.Fprintf(w, "roster: %s\n", oneLine(msg))
+		}
 		return
 	}
 	fmt.Fprintf(w, "roster: %s\n", oneLine(err.Error()))

@@ -314,6 +314,10 @@ func readJSON(r io.Reader) iter.Seq2[roster.ImportRow, error] {
 		if array {
 			if _, err := dec.Token(); err != nil {
 				yield(roster.ImportRow{}, fmt.Errorf("line %d: %w", lc.line(dec.InputOffset()), err))
+				return
+			}
+			if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+				yield(roster.ImportRow{}, fmt.Errorf("line %d: unexpected data after the closing ]", lc.line(dec.InputOffset())))
 			}
 		}
 	}

@@ -14,10 +14,9 @@ import (
 // given in the error message.
 const MaxImportProblems = 1000
 
-// importIgnored are columns an export writes that an import reads past: Roster maintains
-// them. (uuid and created are kept for new accounts, so a file moved between instances
-// keeps its UUIDs and join dates.)
-var importIgnored = map[string]bool{"id": true, "updated": true, "last_login": true}
+// importKept are the Roster-maintained attributes an import does not read past: a new
+// account keeps its uuid and join date, so a file moved between instances keeps them.
+var importKept = map[string]bool{"uuid": true, "created": true}
 
 // ImportAccounts creates or updates accounts from rows, matching existing accounts by
 // username, in one transaction: if any row is invalid nothing changes, and the error
@@ -193,7 +192,9 @@ func (im *importer) check(r roster.ImportRow, byName map[string]*roster.Account,
 	for k, v := range r.Values {
 		attr := s.schema.Attr(k)
 		switch {
-		case importIgnored[k] || attr != nil && attr.Storage == roster.StoreComputed:
+		case attr != nil && (attr.Storage == roster.StoreComputed || attr.Write == roster.WriteNone && !importKept[k]):
+			// Columns Roster maintains (id, updated, last_login, …): an export writes
+			// them, an import reads past them.
 		case attr == nil && k != "password":
 			if !im.unknown[k] {
 				im.unknown[k] = true

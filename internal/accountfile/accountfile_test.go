@@ -1,0 +1,93 @@
+package accountfile_test
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/rosterhq/roster/internal/accountfile"
+	"github.com/rosterhq/roster/internal/roster"
+)
+
+func rows(t *testing.T, f accountfile.Format, in string) ([]roster.ImportRow, error) {
+	t.Helper()
+	var out []roster.ImportRow
+	for r, err := range accountfile.Read(f, strings.NewReader(in)) {
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func TestReadJSONLines(t *testing.T) {
+	for name, in := range map[string]string{
+		"array":       "[\n  {\"username\": \"a\"},\n\n  {\n    \"username\": \"b\",\n    \"n\": 12345678901234567890\n  }\n]\n",
+		"jsonl":       "{\"username\": \"a\"}\n\n{\n \"username\": \"b\",\n \"n\": 12345678901234567890}\n",
+		"array_oneln": "[{\"username\": \"a\"},\n{\"username\": \"b\", \"n\": 12345678901234567890}]",
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := rows(t, accountfile.JSON, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string][2]int{"array": {2, 4}, "jsonl": {1, 3}, "array_oneln": {1, 2}}[name]
+			if len(got) != 2 || got[0].Line != want[0] || got[1].Line != want[1] {
+				t.Fatalf("rows %+v, want lines %v", got, want)
+			}
+			if n := fmt.Sprint(got[1].Values["n"]); n != "12345678901234567890" {
+				t.Fatalf("number read as %s", n)
+			}
+		})
+	}
+	for _, bad := range []string{"[1]", "[{\"a\":1},", "{\"a\":", "[{}]x"} {
+		if _, err := rows(t, accountfile.JSON, bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+	if got, err := rows(t, accountfile.JSON, "  "); err != nil || len(got) != 0 {
+		t.Fatalf("empty input: %v %v", got, err)
+	}
+}
+
+func TestCSV(t *testing.T) {
+	got, err := rows(t, accountfile.CSV, "\ufeffusername,email,bio\r\na,a@x.org,\"two\nlines\"\nb,,\t=1+1\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Line != 2 || got[1].Line != 4 || got[0].Values["bio"] != "two\nlines" ||
+		got[1].Values["email"] != nil || got[1].Values["bio"] != "=1+1" {
+		t.Fatalf("rows %+v", got)
+	}
+	if _, err := rows(t, accountfile.CSV, "username,username\na,b\n"); err == nil {
+		t.Fatal("a repeated column was accepted")
+	}
+	// Writing guards formulas and lists every readable attribute, never a secret.
+	s, _ := roster.LoadSchema()
+	var buf bytes.Buffer
+	w := accountfile.NewWriter(accountfile.CSV, &buf, s)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	header := strings.TrimSpace(buf.String())
+	if !strings.HasPrefix(header, "id,uuid,username,email,") || strings.Contains(header, "password") || strings.Contains(header, "apikey") {
+		t.Fatalf("header %s", header)
+	}
+}
+
+func TestFormatOf(t *testing.T) {
+	for _, c := range []struct{ path, given, want string }{
+		{"a.csv", "", "csv"}, {"a.JSON", "", "json"}, {"a.ndjson", "", "json"}, {"a.txt", "csv", "csv"}, {"-", "json", "json"},
+	} {
+		if f, err := accountfile.FormatOf(c.path, c.given); err != nil || string(f) != c.want {
+			t.Errorf("FormatOf(%q, %q) = %v, %v", c.path, c.given, f, err)
+		}
+	}
+	for _, c := range [][2]string{{"a.txt", ""}, {"a.csv", "xml"}} {
+		if _, err := accountfile.FormatOf(c[0], c[1]); err == nil {
+			t.Errorf("FormatOf(%q, %q) accepted", c[0], c[1])
+		}
+	}
+}
