@@ -267,3 +267,32 @@ func TestCLIWhileServerRuns(t *testing.T) {
 		t.Fatal("backup overwrote an existing file")
 	}
 }
+
+func TestSchemaExtensionEndToEnd(t *testing.T) {
+	te := newTestEnv(t)
+	dir := t.TempDir()
+	ext := filepath.Join(dir, "schema.json")
+	os.WriteFile(ext, []byte(`{"attributes": [{"name": "lab_room", "type": "string", "read": "self", "write": "self", "maxLength": 10,
+		"description": "Office.", "names": {"brainstem": "lab_room"}}]}`), 0o600)
+	te.vars["ROSTER_SCHEMA"] = ext
+	if out := te.mustCLI(t, "", "schema"); !strings.Contains(out, `"name": "lab_room"`) {
+		t.Fatalf("schema: %s", out)
+	}
+	in := filepath.Join(dir, "in.csv")
+	os.WriteFile(in, []byte("username,email,lab_room\nalice,alice@example.org,B-204\nbob,bob@example.org,far too long a room\n"), 0o600)
+	code, _, errs := te.cli(t, "", "users", "import", in)
+	if code != 1 || !strings.Contains(errs, "line 3: lab_room: Ensure this field has no more than 10 characters.") {
+		t.Fatalf("import: %d %s", code, errs)
+	}
+	os.WriteFile(in, []byte("username,email,lab_room\nalice,alice@example.org,B-204\n"), 0o600)
+	te.mustCLI(t, "", "users", "import", in)
+	if out := te.mustCLI(t, "", "users", "show", "alice"); !regexp.MustCompile(`lab_room\s+B-204`).MatchString(out) {
+		t.Fatalf("show: %s", out)
+	}
+	// Without the extension the attribute is unknown: the schema, not the database, decides.
+	delete(te.vars, "ROSTER_SCHEMA")
+	code, _, errs = te.cli(t, "", "users", "import", in)
+	if code != 1 || !strings.Contains(errs, `Unknown column "lab_room"`) {
+		t.Fatalf("without the extension: %d %s", code, errs)
+	}
+}

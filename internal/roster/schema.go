@@ -147,6 +147,11 @@ func LoadSchema(extensions ...[]byte) (*Schema, error) {
 		return nil, fmt.Errorf("roster: default schema: %w", err)
 	}
 	attrs := base.Attributes
+	for _, a := range attrs {
+		if a.Storage == "" {
+			a.Storage = StoreProfile
+		}
+	}
 	for i, ext := range extensions {
 		var doc schemaDoc
 		if err := strictDecode(ext, &doc); err != nil {

@@ -1,0 +1,62 @@
+package httpx_test
+
+import (
+	"net/http/httptest"
+	"testing"
+
+	"github.com/rosterhq/roster/internal/httpx"
+)
+
+func TestAPIKey(t *testing.T) {
+	for _, c := range []struct {
+		header map[string]string
+		want   string
+	}{
+		{map[string]string{"Authorization": "Bearer K1"}, "K1"},
+		{map[string]string{"Authorization": "bearer  K1 "}, "K1"},
+		{map[string]string{"Authorization": "Token K2"}, "K2"},
+		{map[string]string{"Authorization": "K3"}, "K3"},
+		{map[string]string{"X-CKAN-API-Key": "K4"}, "K4"},
+		{map[string]string{"EDX-API-Key": "K5", "Authorization": "other"}, "K5"},
+		{map[string]string{"X-CKAN-API-Key": "K6", "Authorization": "K6"}, "K6"}, // ckanapi sends both
+		{map[string]string{"Authorization": "Basic dXNlcjpwYXNz"}, ""},
+		{map[string]string{"Authorization": "JWT eyJ"}, ""},
+		{map[string]string{}, ""},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		for k, v := range c.header {
+			r.Header.Set(k, v)
+		}
+		if got := httpx.APIKey(r); got != c.want {
+			t.Errorf("APIKey(%v) = %q, want %q", c.header, got, c.want)
+		}
+	}
+}
+
+func TestClientIPs(t *testing.T) {
+	trusted, err := httpx.ParsePrefixes("10.0.0.0/8, 192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ips := &httpx.ClientIPs{Trusted: trusted}
+	for _, c := range []struct{ remote, xff, want string }{
+		{"198.51.100.7:1234", "203.0.113.9", "198.51.100.7"},               // not a proxy: XFF ignored
+		{"10.1.2.3:1234", "203.0.113.9", "203.0.113.9"},                    // the load balancer
+		{"10.1.2.3:1234", "1.1.1.1, 203.0.113.9, 10.9.9.9", "203.0.113.9"}, // spoofed left part ignored
+		{"192.0.2.1:80", "", "192.0.2.1"},
+		{"[::ffff:10.0.0.1]:80", "2001:db8::1", "2001:db8::1"},
+		{"10.0.0.1:80", "garbage", "10.0.0.1"},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = c.remote
+		if c.xff != "" {
+			r.Header.Set("X-Forwarded-For", c.xff)
+		}
+		if got := ips.IP(r); got != c.want {
+			t.Errorf("IP(remote %s, XFF %q) = %s, want %s", c.remote, c.xff, got, c.want)
+		}
+	}
+	if _, err := httpx.ParsePrefixes("10.0.0.0/33"); err == nil {
+		t.Error("a bad prefix was accepted")
+	}
+}
