@@ -14,7 +14,7 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	var f roster.AuditFilter
 	var ps []roster.Problem
-	ints := map[string]*int64{"after": &f.After, "actor": &f.ActorID}
+	ints := map[string]*int64{"after": &f.After, "actor": &f.ActorID, "target": &f.TargetID}
 	for name, dst := range ints {
 		if v := q.Get(name); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
@@ -46,7 +46,7 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request) error {
 	if len(ps) > 0 {
 		return roster.Invalid(ps...)
 	}
-	f.TargetType, f.TargetID, f.Action = q.Get("target_type"), q.Get("target"), q.Get("action")
+	f.TargetType, f.Action = q.Get("target_type"), q.Get("action")
 	es, err := h.dir.ListAudit(r.Context(), f)
 	if err != nil {
 		return err

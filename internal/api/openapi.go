@@ -179,7 +179,7 @@ func (h *Handler) buildOpenAPI() obj {
 			"seq": obj{"type": "integer"}, "at": obj{"type": "string", "format": "date-time"}, "actor_id": obj{"type": "integer"},
 			"actor": obj{"type": "string"}, "key_id": obj{"type": "integer"}, "via": obj{"type": "string"}, "request_id": obj{"type": "string"},
 			"client_ip": obj{"type": "string"}, "action": obj{"type": "string"}, "target_type": obj{"type": "string"},
-			"target_id": obj{"type": "string"}, "target_name": obj{"type": "string"},
+			"target_id": obj{"type": "integer"}, "target_name": obj{"type": "string"},
 			"changes": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
 				"field": obj{"type": "string"}, "old": obj{}, "new": obj{}, "redacted": obj{"type": "boolean"}}}}}},
 		"Session": obj{"type": "object", "properties": obj{
@@ -266,7 +266,7 @@ func (h *Handler) buildOpenAPI() obj {
 		"/v1/audit": obj{"get": op("Read the audit log (staff).", "Entries oldest first. Sequence numbers have no gaps and follow commit order: keep the last seq you saw and ask for after=seq to miss nothing.",
 			merge(obj{"200": resp("Entries.", obj{"type": "object", "properties": obj{"entries": obj{"type": "array", "items": ref("AuditEntry")}, "last_seq": obj{"type": "integer"}}})}, errs("400", "401", "403")),
 			obj{"parameters": []any{qparam("after", "integer", "Entries after this seq."), qparam("actor", "integer", "Actor account id."),
-				qparam("target_type", "string", "account, api_key, group, …"), qparam("target", "string", "Target id."),
+				qparam("target_type", "string", "account, api_key, group, …"), qparam("target", "integer", "Target id."),
 				qparam("action", "string", "e.g. account.update"), qparam("since", "string", "RFC 3339."), qparam("until", "string", "RFC 3339."),
 				qparam("limit", "integer", "1 to 1000, default 100.")}})},
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -267,7 +268,7 @@ func (s *Service) applyPatch(actor roster.Actor, a *roster.Account, patch map[st
 	applyNameRule(a, setName, setFirst, setLast)
 
 	c := &change{password: password}
-	c.changes = s.diff(before, a)
+	c.changes = s.diff(before, a, keys)
 	if opt.creating {
 		for i := range c.changes {
 			c.changes[i].Old = nil
@@ -326,12 +327,20 @@ func splitName(n string) (first, last string) {
 	return strings.TrimSpace(n[:i]), n[i+1:]
 }
 
-// diff lists the attributes whose values differ between two versions of an account.
-func (s *Service) diff(before, after *roster.Account) []roster.Change {
+// diff lists, in schema order, the attributes among touched (and the names, which the
+// name rule keeps together) whose values differ between two versions of an account.
+func (s *Service) diff(before, after *roster.Account, touched []string) []roster.Change {
 	var out []roster.Change
 	for _, attr := range s.schema.Attrs() {
-		if attr.Storage == roster.StoreComputed || attr.Storage == roster.StoreSecret || attr.Name == "updated" {
+		if attr.Storage == roster.StoreComputed || attr.Storage == roster.StoreSecret {
 			continue
+		}
+		switch attr.Name {
+		case "name", "first_name", "last_name":
+		default:
+			if _, ok := slices.BinarySearch(touched, attr.Name); !ok {
+				continue
+			}
 		}
 		old, cur := auditValue(before.Value(attr)), auditValue(after.Value(attr))
 		if !reflect.DeepEqual(old, cur) {
@@ -433,7 +442,7 @@ func (s *Service) CreateAccount(ctx context.Context, in map[string]any) (*roster
 				return err
 			}
 		}
-		return tx.AppendAudit(ctx, audit(ctx, now, "account.create", "account", strconv.FormatInt(a.ID, 10), a.Username, c.changes))
+		return tx.AppendAudit(ctx, audit(ctx, now, "account.create", "account", a.ID, a.Username, c.changes))
 	})
 	if err != nil {
 		return nil, err
@@ -558,7 +567,7 @@ func (s *Service) saveChange(ctx context.Context, tx roster.Tx, before, a *roste
 			}
 		}
 	}
-	return tx.AppendAudit(ctx, audit(ctx, now, action, "account", strconv.FormatInt(a.ID, 10), a.Username, c.changes))
+	return tx.AppendAudit(ctx, audit(ctx, now, action, "account", a.ID, a.Username, c.changes))
 }
 
 func stateAction(st roster.State) string {
@@ -628,7 +637,7 @@ func (s *Service) SetPassword(ctx context.Context, ref roster.AccountRef, passwo
 		if err := tx.SetPasswordHash(ctx, a.ID, hash); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, audit(ctx, now, "account.password", "account", strconv.FormatInt(a.ID, 10), a.Username,
+		return tx.AppendAudit(ctx, audit(ctx, now, "account.password", "account", a.ID, a.Username,
 			[]roster.Change{{Field: "password", Redacted: true}}))
 	})
 }

@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -194,7 +193,7 @@ func (s *Service) Login(ctx context.Context, login, password string, c roster.Cl
 		if err := tx.SetLastLogin(ctx, a.ID, now); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, audit(actx, now, "session.login", "account", strconv.FormatInt(a.ID, 10), a.Username, nil))
+		return tx.AppendAudit(ctx, audit(actx, now, "session.login", "account", a.ID, a.Username, nil))
 	})
 	if err != nil {
 		return nil, err
@@ -262,7 +261,7 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 		if err := tx.DeleteSession(ctx, sess.ID); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, audit(ctx, now, "session.logout", "account", strconv.FormatInt(a.ID, 10), a.Username, nil))
+		return tx.AppendAudit(ctx, audit(ctx, now, "session.logout", "account", a.ID, a.Username, nil))
 	})
 }
 

@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"time"
 
@@ -70,7 +69,7 @@ func (s *Service) CreateGroup(ctx context.Context, name, description string) (*r
 				return err
 			}
 		}
-		return tx.AppendAudit(ctx, audit(ctx, now, "group.create", "group", strconv.FormatInt(g.ID, 10), g.Name,
+		return tx.AppendAudit(ctx, audit(ctx, now, "group.create", "group", g.ID, g.Name,
 			[]roster.Change{{Field: "name", New: g.Name}, {Field: "description", New: g.Description}}))
 	})
 	return g, err
@@ -126,7 +125,7 @@ func (s *Service) UpdateGroup(ctx context.Context, id int64, up roster.GroupUpda
 		if err := tx.UpdateGroup(ctx, &next); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, audit(ctx, now, "group.update", "group", strconv.FormatInt(id, 10), next.Name, changes))
+		return tx.AppendAudit(ctx, audit(ctx, now, "group.update", "group", id, next.Name, changes))
 	})
 	return out, err
 }
@@ -137,7 +136,7 @@ func (s *Service) DeleteGroup(ctx context.Context, id int64) error {
 		if err := tx.DeleteGroup(ctx, id); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, audit(ctx, now, "group.delete", "group", strconv.FormatInt(id, 10), g.Name,
+		return tx.AppendAudit(ctx, audit(ctx, now, "group.delete", "group", id, g.Name,
 			[]roster.Change{{Field: "name", Old: g.Name}}))
 	})
 }
@@ -158,7 +157,7 @@ func (s *Service) SetGroupMember(ctx context.Context, id int64, ref roster.Accou
 		if err := tx.SetGroupMember(ctx, id, a.ID, role, now); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, audit(ctx, now, "group.member.set", "group", strconv.FormatInt(id, 10), g.Name,
+		return tx.AppendAudit(ctx, audit(ctx, now, "group.member.set", "group", id, g.Name,
 			[]roster.Change{{Field: "member", New: a.Username}, {Field: "role", New: string(role)}}))
 	})
 }
@@ -173,7 +172,7 @@ func (s *Service) RemoveGroupMember(ctx context.Context, id int64, ref roster.Ac
 		if err := tx.RemoveGroupMember(ctx, id, a.ID); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, audit(ctx, now, "group.member.remove", "group", strconv.FormatInt(id, 10), g.Name,
+		return tx.AppendAudit(ctx, audit(ctx, now, "group.member.remove", "group", id, g.Name,
 			[]roster.Change{{Field: "member", Old: a.Username}}))
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"strconv"
 
 	"github.com/rosterhq/roster/internal/roster"
 )
@@ -316,7 +315,7 @@ func (im *importer) write(work []pending) error {
 		if p.created {
 			action = "account.create"
 		}
-		entries = append(entries, audit(ctx, now, action, "account", strconv.FormatInt(p.acct.ID, 10), p.acct.Username, p.change.changes))
+		entries = append(entries, audit(ctx, now, action, "account", p.acct.ID, p.acct.Username, p.change.changes))
 	}
 	return tx.AppendAudit(ctx, entries...)
 }

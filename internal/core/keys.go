@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"time"
 
@@ -52,7 +51,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, ref roster.AccountRef, req r
 		if !k.ExpiresAt.IsZero() {
 			changes = append(changes, roster.Change{Field: "expires_at", New: roster.JSONValue(k.ExpiresAt)})
 		}
-		return tx.AppendAudit(ctx, audit(ctx, now, "key.create", "api_key", strconv.FormatInt(k.ID, 10), a.Username, changes))
+		return tx.AppendAudit(ctx, audit(ctx, now, "key.create", "api_key", k.ID, a.Username, changes))
 	})
 	if err != nil {
 		return nil, err
@@ -106,7 +105,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, id int64) (*roster.APIKey, e
 		}
 		k.RevokedAt = now
 		out = k
-		return tx.AppendAudit(ctx, audit(ctx, now, "key.revoke", "api_key", strconv.FormatInt(id, 10), owner.Username,
+		return tx.AppendAudit(ctx, audit(ctx, now, "key.revoke", "api_key", id, owner.Username,
 			[]roster.Change{{Field: "revoked_at", New: roster.JSONValue(now)}}))
 	})
 	return out, err

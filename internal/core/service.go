@@ -100,7 +100,7 @@ func newUUID() string {
 }
 
 // audit builds an audit entry for the actor in ctx.
-func audit(ctx context.Context, at time.Time, action, targetType, targetID, targetName string, changes []roster.Change) *roster.AuditEntry {
+func audit(ctx context.Context, at time.Time, action, targetType string, targetID int64, targetName string, changes []roster.Change) *roster.AuditEntry {
 	a := roster.ActorFromContext(ctx)
 	via := a.Via
 	if via == "" {

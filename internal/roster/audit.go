@@ -25,7 +25,7 @@ type AuditEntry struct {
 	ClientIP   string    `json:"client_ip,omitempty"`
 	Action     string    `json:"action"`
 	TargetType string    `json:"target_type"`
-	TargetID   string    `json:"target_id,omitempty"`
+	TargetID   int64     `json:"target_id,omitempty"`
 	TargetName string    `json:"target_name,omitempty"`
 	Changes    []Change  `json:"changes,omitempty"`
 }
@@ -35,7 +35,7 @@ type AuditFilter struct {
 	After      int64 // entries with Seq > After
 	ActorID    int64
 	TargetType string
-	TargetID   string
+	TargetID   int64
 	Action     string
 	Since      time.Time
 	Until      time.Time

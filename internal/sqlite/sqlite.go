@@ -41,6 +41,7 @@ var params = url.Values{
 		"synchronous(NORMAL)",
 		"foreign_keys(ON)",
 		"cache_size(-32000)",
+		"mmap_size(1073741824)",
 	},
 	"_time_integer_format": {"unix_micro"},
 	"_inttotime":           {"1"},
@@ -82,10 +83,11 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*sqlstore.DB, err
 		return nil, err
 	}
 	return sqlstore.New(ctx, read, write, sqlstore.Engine{
-		Kind:      "sqlite",
-		MapError:  mapError,
-		Retryable: retryable,
-		Backup:    backup,
+		Kind:       "sqlite",
+		Positional: true,
+		MapError:   mapError,
+		Retryable:  retryable,
+		Backup:     backup,
 	})
 }
 

@@ -124,7 +124,7 @@ func (q *q) GetAccounts(ctx context.Context, refs []roster.AccountRef) ([]*roste
 	}{{"a.id", ids}, {"a.uuid", uuids}, {"a.username_key", names}} {
 		for start := 0; start < len(part.vals); start += batchSize {
 			chunk := part.vals[start:min(start+batchSize, len(part.vals))]
-			var a args
+			a := q.args()
 			ph := make([]string, len(chunk))
 			for i, v := range chunk {
 				ph[i] = a.add(v)
@@ -147,7 +147,7 @@ func (q *q) GetAccounts(ctx context.Context, refs []roster.AccountRef) ([]*roste
 
 // each runs an account query and calls fn per row.
 func (q *q) each(ctx context.Context, db execer, query string, a args, fn func(*roster.Account) error) error {
-	rows, err := db.QueryContext(ctx, query, a...)
+	rows, err := db.QueryContext(ctx, query, a.vals...)
 	if err != nil {
 		return err
 	}
@@ -240,10 +240,10 @@ func where(f roster.AccountFilter, a *args) string {
 		conds = append(conds, "a.username_key IN ("+strings.Join(ph, ",")+")")
 	}
 	if f.Query != "" {
-		p := a.add("%" + escapeLike(strings.ToLower(f.Query)) + "%")
-		c := "a.username_key LIKE " + p + ` ESCAPE '\' OR a.name_key LIKE ` + p + ` ESCAPE '\'`
+		pattern := "%" + escapeLike(strings.ToLower(f.Query)) + "%"
+		c := "a.username_key LIKE " + a.add(pattern) + ` ESCAPE '\' OR a.name_key LIKE ` + a.add(pattern) + ` ESCAPE '\'`
 		if !f.QueryNoEmail {
-			c += " OR a.email_key LIKE " + p + ` ESCAPE '\'`
+			c += " OR a.email_key LIKE " + a.add(pattern) + ` ESCAPE '\'`
 		}
 		conds = append(conds, "("+c+")")
 	}
@@ -264,24 +264,23 @@ func escapeLike(s string) string {
 }
 
 // listQuery builds the SELECT for a page or a stream.
-func listQuery(f roster.AccountFilter) (string, args, error) {
+func listQuery(f roster.AccountFilter, a args) (string, args, error) {
 	sortKey := f.Sort
 	if sortKey == "" {
 		sortKey = roster.SortID
 	}
 	col, ok := sortColumn[sortKey]
 	if !ok {
-		return "", nil, roster.Invalid(roster.Problem{Field: "sort", Code: roster.PChoice, Message: fmt.Sprintf("%q is not a valid sort key.", sortKey)})
+		return "", a, roster.Invalid(roster.Problem{Field: "sort", Code: roster.PChoice, Message: fmt.Sprintf("%q is not a valid sort key.", sortKey)})
 	}
-	var a args
 	w := where(f, &a)
 	if f.Cursor != "" {
 		c, err := decodeCursor(f.Cursor)
 		if err != nil {
-			return "", nil, err
+			return "", a, err
 		}
 		if c.Sort != string(sortKey) || c.Desc != f.Desc {
-			return "", nil, roster.Invalid(roster.Problem{Field: "cursor", Code: roster.PFormat, Message: "The cursor belongs to a different sort order."})
+			return "", a, roster.Invalid(roster.Problem{Field: "cursor", Code: roster.PFormat, Message: "The cursor belongs to a different sort order."})
 		}
 		op := ">"
 		if f.Desc {
@@ -295,12 +294,13 @@ func listQuery(f roster.AccountFilter) (string, args, error) {
 			if sortKey == roster.SortCreated || sortKey == roster.SortLastLogin {
 				t, err := time.Parse(time.RFC3339Nano, c.Key)
 				if err != nil {
-					return "", nil, roster.Invalid(roster.Problem{Field: "cursor", Code: roster.PFormat, Message: "The cursor is not one this server issued."})
+					return "", a, roster.Invalid(roster.Problem{Field: "cursor", Code: roster.PFormat, Message: "The cursor is not one this server issued."})
 				}
 				key = dbTime(t)
 			}
-			k := a.add(key)
-			cond = "(" + col + " " + op + " " + k + " OR (" + col + " = " + k + " AND a.id " + op + " " + a.add(c.ID) + "))"
+			// A row-value comparison is what both engines turn into an index range;
+			// the equivalent OR form is only a filter to PostgreSQL.
+			cond = "(" + col + ", a.id) " + op + " (" + a.add(key) + ", " + a.add(c.ID) + ")"
 		}
 		if w == "" {
 			w = " WHERE " + cond
@@ -358,7 +358,7 @@ func (q *q) ListAccounts(ctx context.Context, f roster.AccountFilter) (*roster.A
 	}
 	want := f.Limit
 	f.Limit++ // one more row tells whether a next page exists
-	query, a, err := listQuery(f)
+	query, a, err := listQuery(f, q.args())
 	if err != nil {
 		return nil, err
 	}
@@ -384,14 +384,14 @@ func (q *q) ListAccounts(ctx context.Context, f roster.AccountFilter) (*roster.A
 }
 
 func (q *q) CountAccounts(ctx context.Context, f roster.AccountFilter) (int, error) {
-	var a args
+	a := q.args()
 	var n int
-	err := q.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM accounts a"+where(f, &a), a...).Scan(&n)
+	err := q.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM accounts a"+where(f, &a), a.vals...).Scan(&n)
 	return n, q.wrap("store.CountAccounts", err)
 }
 
 func (q *q) StreamAccounts(ctx context.Context, f roster.AccountFilter, fn func(*roster.Account) error) error {
-	query, a, err := listQuery(f)
+	query, a, err := listQuery(f, q.args())
 	if err != nil {
 		return err
 	}
@@ -429,7 +429,7 @@ func (q *q) CreateAccounts(ctx context.Context, as []*roster.Account) error {
 	const ncols = 18
 	for start := 0; start < len(as); start += batchSize {
 		chunk := as[start:min(start+batchSize, len(as))]
-		var a args
+		a := q.args()
 		rows := make([]string, len(chunk))
 		byKey := make(map[string]*roster.Account, len(chunk))
 		for i, acct := range chunk {
@@ -448,7 +448,7 @@ func (q *q) CreateAccounts(ctx context.Context, as []*roster.Account) error {
 			byKey[roster.FoldKey(acct.Username)] = acct
 		}
 		query := "INSERT INTO accounts (" + accountWriteCols + ") VALUES " + strings.Join(rows, ",") + " RETURNING id, username_key"
-		res, err := q.w.QueryContext(ctx, query, a...)
+		res, err := q.batchQuery(ctx, query, len(chunk) == batchSize, a)
 		if err != nil {
 			return q.wrap("store.CreateAccounts", err)
 		}

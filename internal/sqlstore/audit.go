@@ -29,7 +29,7 @@ func (q *q) AppendAudit(ctx context.Context, entries ...*roster.AuditEntry) erro
 	const ncols = 13
 	for start := 0; start < len(entries); start += batchSize {
 		chunk := entries[start:min(start+batchSize, len(entries))]
-		var a args
+		a := q.args()
 		rows := make([]string, len(chunk))
 		for i, e := range chunk {
 			e.Seq = first + int64(start+i)
@@ -50,8 +50,8 @@ func (q *q) AppendAudit(ctx context.Context, entries ...*roster.AuditEntry) erro
 			}
 			rows[i] = "(" + strings.Join(ph, ",") + ")"
 		}
-		_, err := q.w.ExecContext(ctx, `INSERT INTO audit_log (seq, at, actor_id, actor_name, key_id, via, request_id, client_ip,
-			action, target_type, target_id, target_name, changes) VALUES `+strings.Join(rows, ","), a...)
+		_, err := q.batchExec(ctx, `INSERT INTO audit_log (seq, at, actor_id, actor_name, key_id, via, request_id, client_ip,
+			action, target_type, target_id, target_name, changes) VALUES `+strings.Join(rows, ","), len(chunk) == batchSize, a)
 		if err != nil {
 			return q.wrap("store.AppendAudit", err)
 		}
@@ -63,7 +63,7 @@ func (q *q) AppendAudit(ctx context.Context, entries ...*roster.AuditEntry) erro
 const MaxAuditPage = 1000
 
 func (q *q) ListAudit(ctx context.Context, f roster.AuditFilter) ([]*roster.AuditEntry, error) {
-	var a args
+	a := q.args()
 	conds := []string{"seq > " + a.add(f.After)}
 	if f.ActorID != 0 {
 		conds = append(conds, "actor_id = "+a.add(f.ActorID))
@@ -71,7 +71,7 @@ func (q *q) ListAudit(ctx context.Context, f roster.AuditFilter) ([]*roster.Audi
 	if f.TargetType != "" {
 		conds = append(conds, "target_type = "+a.add(f.TargetType))
 	}
-	if f.TargetID != "" {
+	if f.TargetID != 0 {
 		conds = append(conds, "target_id = "+a.add(f.TargetID))
 	}
 	if f.Action != "" {
@@ -89,7 +89,7 @@ func (q *q) ListAudit(ctx context.Context, f roster.AuditFilter) ([]*roster.Audi
 	}
 	query := `SELECT seq, at, actor_id, actor_name, key_id, via, request_id, client_ip, action, target_type, target_id,
 		target_name, changes FROM audit_log WHERE ` + strings.Join(conds, " AND ") + " ORDER BY seq LIMIT " + strconv.Itoa(limit)
-	rows, err := q.r.QueryContext(ctx, query, a...)
+	rows, err := q.r.QueryContext(ctx, query, a.vals...)
 	if err != nil {
 		return nil, q.wrap("store.ListAudit", err)
 	}

@@ -34,7 +34,7 @@ func CopyTables(ctx context.Context, src, dst *DB, progress func(table string, r
 		}
 	}
 	for _, t := range Tables {
-		n, err := copyTable(ctx, stx, dtx, t, progress)
+		n, err := copyTable(ctx, stx, dtx, t, dst.q.args(), progress)
 		if err != nil {
 			return fmt.Errorf("copy %s: %w", t, err)
 		}
@@ -43,7 +43,7 @@ func CopyTables(ctx context.Context, src, dst *DB, progress func(table string, r
 	return dtx.Commit()
 }
 
-func copyTable(ctx context.Context, src, dst *sql.Tx, table string, progress func(string, int64)) (int64, error) {
+func copyTable(ctx context.Context, src, dst *sql.Tx, table string, a args, progress func(string, int64)) (int64, error) {
 	rows, err := src.QueryContext(ctx, "SELECT * FROM "+table)
 	if err != nil {
 		return 0, err
@@ -67,15 +67,14 @@ func copyTable(ctx context.Context, src, dst *sql.Tx, table string, progress fun
 	per := max(1, batchSize*8/len(cols))
 	var (
 		n     int64
-		a     args
 		tuple []string
 	)
 	flush := func() error {
 		if len(tuple) == 0 {
 			return nil
 		}
-		_, err := dst.ExecContext(ctx, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES "+strings.Join(tuple, ","), a...)
-		a, tuple = a[:0], tuple[:0]
+		_, err := dst.ExecContext(ctx, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES "+strings.Join(tuple, ","), a.vals...)
+		a.vals, tuple = a.vals[:0], tuple[:0]
 		return err
 	}
 	vals := make([]any, len(cols))

@@ -87,7 +87,7 @@ const membershipQuery = `SELECT m.group_id, g.name, m.account_id, a.username, m.
 	FROM group_members m JOIN groups g ON g.id = m.group_id JOIN accounts a ON a.id = m.account_id`
 
 func (q *q) memberships(ctx context.Context, query string, a args) ([]roster.GroupMembership, error) {
-	rows, err := q.r.QueryContext(ctx, query, a...)
+	rows, err := q.r.QueryContext(ctx, query, a.vals...)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +106,7 @@ func (q *q) memberships(ctx context.Context, query string, a args) ([]roster.Gro
 }
 
 func (q *q) ListGroupMembers(ctx context.Context, groupID int64) ([]roster.GroupMembership, error) {
-	ms, err := q.memberships(ctx, membershipQuery+" WHERE m.group_id = $1 ORDER BY a.username_key", args{groupID})
+	ms, err := q.memberships(ctx, membershipQuery+" WHERE m.group_id = $1 ORDER BY a.username_key", args{vals: []any{groupID}})
 	return ms, q.wrap("store.ListGroupMembers", err)
 }
 
@@ -114,7 +114,7 @@ func (q *q) ListMemberships(ctx context.Context, accountIDs []int64) (map[int64]
 	out := make(map[int64][]roster.GroupMembership, len(accountIDs))
 	for start := 0; start < len(accountIDs); start += batchSize {
 		chunk := accountIDs[start:min(start+batchSize, len(accountIDs))]
-		var a args
+		a := q.args()
 		ph := make([]string, len(chunk))
 		for i, id := range chunk {
 			ph[i] = a.add(id)

@@ -51,3 +51,10 @@ func (s *stmts) close() {
 	}
 	_ = errors.Join(errs...)
 }
+
+// For the benchmarks' baseline: the query GetAccount runs by username, and how many
+// columns it reads.
+const (
+	AccountByUsernameSQL = sqlAccountByUsername
+	AccountColumns       = 16
+)

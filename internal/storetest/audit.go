@@ -3,7 +3,6 @@ package storetest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -14,24 +13,24 @@ import (
 	"github.com/rosterhq/roster/internal/sqlite"
 )
 
-func entry(action, target string) *roster.AuditEntry {
+func entry(action string, target int64) *roster.AuditEntry {
 	return &roster.AuditEntry{At: base, ActorID: 1, ActorName: "admin", Via: roster.ViaCLI, Action: action, TargetType: "account", TargetID: target}
 }
 
 func testAuditAppend(t *testing.T, s roster.Store) {
 	ctx := context.Background()
-	if err := s.AppendAudit(ctx, entry("x", "1")); err == nil {
+	if err := s.AppendAudit(ctx, entry("x", 1)); err == nil {
 		t.Fatal("AppendAudit outside a transaction succeeded")
 	}
-	e1 := entry("account.create", "1")
+	e1 := entry("account.create", 1)
 	e1.Changes = []roster.Change{{Field: "email", Old: nil, New: "a@example.org"}, {Field: "password", Redacted: true}}
-	inTx(t, s, func(tx roster.Tx) error { return tx.AppendAudit(ctx, e1, entry("account.update", "1")) })
+	inTx(t, s, func(tx roster.Tx) error { return tx.AppendAudit(ctx, e1, entry("account.update", 1)) })
 	// A rolled-back transaction must not leave a gap.
 	_ = s.InTx(ctx, func(tx roster.Tx) error {
-		_ = tx.AppendAudit(ctx, entry("lost", "2"))
+		_ = tx.AppendAudit(ctx, entry("lost", 2))
 		return errors.New("rollback")
 	})
-	inTx(t, s, func(tx roster.Tx) error { return tx.AppendAudit(ctx, entry("account.delete", "1")) })
+	inTx(t, s, func(tx roster.Tx) error { return tx.AppendAudit(ctx, entry("account.delete", 1)) })
 	got, err := s.ListAudit(ctx, roster.AuditFilter{})
 	mustNil(t, err)
 	if len(got) != 3 {
@@ -54,7 +53,7 @@ func testAuditAppend(t *testing.T, s roster.Store) {
 		go func() {
 			defer wg.Done()
 			err := s.InTx(ctx, func(tx roster.Tx) error {
-				return tx.AppendAudit(ctx, entry("concurrent", fmt.Sprint(i)), entry("concurrent", fmt.Sprint(i)))
+				return tx.AppendAudit(ctx, entry("concurrent", int64(i)), entry("concurrent", int64(i)))
 			})
 			if err != nil {
 				t.Error(err)
@@ -81,7 +80,7 @@ func testAuditFilters(t *testing.T, s roster.Store) {
 	ctx := context.Background()
 	var es []*roster.AuditEntry
 	for i := range 12 {
-		e := entry([]string{"account.create", "account.update", "key.create"}[i%3], fmt.Sprint(i%4))
+		e := entry([]string{"account.create", "account.update", "key.create"}[i%3], int64(i%4))
 		e.ActorID = int64(i%2 + 1)
 		e.At = base.Add(time.Duration(i) * time.Hour)
 		es = append(es, e)
@@ -104,7 +103,7 @@ func testAuditFilters(t *testing.T, s roster.Store) {
 		{roster.AuditFilter{After: 5}, 7},
 		{roster.AuditFilter{After: 5, Limit: 3}, 3},
 		{roster.AuditFilter{ActorID: 2}, 6},
-		{roster.AuditFilter{TargetType: "account", TargetID: "3"}, 3},
+		{roster.AuditFilter{TargetType: "account", TargetID: 3}, 3},
 		{roster.AuditFilter{Action: "key.create"}, 4},
 		{roster.AuditFilter{Since: base.Add(3 * time.Hour), Until: base.Add(6 * time.Hour)}, 3},
 		{roster.AuditFilter{ActorID: 1, Action: "account.create"}, 2},
@@ -126,7 +125,7 @@ func testBackup(t *testing.T, s roster.Store) {
 	g := &roster.Group{Name: "g", CreatedAt: base, UpdatedAt: base}
 	mustNil(t, s.CreateGroup(ctx, g))
 	mustNil(t, s.SetGroupMember(ctx, g.ID, a.ID, roster.GroupOwner, base))
-	inTx(t, s, func(tx roster.Tx) error { return tx.AppendAudit(ctx, entry("account.create", "1")) })
+	inTx(t, s, func(tx roster.Tx) error { return tx.AppendAudit(ctx, entry("account.create", 1)) })
 
 	path := filepath.Join(t.TempDir(), "backup.db")
 	var tables []string
@@ -154,7 +153,7 @@ func testBackup(t *testing.T, s roster.Store) {
 		t.Fatal("backup lost group members")
 	}
 	// The copy continues the audit sequence where the original stands.
-	mustNil(t, b.InTx(ctx, func(tx roster.Tx) error { return tx.AppendAudit(ctx, entry("after", "1")) }))
+	mustNil(t, b.InTx(ctx, func(tx roster.Tx) error { return tx.AppendAudit(ctx, entry("after", 1)) }))
 	es, _ := b.ListAudit(ctx, roster.AuditFilter{})
 	if len(es) != 2 || es[1].Seq != 2 {
 		t.Fatalf("audit in backup = %+v", es)

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"testing"
@@ -28,31 +29,48 @@ func URL(tb testing.TB) string {
 	if base == "" {
 		tb.Skipf("%s is not set: skipping the PostgreSQL run (CI sets it; see README.md)", EnvVar)
 	}
+	u, drop, err := NewSchema(base)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := drop(); err != nil {
+			tb.Errorf("%v", err)
+		}
+	})
+	return u
+}
+
+// NewSchema makes a schema in the database at base and returns a URL that uses it, and a
+// function that drops it.
+func NewSchema(base string) (string, func() error, error) {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	schema := "roster_test_" + hex.EncodeToString(b)
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
-		tb.Fatal(err)
+		return "", nil, err
 	}
 	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
 		admin.Close()
-		tb.Fatalf("create schema: %v", err)
+		return "", nil, fmt.Errorf("create schema: %w", err)
 	}
-	tb.Cleanup(func() {
+	drop := func() error {
 		defer admin.Close()
 		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
+			return fmt.Errorf("drop schema %s: %w", schema, err)
 		}
-	})
+		return nil
+	}
 	u, err := url.Parse(base)
 	if err != nil {
-		tb.Fatal(err)
+		drop()
+		return "", nil, err
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return u.String()
+	return u.String(), drop, nil
 }
 
 // Open returns a migrated store on a new schema. The caller closes it (before the schema

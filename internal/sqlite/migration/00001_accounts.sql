@@ -94,7 +94,7 @@ CREATE TABLE audit_log (
     client_ip   TEXT NOT NULL,
     action      TEXT NOT NULL,
     target_type TEXT NOT NULL,
-    target_id   TEXT NOT NULL,
+    target_id   INTEGER NOT NULL,
     target_name TEXT NOT NULL,
     changes     TEXT NOT NULL
 );
