@@ -39,20 +39,7 @@ func (s *Service) ImportAccounts(ctx context.Context, rows iter.Seq2[roster.Impo
 		ran = true
 		*res = roster.ImportResult{}
 		imp.reset(tx)
-		var chunk []roster.ImportRow
-		for row, err := range rows {
-			if err != nil {
-				return err
-			}
-			chunk = append(chunk, row)
-			if len(chunk) == importChunk {
-				if err := imp.chunk(chunk); err != nil {
-					return err
-				}
-				chunk = chunk[:0]
-			}
-		}
-		if err := imp.chunk(chunk); err != nil {
+		if err := imp.run(rows); err != nil {
 			return err
 		}
 		if len(imp.problems) > 0 {
@@ -77,7 +64,7 @@ func (s *Service) ImportAccounts(ctx context.Context, rows iter.Seq2[roster.Impo
 	return res, nil
 }
 
-const importChunk = 500
+const importChunk = 1000
 
 type importer struct {
 	s        *Service
@@ -129,14 +116,93 @@ type pending struct {
 	before  *roster.Account // nil for a new account
 	change  *change
 	created bool
+	// changes is the audit entry's changes, encoded on the checking goroutine.
+	changes []byte
 }
 
-func (im *importer) chunk(rows []roster.ImportRow) error {
-	if len(rows) == 0 {
-		return nil
+// lookedUp is a chunk of rows with what the database holds for them.
+type lookedUp struct {
+	rows       []roster.ImportRow
+	byName     map[string]*roster.Account // existing accounts, by fold key
+	emailOwner map[string]int64           // owners of the chunk's emails
+}
+
+// checked is a chunk's writes, and whether the file is still free of problems.
+type checked struct {
+	work  []pending
+	clean bool
+	err   error
+}
+
+// run checks and writes the rows in chunks, as a pipeline on two goroutines: a worker
+// reads the file, looks up and checks each chunk, while this goroutine, the
+// transaction's, writes the chunk before it. Checking is Go's work and writing the
+// database's, so they overlap on two cores. The worker reads through the store's pool,
+// not the transaction: it asks what existed before the import, and rows that collide
+// with earlier rows of the same file are caught by the file's own username and email
+// sets. A writer that commits meanwhile is caught by the unique constraints and the
+// version check of every update, which fail the whole import.
+func (im *importer) run(rows iter.Seq2[roster.ImportRow, error]) error {
+	results := make(chan checked, 1)
+	stop := make(chan struct{})
+	go func() {
+		defer close(results)
+		put := func(c checked) bool {
+			select {
+			case results <- c:
+				return true
+			case <-stop:
+				return false
+			}
+		}
+		chunk := make([]roster.ImportRow, 0, importChunk)
+		flush := func() bool {
+			lu, err := im.lookup(chunk)
+			if err != nil {
+				put(checked{err: err})
+				return false
+			}
+			chunk = make([]roster.ImportRow, 0, importChunk)
+			return put(im.checkChunk(lu))
+		}
+		for row, err := range rows {
+			if err != nil {
+				put(checked{err: err})
+				return
+			}
+			chunk = append(chunk, row)
+			if len(chunk) == importChunk && !flush() {
+				return
+			}
+		}
+		if len(chunk) > 0 {
+			flush()
+		}
+	}()
+	defer func() { // however this returns, stop the worker and let it finish
+		close(stop)
+		for range results {
+		}
+	}()
+	for c := range results {
+		if c.err != nil {
+			return c.err
+		}
+		if !c.clean {
+			continue // keep checking the rest of the file, but write nothing more
+		}
+		if err := im.write(c.work); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// lookup reads a chunk's existing accounts and the owners of its emails: two queries,
+// through the store's pool.
+func (im *importer) lookup(rows []roster.ImportRow) (lookedUp, error) {
 	ctx := im.ctx
-	// Read the chunk's existing accounts and the owners of its emails in two queries.
+	lu := lookedUp{rows: rows, byName: map[string]*roster.Account{}, emailOwner: map[string]int64{}}
 	refs := make([]roster.AccountRef, 0, len(rows))
 	var emails []string
 	for _, r := range rows {
@@ -147,40 +213,39 @@ func (im *importer) chunk(rows []roster.ImportRow) error {
 			emails = append(emails, e)
 		}
 	}
-	existing, err := im.tx.GetAccounts(ctx, refs)
+	existing, err := im.s.store.GetAccounts(ctx, refs)
 	if err != nil {
-		return err
+		return lu, err
 	}
-	byName := make(map[string]*roster.Account, len(existing))
 	for _, a := range existing {
-		byName[roster.FoldKey(a.Username)] = a
+		lu.byName[roster.FoldKey(a.Username)] = a
 	}
-	emailOwner := map[string]int64{}
 	if len(emails) > 0 {
-		err := im.tx.StreamAccounts(ctx, roster.AccountFilter{Emails: emails, AnyState: true}, func(a *roster.Account) error {
-			emailOwner[roster.FoldKey(a.Email)] = a.ID
+		err := im.s.store.StreamAccounts(ctx, roster.AccountFilter{Emails: emails, AnyState: true}, func(a *roster.Account) error {
+			lu.emailOwner[roster.FoldKey(a.Email)] = a.ID
 			return nil
 		})
 		if err != nil {
-			return err
+			return lu, err
 		}
 	}
+	return lu, nil
+}
 
+// checkChunk validates a chunk's rows. It runs on the worker and is the only code that
+// touches the importer's record of usernames, emails and problems while the run lasts.
+func (im *importer) checkChunk(lu lookedUp) checked {
 	var work []pending
-	for _, r := range rows {
+	for _, r := range lu.rows {
 		im.res.Rows++
-		p, ok := im.check(r, byName, emailOwner)
-		if ok && p != nil {
+		if p, ok := im.check(r, lu.byName, lu.emailOwner); ok && p != nil {
 			work = append(work, *p)
 		}
 	}
 	if im.progress != nil {
 		im.progress(im.res.Rows)
 	}
-	if len(im.problems) > 0 {
-		return nil // keep checking the rest of the file, but write nothing more
-	}
-	return im.write(work)
+	return checked{work: work, clean: len(im.problems) == 0}
 }
 
 // check validates one row; it returns the pending write, or ok=false with problems
@@ -263,6 +328,14 @@ func (im *importer) check(r roster.ImportRow, byName map[string]*roster.Account,
 		return nil, false
 	}
 	im.demoted = im.demoted || p.change.demoted
+	if len(p.change.changes) > 0 {
+		enc, err := roster.MarshalChanges(p.change.changes)
+		if err != nil {
+			im.problem(r.Line, roster.Problem{Field: "(row)", Code: roster.PType, Message: "A value cannot be recorded: " + err.Error()})
+			return nil, false
+		}
+		p.changes = enc
+	}
 	return p, true
 }
 
@@ -315,7 +388,9 @@ func (im *importer) write(work []pending) error {
 		if p.created {
 			action = "account.create"
 		}
-		entries = append(entries, audit(ctx, now, action, "account", p.acct.ID, p.acct.Username, p.change.changes))
+		e := audit(ctx, now, action, "account", p.acct.ID, p.acct.Username, p.change.changes)
+		e.EncodedChanges = p.changes
+		entries = append(entries, e)
 	}
 	return tx.AppendAudit(ctx, entries...)
 }

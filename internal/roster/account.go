@@ -227,7 +227,7 @@ func MarshalProfile(p map[string]any) (string, error) {
 	if len(p) == 0 {
 		return "{}", nil
 	}
-	b, err := json.Marshal(p)
+	b, err := appendJSON(make([]byte, 0, 64*len(p)), p)
 	return string(b), err
 }
 

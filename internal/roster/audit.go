@@ -1,6 +1,11 @@
 package roster
 
-import "time"
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+)
 
 // Change is one field's old and new value in an audit entry. Secret fields are recorded
 // as changed with Redacted set and no values.
@@ -28,6 +33,9 @@ type AuditEntry struct {
 	TargetID   int64     `json:"target_id,omitempty"`
 	TargetName string    `json:"target_name,omitempty"`
 	Changes    []Change  `json:"changes,omitempty"`
+	// EncodedChanges, when set, is MarshalChanges(Changes), already done by the caller
+	// (an import encodes on its checking goroutine); stores then skip encoding.
+	EncodedChanges []byte `json:"-"`
 }
 
 // AuditFilter selects audit entries, oldest first.
@@ -40,4 +48,62 @@ type AuditFilter struct {
 	Since      time.Time
 	Until      time.Time
 	Limit      int
+}
+
+// MarshalChanges encodes changes for storage, compactly: [["field", old, new], …], and a
+// redacted change as ["field"]. On a bulk import the audit log holds one entry per
+// account, so its size is felt.
+func MarshalChanges(cs []Change) ([]byte, error) {
+	if len(cs) == 0 {
+		return []byte("[]"), nil
+	}
+	buf := make([]byte, 0, 32*len(cs))
+	buf = append(buf, '[')
+	for i, c := range cs {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendJSONString(append(buf, '['), c.Field)
+		if !c.Redacted {
+			var err error
+			for _, v := range [2]any{c.Old, c.New} {
+				if buf, err = appendJSON(append(buf, ','), v); err != nil {
+					return nil, err
+				}
+			}
+		}
+		buf = append(buf, ']')
+	}
+	return append(buf, ']'), nil
+}
+
+// UnmarshalChanges decodes what MarshalChanges encoded.
+func UnmarshalChanges(b []byte) ([]Change, error) {
+	var raw [][]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, err
+	}
+	out := make([]Change, 0, len(raw))
+	for _, r := range raw {
+		var c Change
+		switch len(r) {
+		case 1:
+			c.Redacted = true
+		case 3:
+			for i, dst := range []*any{&c.Old, &c.New} {
+				dec := json.NewDecoder(bytes.NewReader(r[i+1]))
+				dec.UseNumber()
+				if err := dec.Decode(dst); err != nil {
+					return nil, err
+				}
+			}
+		default:
+			return nil, fmt.Errorf("roster: audit change of %d elements", len(r))
+		}
+		if err := json.Unmarshal(r[0], &c.Field); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }

@@ -165,3 +165,26 @@ func TestParseAccountRef(t *testing.T) {
 		}
 	}
 }
+
+func TestChangesRoundTrip(t *testing.T) {
+	in := []roster.Change{
+		{Field: "email", Old: nil, New: "a@b.org"},
+		{Field: "password", Redacted: true},
+		{Field: "year_of_birth", Old: json.Number("1990"), New: json.Number("12345678901234567890")},
+		{Field: "info", Old: map[string]any{"a": "x\"y"}, New: []any{"é", false}},
+	}
+	b, err := roster.MarshalChanges(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != `[["email",null,"a@b.org"],["password"],["year_of_birth",1990,12345678901234567890],["info",{"a":"x\"y"},["é",false]]]` {
+		t.Fatalf("encoded %s", b)
+	}
+	out, err := roster.UnmarshalChanges(b)
+	if err != nil || !equal(out, in) {
+		t.Fatalf("decoded %+v, %v", out, err)
+	}
+	if _, err := roster.UnmarshalChanges([]byte(`[["a",1]]`)); err == nil {
+		t.Fatal("a two-element change was accepted")
+	}
+}

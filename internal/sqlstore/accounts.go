@@ -101,7 +101,7 @@ func (q *q) GetAccount(ctx context.Context, ref roster.AccountRef) (*roster.Acco
 
 // The largest number of values bound in one IN list or multi-row insert. SQLite allows
 // 32766 variables per statement and PostgreSQL 65535.
-const batchSize = 500
+const batchSize = 1000
 
 func (q *q) GetAccounts(ctx context.Context, refs []roster.AccountRef) ([]*roster.Account, error) {
 	var ids []any
@@ -410,15 +410,21 @@ func (q *q) StreamAccounts(ctx context.Context, f roster.AccountFilter, fn func(
 const accountWriteCols = `uuid, username, username_key, email, email_key, name, name_key, first_name, last_name,
 	state, sysadmin, staff, capabilities, created_at, updated_at, last_login_at, profile, version`
 
-func accountValues(a *roster.Account) ([]any, error) {
+const accountWriteN = 18
+
+// appendAccountValues appends an account's values, in accountWriteCols order.
+func appendAccountValues(vals []any, a *roster.Account) ([]any, error) {
 	profile, err := roster.MarshalProfile(a.Profile)
 	if err != nil {
 		return nil, err
 	}
-	return []any{a.UUID, a.Username, roster.FoldKey(a.Username), a.Email, roster.FoldKey(a.Email), a.Name,
+	caps := ""
+	if len(a.Capabilities) > 0 {
+		caps = strings.Join(a.Capabilities, ",")
+	}
+	return append(vals, a.UUID, a.Username, roster.FoldKey(a.Username), a.Email, roster.FoldKey(a.Email), a.Name,
 		strings.ToLower(a.Name), a.FirstName, a.LastName, string(a.State), a.Sysadmin, a.Staff,
-		strings.Join(a.Capabilities, ","), dbTime(a.CreatedAt), dbTime(a.UpdatedAt), dbTime(a.LastLoginAt),
-		profile, a.Version}, nil
+		caps, dbTime(a.CreatedAt), dbTime(a.UpdatedAt), dbTime(a.LastLoginAt), profile, a.Version), nil
 }
 
 func (q *q) CreateAccount(ctx context.Context, a *roster.Account) error {
@@ -426,29 +432,23 @@ func (q *q) CreateAccount(ctx context.Context, a *roster.Account) error {
 }
 
 func (q *q) CreateAccounts(ctx context.Context, as []*roster.Account) error {
-	const ncols = 18
+	vals := make([]any, 0, min(len(as), batchSize)*accountWriteN)
 	for start := 0; start < len(as); start += batchSize {
 		chunk := as[start:min(start+batchSize, len(as))]
-		a := q.args()
-		rows := make([]string, len(chunk))
+		vals = vals[:0]
 		byKey := make(map[string]*roster.Account, len(chunk))
-		for i, acct := range chunk {
+		for _, acct := range chunk {
 			if acct.Version == 0 {
 				acct.Version = 1
 			}
-			vals, err := accountValues(acct)
-			if err != nil {
+			var err error
+			if vals, err = appendAccountValues(vals, acct); err != nil {
 				return roster.Internal("store.CreateAccounts", err)
 			}
-			ph := make([]string, ncols)
-			for j, v := range vals {
-				ph[j] = a.add(v)
-			}
-			rows[i] = "(" + strings.Join(ph, ",") + ")"
 			byKey[roster.FoldKey(acct.Username)] = acct
 		}
-		query := "INSERT INTO accounts (" + accountWriteCols + ") VALUES " + strings.Join(rows, ",") + " RETURNING id, username_key"
-		res, err := q.batchQuery(ctx, query, len(chunk) == batchSize, a)
+		query := "INSERT INTO accounts (" + accountWriteCols + ") VALUES " + q.valuesList(len(chunk), accountWriteN) + " RETURNING id, username_key"
+		res, err := q.batchQuery(ctx, query, len(chunk) == batchSize, args{vals: vals})
 		if err != nil {
 			return q.wrap("store.CreateAccounts", err)
 		}
@@ -471,7 +471,7 @@ func (q *q) CreateAccounts(ctx context.Context, as []*roster.Account) error {
 }
 
 func (q *q) UpdateAccount(ctx context.Context, a *roster.Account) error {
-	vals, err := accountValues(a)
+	vals, err := appendAccountValues(make([]any, 0, accountWriteN+2), a)
 	if err != nil {
 		return roster.Internal("store.UpdateAccount", err)
 	}

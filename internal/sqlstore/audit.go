@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -27,31 +26,25 @@ func (q *q) AppendAudit(ctx context.Context, entries ...*roster.AuditEntry) erro
 	}
 	first := last - int64(len(entries)) + 1
 	const ncols = 13
+	vals := make([]any, 0, min(len(entries), batchSize)*ncols)
 	for start := 0; start < len(entries); start += batchSize {
 		chunk := entries[start:min(start+batchSize, len(entries))]
-		a := q.args()
-		rows := make([]string, len(chunk))
+		vals = vals[:0]
 		for i, e := range chunk {
 			e.Seq = first + int64(start+i)
 			e.At = dbTime(e.At)
-			changes := "[]"
-			if len(e.Changes) > 0 {
-				b, err := json.Marshal(e.Changes)
-				if err != nil {
+			enc := e.EncodedChanges
+			if enc == nil {
+				var err error
+				if enc, err = roster.MarshalChanges(e.Changes); err != nil {
 					return roster.Internal("store.AppendAudit", err)
 				}
-				changes = string(b)
 			}
-			vals := []any{e.Seq, e.At, e.ActorID, e.ActorName, e.KeyID, e.Via, e.RequestID, e.ClientIP, e.Action,
-				e.TargetType, e.TargetID, e.TargetName, changes}
-			ph := make([]string, ncols)
-			for j, v := range vals {
-				ph[j] = a.add(v)
-			}
-			rows[i] = "(" + strings.Join(ph, ",") + ")"
+			vals = append(vals, e.Seq, e.At, e.ActorID, e.ActorName, e.KeyID, e.Via, e.RequestID, e.ClientIP, e.Action,
+				e.TargetType, e.TargetID, e.TargetName, string(enc))
 		}
 		_, err := q.batchExec(ctx, `INSERT INTO audit_log (seq, at, actor_id, actor_name, key_id, via, request_id, client_ip,
-			action, target_type, target_id, target_name, changes) VALUES `+strings.Join(rows, ","), len(chunk) == batchSize, a)
+			action, target_type, target_id, target_name, changes) VALUES `+q.valuesList(len(chunk), ncols), len(chunk) == batchSize, args{vals: vals})
 		if err != nil {
 			return q.wrap("store.AppendAudit", err)
 		}
@@ -104,7 +97,7 @@ func (q *q) ListAudit(ctx context.Context, f roster.AuditFilter) ([]*roster.Audi
 		}
 		e.At = utc(e.At)
 		if len(changes) > 0 {
-			if err := json.Unmarshal(changes, &e.Changes); err != nil {
+			if e.Changes, err = roster.UnmarshalChanges(changes); err != nil {
 				return nil, roster.Internal("store.ListAudit", err)
 			}
 		}

@@ -11,6 +11,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/rosterhq/roster/internal/roster"
@@ -274,3 +277,42 @@ func (q *q) closeBatchStmts() {
 		st.Close()
 	}
 }
+
+// valuesList is the VALUES list of a multi-row insert of rows × cols placeholders. Its
+// text depends only on the shape, so it is built once per shape.
+func (q *q) valuesList(rows, cols int) string {
+	key := valuesKey{rows: rows, cols: cols, positional: q.e.Positional}
+	if s, ok := valuesLists.Load(key); ok {
+		return s.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for r := 0; r < rows; r++ {
+		if r > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for c := 0; c < cols; c++ {
+			if c > 0 {
+				b.WriteByte(',')
+			}
+			n++
+			if q.e.Positional {
+				b.WriteByte('?')
+			} else {
+				b.WriteByte('$')
+				b.WriteString(strconv.Itoa(n))
+			}
+		}
+		b.WriteByte(')')
+	}
+	s, _ := valuesLists.LoadOrStore(key, b.String())
+	return s.(string)
+}
+
+type valuesKey struct {
+	rows, cols int
+	positional bool
+}
+
+var valuesLists sync.Map // valuesKey → string
