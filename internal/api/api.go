@@ -136,6 +136,16 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 
 // ok writes a JSON success.
 func ok(w http.ResponseWriter, status int, v any) error {
+	if rec, isRecord := v.(*roster.Record); isRecord {
+		// The hottest response: write the record's own encoding, which encoding/json
+		// would only parse again to validate it.
+		b, err := rec.AppendJSON(make([]byte, 0, 2048))
+		if err != nil {
+			return roster.Internal("api.ok", err)
+		}
+		httpx.WriteJSONBytes(w, status, append(b, '\n'))
+		return nil
+	}
 	httpx.WriteJSON(w, status, v)
 	return nil
 }

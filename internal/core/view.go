@@ -68,14 +68,14 @@ func (s *Service) record(actor roster.Actor, a *roster.Account, opt roster.ReadO
 			continue
 		}
 		if attr.Storage == roster.StoreComputed {
-			rec.Set(attr.Name, s.computed(attr.Name, a))
+			rec.SetAttr(attr, s.computed(attr.Name, a))
 			continue
 		}
 		v := a.Value(attr)
 		if attr.Name == "privacy" {
 			v = s.effectivePrivacy(a)
 		}
-		rec.Set(attr.Name, v)
+		rec.SetAttr(attr, v)
 	}
 	return rec
 }

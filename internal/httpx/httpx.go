@@ -16,7 +16,9 @@ import (
 	"mime"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rosterhq/roster/internal/roster"
@@ -30,13 +32,26 @@ func RequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-ID")
 		if !plainID(id) {
-			var b [8]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
+			id = newRequestID()
 		}
 		w.Header().Set("X-Request-ID", id)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
 	})
+}
+
+// Request ids are a random prefix drawn when the process starts and a counter: unique
+// across replicas and restarts without reading the system's randomness per request.
+var (
+	requestIDPrefix = func() string {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		return hex.EncodeToString(b[:])
+	}()
+	requestIDCount atomic.Uint64
+)
+
+func newRequestID() string {
+	return requestIDPrefix + "-" + strconv.FormatUint(requestIDCount.Add(1), 36)
 }
 
 func plainID(s string) bool {
@@ -262,6 +277,15 @@ func CSRFHeader(r *http.Request) string {
 // SafeMethod reports whether a method does not change anything.
 func SafeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// WriteJSONBytes writes an encoded JSON document with status.
+func WriteJSONBytes(w http.ResponseWriter, status int, b []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
 }
 
 // WriteJSON writes v as JSON with status.

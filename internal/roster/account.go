@@ -1,8 +1,6 @@
 package roster
 
 import (
-	"bytes"
-	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -229,18 +227,4 @@ func MarshalProfile(p map[string]any) (string, error) {
 	}
 	b, err := appendJSON(make([]byte, 0, 64*len(p)), p)
 	return string(b), err
-}
-
-// UnmarshalProfile decodes a stored profile document, keeping numbers exact.
-func UnmarshalProfile(s []byte) (map[string]any, error) {
-	m := map[string]any{}
-	if len(s) == 0 {
-		return m, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(s))
-	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil {
-		return nil, err
-	}
-	return m, nil
 }

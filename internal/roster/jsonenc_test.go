@@ -3,7 +3,9 @@ package roster
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
+	"time"
 )
 
 // appendJSON must write what encoding/json writes (bar HTML escaping), for every value
@@ -43,6 +45,60 @@ func FuzzAppendJSONString(f *testing.F) {
 		json.HTMLEscape(&w, got)
 		if w.String() != string(want) {
 			t.Fatalf("%q: %s, want %s", s, got, want)
+		}
+	})
+}
+
+func TestRecordJSON(t *testing.T) {
+	s, _ := LoadSchema()
+	a := &Account{ID: 7, UUID: "u", Username: "alice", CreatedAt: time.Date(2024, 1, 2, 3, 4, 5, 600000000, time.UTC),
+		Profile: map[string]any{"bio": "<b>&", "info": map[string]any{"x": []any{json.Number("1")}}}}
+	r := NewRecord(s, a)
+	for _, n := range []string{"info", "username", "created", "bio", "year_of_birth"} {
+		r.Set(n, a.Value(s.Attr(n)))
+	}
+	b, err := json.Marshal(r) // through encoding/json, which checks the output is valid
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"username":"alice","created":"2024-01-02T03:04:05.6Z","bio":"\u003cb\u003e\u0026","year_of_birth":null,"info":{"x":[1]}}`
+	if string(b) != want {
+		t.Fatalf("got  %s\nwant %s", b, want)
+	}
+}
+
+func decodeStd(b []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) > 0 {
+		return nil, errProfileSyntax // trailing data
+	}
+	if m == nil {
+		return nil, errProfileSyntax
+	}
+	return m, nil
+}
+
+func FuzzUnmarshalProfile(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":"b","n":-1.5e+3,"t":true,"f":false,"z":null}`, `{"o":{"x":[1,"]",{}]},"e":"\u00e9\n\"","u":"ü"}`,
+		`{"a":01}`, `{"a":1.}`, `{"a":"\x01"}`, `{"a":1}x`, ` { "a" : [ ] } `, `{"a":"\xff"}`, `[1]`, `null`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		want, werr := decodeStd(b)
+		got, gerr := UnmarshalProfile(b)
+		if len(bytes.TrimSpace(b)) == 0 {
+			return // an empty document is an empty profile here
+		}
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("%q: encoding/json err %v, UnmarshalProfile err %v", b, werr, gerr)
+		}
+		if werr == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: got %#v, want %#v", b, got, want)
 		}
 	})
 }

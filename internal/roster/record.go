@@ -1,10 +1,6 @@
 package roster
 
-import (
-	"bytes"
-	"encoding/json"
-	"time"
-)
+import "time"
 
 // Record is an account as one reader may see it: only the attributes the core decided
 // that reader may read, with their values. Dialects and the native API render Records;
@@ -14,35 +10,52 @@ type Record struct {
 	UUID     string
 	Username string
 	schema   *Schema
-	values   map[string]any
+	// values and visible are indexed by the attribute's position in the schema.
+	values  []any
+	visible []bool
 }
 
 // NewRecord starts an empty record of the account; the core adds what may be seen.
 func NewRecord(s *Schema, a *Account) *Record {
-	return &Record{ID: a.ID, UUID: a.UUID, Username: a.Username, schema: s, values: map[string]any{}}
+	n := len(s.attrs)
+	return &Record{ID: a.ID, UUID: a.UUID, Username: a.Username, schema: s, values: make([]any, n), visible: make([]bool, n)}
 }
 
 // Set puts a visible attribute's value into the record.
-func (r *Record) Set(name string, v any) { r.values[name] = v }
+func (r *Record) Set(name string, v any) {
+	if i, ok := r.schema.index[name]; ok {
+		r.setAt(i, v)
+	}
+}
+
+func (r *Record) setAt(i int, v any) {
+	r.values[i], r.visible[i] = v, true
+}
+
+// SetAttr is Set for an attribute of the record's schema, by position, without a lookup.
+func (r *Record) SetAttr(a *Attribute, v any) { r.setAt(a.index, v) }
 
 // Get returns an attribute's value and whether the reader may see it. A visible
 // attribute without a value gives (nil, true).
 func (r *Record) Get(name string) (any, bool) {
-	v, ok := r.values[name]
-	return v, ok
+	i, ok := r.schema.index[name]
+	if !ok || !r.visible[i] {
+		return nil, false
+	}
+	return r.values[i], true
 }
 
 // Visible reports whether the reader may see the attribute.
 func (r *Record) Visible(name string) bool {
-	_, ok := r.values[name]
-	return ok
+	i, ok := r.schema.index[name]
+	return ok && r.visible[i]
 }
 
 // Attrs returns the visible attributes in schema order.
 func (r *Record) Attrs() []*Attribute {
-	out := make([]*Attribute, 0, len(r.values))
-	for _, a := range r.schema.Attrs() {
-		if _, ok := r.values[a.Name]; ok {
+	var out []*Attribute
+	for i, a := range r.schema.attrs {
+		if r.visible[i] {
 			out = append(out, a)
 		}
 	}
@@ -53,24 +66,30 @@ func (r *Record) Attrs() []*Attribute {
 func (r *Record) Schema() *Schema { return r.schema }
 
 // MarshalJSON writes the visible attributes by canonical name, in schema order.
-func (r *Record) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, a := range r.Attrs() {
-		if i > 0 {
-			b.WriteByte(',')
+func (r *Record) MarshalJSON() ([]byte, error) { return r.AppendJSON(make([]byte, 0, 2048)) }
+
+// AppendJSON appends what MarshalJSON writes.
+func (r *Record) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, '{')
+	first := true
+	for i, a := range r.schema.attrs {
+		if !r.visible[i] {
+			continue
 		}
-		k, _ := json.Marshal(a.Name)
-		b.Write(k)
-		b.WriteByte(':')
-		v, err := json.Marshal(JSONValue(r.values[a.Name]))
-		if err != nil {
+		v := r.values[i]
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(appendJSONString(b, a.Name), ':')
+		var err error
+		if t, isTime := v.(time.Time); isTime {
+			b = append(t.UTC().AppendFormat(append(b, '"'), time.RFC3339Nano), '"')
+		} else if b, err = appendJSON(b, v); err != nil {
 			return nil, err
 		}
-		b.Write(v)
 	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	return append(b, '}'), nil
 }
 
 // JSONValue is the form of a value in Roster's JSON: times in RFC 3339 UTC.

@@ -112,6 +112,7 @@ type Attribute struct {
 	Names       map[string]string `json:"names,omitempty"`
 
 	pattern *regexp.Regexp
+	index   int // position in the schema
 }
 
 // WireName is the attribute's name in a dialect, or "" if the dialect does not carry it.
@@ -123,6 +124,7 @@ func (a *Attribute) Readable() bool { return a.Read < LevelNone && a.Storage != 
 // Schema is the set of account attributes. It is immutable once loaded.
 type Schema struct {
 	attrs  []*Attribute
+	index  map[string]int
 	byName map[string]*Attribute
 	byWire map[string]map[string]*Attribute // dialect → wire name → attribute
 }
@@ -189,7 +191,7 @@ var attrNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 
 // NewSchema checks attribute definitions and builds a schema from them.
 func NewSchema(attrs []*Attribute) (*Schema, error) {
-	s := &Schema{byName: map[string]*Attribute{}, byWire: map[string]map[string]*Attribute{}}
+	s := &Schema{byName: map[string]*Attribute{}, index: map[string]int{}, byWire: map[string]map[string]*Attribute{}}
 	for _, d := range Dialects {
 		s.byWire[d] = map[string]*Attribute{}
 	}
@@ -213,7 +215,9 @@ func NewSchema(attrs []*Attribute) (*Schema, error) {
 			}
 			m[w] = a
 		}
+		a.index = len(s.attrs)
 		s.byName[a.Name] = a
+		s.index[a.Name] = a.index
 		s.attrs = append(s.attrs, a)
 	}
 	for _, name := range builtinNames {

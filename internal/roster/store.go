@@ -37,7 +37,8 @@ type AccountStore interface {
 type KeyStore interface {
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	// GetAPIKeyByHash returns a key and its account in one read: it is on every
-	// key-authenticated request.
+	// key-authenticated request. The account carries what authorisation needs (ID,
+	// UUID, Username, State, Sysadmin, Staff, Capabilities), not its profile.
 	GetAPIKeyByHash(ctx context.Context, hash []byte) (*APIKey, *Account, error)
 	GetAPIKey(ctx context.Context, id int64) (*APIKey, error)
 	ListAPIKeys(ctx context.Context, accountID int64) ([]*APIKey, error)
@@ -48,6 +49,7 @@ type KeyStore interface {
 // SessionStore persists browser sessions.
 type SessionStore interface {
 	CreateSession(ctx context.Context, s *Session) error
+	// GetSessionByHash is GetAPIKeyByHash for sessions.
 	GetSessionByHash(ctx context.Context, hash []byte) (*Session, *Account, error)
 	TouchSession(ctx context.Context, id int64, at time.Time) error
 	DeleteSession(ctx context.Context, id int64) error

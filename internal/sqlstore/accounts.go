@@ -19,6 +19,27 @@ const accountCols = `a.id, a.uuid, a.username, a.email, a.name, a.first_name, a.
 
 type scanner interface{ Scan(dest ...any) error }
 
+// principalCols are the account columns authorisation needs: what every authenticated
+// request reads, without the profile.
+const principalCols = "a.id, a.uuid, a.username, a.state, a.sysadmin, a.staff, a.capabilities"
+
+// scanPrincipal reads principalCols after the prefix columns of a joined row.
+func scanPrincipal(row scanner, prefix ...any) (*roster.Account, error) {
+	var (
+		a     roster.Account
+		state string
+		caps  string
+	)
+	if err := row.Scan(append(prefix, &a.ID, &a.UUID, &a.Username, &state, &a.Sysadmin, &a.Staff, &caps)...); err != nil {
+		return nil, err
+	}
+	a.State = roster.State(state)
+	if caps != "" {
+		a.Capabilities = strings.Split(caps, ",")
+	}
+	return &a, nil
+}
+
 // scanAccount reads the accountCols of one row. A joined row has other columns first:
 // prefix receives them.
 func scanAccount(row scanner, prefix ...any) (*roster.Account, error) {

@@ -43,7 +43,7 @@ func (q *q) GetAPIKeyByHash(ctx context.Context, hash []byte) (*roster.APIKey, *
 		row = q.r.QueryRowContext(ctx, sqlKeyByHash, hash)
 	}
 	var k roster.APIKey
-	acct, err := scanAccount(row, keyDest(&k)...)
+	acct, err := scanPrincipal(row, keyDest(&k)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, notFound("API key")
 	}
@@ -107,7 +107,7 @@ func (q *q) GetSessionByHash(ctx context.Context, hash []byte) (*roster.Session,
 		row = q.r.QueryRowContext(ctx, sqlSessionByHash, hash)
 	}
 	var s roster.Session
-	acct, err := scanAccount(row, sessionDest(&s)...)
+	acct, err := scanPrincipal(row, sessionDest(&s)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, notFound("Session")
 	}
