@@ -37,8 +37,10 @@ type AccountStore interface {
 type KeyStore interface {
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	// GetAPIKeyByHash returns a key and its account in one read: it is on every
-	// key-authenticated request. The account carries what authorisation needs (ID,
-	// UUID, Username, State, Sysadmin, Staff, Capabilities), not its profile.
+	// key-authenticated request. The key carries what authentication needs (ID,
+	// AccountID, ReadOnly and its times, not Label, Prefix or Hash); the account what
+	// authorisation needs (ID, UUID, Username, State, Sysadmin, Staff, Capabilities),
+	// not its profile.
 	GetAPIKeyByHash(ctx context.Context, hash []byte) (*APIKey, *Account, error)
 	GetAPIKey(ctx context.Context, id int64) (*APIKey, error)
 	ListAPIKeys(ctx context.Context, accountID int64) ([]*APIKey, error)

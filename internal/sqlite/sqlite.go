@@ -85,9 +85,11 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*sqlstore.DB, err
 	return sqlstore.New(ctx, read, write, sqlstore.Engine{
 		Kind:       "sqlite",
 		Positional: true,
-		MapError:   mapError,
-		Retryable:  retryable,
-		Backup:     backup,
+		// Point reads take microseconds on a local file; see sqlstore.Engine.
+		UncancelledPointReads: true,
+		MapError:              mapError,
+		Retryable:             retryable,
+		Backup:                backup,
 	})
 }
 

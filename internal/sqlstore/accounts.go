@@ -87,6 +87,7 @@ func dbTime(t time.Time) time.Time {
 }
 
 func (q *q) GetAccount(ctx context.Context, ref roster.AccountRef) (*roster.Account, error) {
+	ctx = q.pointCtx(ctx)
 	var row *sql.Row
 	switch {
 	case ref.ID != 0:

@@ -11,6 +11,9 @@ import (
 
 const keyCols = "k.id, k.account_id, k.label, k.prefix, k.hash, k.read_only, k.created_at, k.expires_at, k.last_used_at, k.revoked_at"
 
+// authKeyCols are the key columns authenticating a request needs.
+const authKeyCols = "k.id, k.account_id, k.read_only, k.expires_at, k.last_used_at, k.revoked_at"
+
 func keyDest(k *roster.APIKey) []any {
 	return []any{&k.ID, &k.AccountID, &k.Label, &k.Prefix, &k.Hash, &k.ReadOnly, &k.CreatedAt, &k.ExpiresAt, &k.LastUsedAt, &k.RevokedAt}
 }
@@ -36,6 +39,7 @@ func (q *q) CreateAPIKey(ctx context.Context, k *roster.APIKey) error {
 }
 
 func (q *q) GetAPIKeyByHash(ctx context.Context, hash []byte) (*roster.APIKey, *roster.Account, error) {
+	ctx = q.pointCtx(ctx)
 	var row *sql.Row
 	if q.stmts != nil {
 		row = q.stmts.keyByHash.QueryRowContext(ctx, hash)
@@ -43,7 +47,7 @@ func (q *q) GetAPIKeyByHash(ctx context.Context, hash []byte) (*roster.APIKey, *
 		row = q.r.QueryRowContext(ctx, sqlKeyByHash, hash)
 	}
 	var k roster.APIKey
-	acct, err := scanPrincipal(row, keyDest(&k)...)
+	acct, err := scanPrincipal(row, &k.ID, &k.AccountID, &k.ReadOnly, &k.ExpiresAt, &k.LastUsedAt, &k.RevokedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, notFound("API key")
 	}
@@ -100,6 +104,7 @@ func (q *q) CreateSession(ctx context.Context, s *roster.Session) error {
 }
 
 func (q *q) GetSessionByHash(ctx context.Context, hash []byte) (*roster.Session, *roster.Account, error) {
+	ctx = q.pointCtx(ctx)
 	var row *sql.Row
 	if q.stmts != nil {
 		row = q.stmts.sessionByHash.QueryRowContext(ctx, hash)

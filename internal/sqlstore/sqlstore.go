@@ -24,6 +24,11 @@ type Engine struct {
 	Kind string // "sqlite" or "postgres"
 	// Positional: statements built at run time use ? placeholders rather than $n.
 	Positional bool
+	// UncancelledPointReads: the single-row reads on every request's path run without
+	// the request's cancellation. For SQLite they take microseconds on a local file,
+	// while honouring a cancellable context costs a goroutine per query; PostgreSQL
+	// keeps cancellation, since its reads cross a network that can hang.
+	UncancelledPointReads bool
 	// MapError translates a driver error into a *roster.Error (ECONFLICT for unique
 	// violations, with a Problem naming the field), or returns nil if it does not know it.
 	MapError func(err error) *roster.Error
@@ -160,6 +165,14 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(roster.Tx) error) (err error
 		return db.wrap("store.Commit", err)
 	}
 	return nil
+}
+
+// pointCtx is the context of a single-row read on the request path.
+func (q *q) pointCtx(ctx context.Context) context.Context {
+	if q.e.UncancelledPointReads {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 // wrap turns a driver error into a roster error: a known one by the engine's mapping,
