@@ -11,11 +11,7 @@ func cmdBackup(ctx context.Context, e *env, args []string) error {
 	fs := flags("backup", e)
 	var c common
 	c.register(fs, e)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	path, err := oneArg("backup", pos, "destination file")
+	path, err := parseOne(fs, args, "destination file")
 	if err != nil {
 		return err
 	}
@@ -39,12 +35,17 @@ func cmdSchema(ctx context.Context, e *env, args []string) error {
 	fs := flags("schema", e)
 	var c common
 	c.register(fs, e)
+	markdown := fs.Bool("markdown", false, "print the attribute table of docs/accounts.md")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	s, err := loadSchema(&c)
 	if err != nil {
 		return err
+	}
+	if *markdown {
+		fmt.Fprint(e.stdout, s.MarkdownTable())
+		return nil
 	}
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {

@@ -76,11 +76,7 @@ func keysList(ctx context.Context, e *env, args []string) error {
 	fs := flags("keys list", e)
 	var c common
 	c.register(fs, e)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	ref, err := oneArg("keys list", pos, "account")
+	ref, err := parseOne(fs, args, "account")
 	if err != nil {
 		return err
 	}
@@ -110,11 +106,7 @@ func keysRevoke(ctx context.Context, e *env, args []string) error {
 	fs := flags("keys revoke", e)
 	var c common
 	c.register(fs, e)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	s, err := oneArg("keys revoke", pos, "key id")
+	s, err := parseOne(fs, args, "key id")
 	if err != nil {
 		return err
 	}

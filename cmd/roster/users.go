@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -165,9 +166,14 @@ func usersList(ctx context.Context, e *env, args []string) error {
 	return tw.Flush()
 }
 
-func oneArg(fs string, pos []string, what string) (string, error) {
+// parseOne parses a command that takes exactly one argument, and returns it.
+func parseOne(fs *flag.FlagSet, args []string, what string) (string, error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return "", err
+	}
 	if len(pos) != 1 {
-		return "", usagef("%s needs exactly one %s", fs, what)
+		return "", usagef("%s needs exactly one %s", fs.Name(), what)
 	}
 	return pos[0], nil
 }
@@ -177,11 +183,7 @@ func usersShow(ctx context.Context, e *env, args []string) error {
 	var c common
 	c.register(fs, e)
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	ref, err := oneArg("users show", pos, "account (id, UUID or username)")
+	ref, err := parseOne(fs, args, "account (id, UUID or username)")
 	if err != nil {
 		return err
 	}
@@ -226,11 +228,7 @@ func usersSetPassword(ctx context.Context, e *env, args []string) error {
 	var c common
 	c.register(fs, e)
 	pwStdin := fs.Bool("password-stdin", false, "read the password from standard input (required)")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	ref, err := oneArg("users set-password", pos, "account")
+	ref, err := parseOne(fs, args, "account")
 	if err != nil {
 		return err
 	}
@@ -253,11 +251,7 @@ func usersState(ctx context.Context, e *env, args []string, verb string, st rost
 	fs := flags("users "+verb, e)
 	var c common
 	c.register(fs, e)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	ref, err := oneArg("users "+verb, pos, "account")
+	ref, err := parseOne(fs, args, "account")
 	if err != nil {
 		return err
 	}
@@ -276,11 +270,7 @@ func usersImport(ctx context.Context, e *env, args []string) error {
 	c.register(fs, e)
 	format := fs.String("format", "", "csv or json (default: from the file's extension)")
 	dryRun := fs.Bool("dry-run", false, "check everything, change nothing")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	path, err := oneArg("users import", pos, "file (- for standard input)")
+	path, err := parseOne(fs, args, "file (- for standard input)")
 	if err != nil {
 		return err
 	}

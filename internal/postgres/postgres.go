@@ -10,13 +10,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
 	"github.com/pressly/goose/v3/lock"
 
@@ -52,7 +50,12 @@ func Open(ctx context.Context, url string, opts Options, log *slog.Logger) (*sql
 		db.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	if err := migrate(ctx, db, log); err != nil {
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := sqlstore.Migrate(ctx, db, "postgres", database.DialectPostgres, migrations, locker, log); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -62,29 +65,6 @@ func Open(ctx context.Context, url string, opts Options, log *slog.Logger) (*sql
 		Retryable: retryable,
 		Backup:    backup,
 	})
-}
-
-func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
-	fsys, err := fs.Sub(migrations, "migration")
-	if err != nil {
-		return err
-	}
-	locker, err := lock.NewPostgresSessionLocker()
-	if err != nil {
-		return err
-	}
-	p, err := goose.NewProvider(database.DialectPostgres, db, fsys, goose.WithSessionLocker(locker))
-	if err != nil {
-		return fmt.Errorf("postgres: migrations: %w", err)
-	}
-	results, err := p.Up(ctx)
-	if err != nil {
-		return fmt.Errorf("postgres: migrate: %w", err)
-	}
-	for _, r := range results {
-		log.Info("migration applied", "engine", "postgres", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
-	}
-	return nil
 }
 
 // constraintColumns names the table and column of each unique constraint.

@@ -2,6 +2,7 @@ package roster_test
 
 import (
 	"encoding/json"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -186,5 +187,23 @@ func TestChangesRoundTrip(t *testing.T) {
 	}
 	if _, err := roster.UnmarshalChanges([]byte(`[["a",1]]`)); err == nil {
 		t.Fatal("a two-element change was accepted")
+	}
+}
+
+// TestAccountsDocMatchesSchema keeps the attribute table of docs/accounts.md true.
+func TestAccountsDocMatchesSchema(t *testing.T) {
+	s, _ := roster.LoadSchema()
+	b, err := os.ReadFile("../../docs/accounts.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const begin, end = "<!-- schema table: begin -->\n", "<!-- schema table: end -->"
+	doc := string(b)
+	i, j := strings.Index(doc, begin), strings.Index(doc, end)
+	if i < 0 || j < i {
+		t.Fatal("docs/accounts.md lacks the schema table markers")
+	}
+	if got, want := doc[i+len(begin):j], s.MarkdownTable(); got != want {
+		t.Fatalf("docs/accounts.md's attribute table is out of date; regenerate it with\n  go run ./cmd/roster schema --markdown\ngot:\n%s\nwant:\n%s", got, want)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -19,7 +18,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -77,7 +75,8 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*sqlstore.DB, err
 	}
 	read.SetMaxOpenConns(max(4, 2*runtime.GOMAXPROCS(0)))
 	read.SetMaxIdleConns(max(4, 2*runtime.GOMAXPROCS(0)))
-	if err := migrate(ctx, write, path, log); err != nil {
+	err = sqlstore.Migrate(ctx, write, "sqlite", database.DialectSQLite3, migrations, &fileLocker{path: path + ".migrate-lock"}, log)
+	if err != nil {
 		write.Close()
 		read.Close()
 		return nil, err
@@ -91,26 +90,6 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*sqlstore.DB, err
 		Retryable:             retryable,
 		Backup:                backup,
 	})
-}
-
-func migrate(ctx context.Context, db *sql.DB, path string, log *slog.Logger) error {
-	fsys, err := fs.Sub(migrations, "migration")
-	if err != nil {
-		return err
-	}
-	p, err := goose.NewProvider(database.DialectSQLite3, db, fsys,
-		goose.WithSessionLocker(&fileLocker{path: path + ".migrate-lock"}))
-	if err != nil {
-		return fmt.Errorf("sqlite: migrations: %w", err)
-	}
-	results, err := p.Up(ctx)
-	if err != nil {
-		return fmt.Errorf("sqlite: migrate %s: %w", path, err)
-	}
-	for _, r := range results {
-		log.Info("migration applied", "engine", "sqlite", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
-	}
-	return nil
 }
 
 // fileLocker keeps two processes (a server and a CLI command, say) from migrating the
