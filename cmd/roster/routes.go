@@ -9,13 +9,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rosterhq/roster/internal/api"
+	"github.com/rosterhq/roster/internal/dialect/ckan"
 	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/metrics"
 )
 
 // newHandler is Roster's whole HTTP surface, on one mux so that every route's pattern
 // labels its metrics and log lines.
-func newHandler(a *app, reg *prometheus.Registry, log *slog.Logger, ips *httpx.ClientIPs, apiOpts api.Options, maxBody int64) http.Handler {
+func newHandler(a *app, reg *prometheus.Registry, log *slog.Logger, ips *httpx.ClientIPs, opts surfaceOptions, maxBody int64) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -35,7 +36,8 @@ func newHandler(a *app, reg *prometheus.Registry, log *slog.Logger, ips *httpx.C
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"name": "Roster", "api": "/v1/openapi.json"})
 	})
 
-	api.New(a.svc, log, ips, apiOpts).Register(mux)
+	api.New(a.svc, log, ips, opts.api).Register(mux)
+	ckan.New(a.svc, log, ips, opts.ckan).Register(mux)
 
 	var h http.Handler = mux
 	h = metrics.NewHTTP(reg).Middleware(h)
@@ -44,4 +46,10 @@ func newHandler(a *app, reg *prometheus.Registry, log *slog.Logger, ips *httpx.C
 	h = httpx.Recover(log)(h)
 	h = httpx.RequestID(h)
 	return h
+}
+
+// surfaceOptions configure the HTTP surfaces.
+type surfaceOptions struct {
+	api  api.Options
+	ckan ckan.Options
 }

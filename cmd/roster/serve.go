@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/internal/api"
+	"github.com/rosterhq/roster/internal/dialect/ckan"
 	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/metrics"
 )
@@ -24,6 +25,10 @@ type serveConfig struct {
 	trustedProxies string
 	secureCookies  bool
 	maxBody        int64
+	publicURL      string
+	// requireEDXUserAgent makes the CKAN dialect refuse requests without User-Agent:
+	// EDX-USER, as NETL's EDX does.
+	requireEDXUserAgent bool
 }
 
 func cmdServe(ctx context.Context, e *env, args []string) error {
@@ -34,6 +39,8 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&c.logLevel, "log-level", envOr(e, "ROSTER_LOG_LEVEL", "info"), "debug, info, warn or error")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", e.getenv("ROSTER_TRUSTED_PROXIES"), "proxies whose X-Forwarded-For is believed (CIDRs, comma-separated)")
 	fs.BoolVar(&c.secureCookies, "secure-cookies", e.getenv("ROSTER_SECURE_COOKIES") == "true", "mark cookies Secure (serve over HTTPS)")
+	fs.StringVar(&c.publicURL, "public-url", e.getenv("ROSTER_PUBLIC_URL"), "the address clients reach Roster at, for links in responses (default: from each request)")
+	fs.BoolVar(&c.requireEDXUserAgent, "require-edx-user-agent", e.getenv("ROSTER_REQUIRE_EDX_USER_AGENT") == "true", "CKAN dialect: refuse requests without User-Agent: EDX-USER")
 	c.maxBody = 4 << 20
 	if v := e.getenv("ROSTER_MAX_BODY_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -79,7 +86,10 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		metrics.RegisterDB(reg, "roster_write", a.store.WriteDB())
 	}
 	ips := &httpx.ClientIPs{Trusted: prefixes}
-	handler := newHandler(a, reg, log, ips, api.Options{SecureCookies: c.secureCookies}, c.maxBody)
+	handler := newHandler(a, reg, log, ips, surfaceOptions{
+		api:  api.Options{SecureCookies: c.secureCookies},
+		ckan: ckan.Options{SiteURL: c.publicURL, RequireEDXUserAgent: c.requireEDXUserAgent},
+	}, c.maxBody)
 
 	srv := &http.Server{
 		Handler:           handler,

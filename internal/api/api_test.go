@@ -2,83 +2,40 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/rosterhq/roster/internal/api"
 	"github.com/rosterhq/roster/internal/core"
-	"github.com/rosterhq/roster/internal/httpx"
-	"github.com/rosterhq/roster/internal/postgres/pgtest"
 	"github.com/rosterhq/roster/internal/roster"
-	"github.com/rosterhq/roster/internal/secret"
-	"github.com/rosterhq/roster/internal/sqlite"
+	"github.com/rosterhq/roster/internal/testkit"
 )
 
 // server is Roster's API on a loopback port over a real store.
 type server struct {
-	*httptest.Server
+	*testkit.Env
 	svc   *core.Service
 	store roster.Store
-	logs  *bytes.Buffer
 }
 
 // engines runs a test on SQLite, and on PostgreSQL when ROSTER_TEST_POSTGRES_URL is set.
 func engines(t *testing.T, fn func(t *testing.T, s *server)) {
-	t.Run("sqlite", func(t *testing.T) {
-		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fn(t, newServer(t, st))
+	testkit.Engines(t, func(e *testkit.Env, mux *http.ServeMux) {
+		api.New(e.Svc, e.Log, e.IPs, api.Options{}).Register(mux)
+	}, func(t *testing.T, e *testkit.Env) {
+		fn(t, &server{Env: e, svc: e.Svc, store: e.Store})
 	})
-	t.Run("postgres", func(t *testing.T) { fn(t, newServer(t, pgtest.Open(t))) })
-}
-
-func newServer(t *testing.T, st roster.Store) *server {
-	t.Helper()
-	logs := &bytes.Buffer{}
-	log := slog.New(slog.NewJSONHandler(logs, nil))
-	svc, err := core.New(st, core.Config{PasswordParams: secret.TestParams, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	ips := &httpx.ClientIPs{}
-	api.New(svc, log, ips, api.Options{}).Register(mux)
-	var h http.Handler = mux
-	h = httpx.AccessLog(log, ips)(h)
-	h = httpx.LimitBody(1 << 20)(h)
-	h = httpx.RequestID(h)
-	s := &server{Server: httptest.NewServer(h), svc: svc, store: st, logs: logs}
-	t.Cleanup(func() {
-		s.Close()
-		svc.Quiesce()
-		st.Close()
-	})
-	return s
 }
 
 // account creates an account as the operator and returns a key of it.
 func (s *server) account(t *testing.T, in map[string]any) string {
 	t.Helper()
-	ctx := roster.NewContextWithActor(context.Background(), roster.Actor{Trusted: true, Via: roster.ViaCLI})
-	rec, err := s.svc.CreateAccount(ctx, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := s.svc.CreateAPIKey(ctx, roster.RefID(rec.ID), roster.KeyRequest{Label: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k.Secret
+	_, key := s.Account(t, in)
+	return key
 }
 
 // call is one request: a method, a path, an optional JSON body, headers.

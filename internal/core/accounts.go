@@ -402,8 +402,49 @@ func checkUnique(ctx context.Context, tx roster.Tx, a *roster.Account, before *r
 // optional (without one the account cannot sign in with a password).
 func (s *Service) CreateAccount(ctx context.Context, in map[string]any) (*roster.Record, error) {
 	actor := roster.ActorFromContext(ctx)
-	if err := requireSysadmin(actor, true); err != nil {
+	a, c, err := s.newAccount(actor, in)
+	if err != nil {
 		return nil, err
+	}
+	hash, err := s.hashIfSet(c.password)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.InTx(ctx, func(tx roster.Tx) error {
+		if err := uniqueError(checkUnique(ctx, tx, a, nil)); err != nil {
+			return err
+		}
+		if err := tx.CreateAccount(ctx, a); err != nil {
+			return err
+		}
+		if hash != "" {
+			if err := tx.SetPasswordHash(ctx, a.ID, hash); err != nil {
+				return err
+			}
+		}
+		return tx.AppendAudit(ctx, audit(ctx, a.CreatedAt, "account.create", "account", a.ID, a.Username, c.changes))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.record(actor, a, roster.ReadOptions{}), nil
+}
+
+// CheckNewAccount checks values for a new account as CreateAccount does, uniqueness
+// included, and creates nothing: every problem is reported at once, for surfaces that
+// add rules of their own and report all problems together.
+func (s *Service) CheckNewAccount(ctx context.Context, in map[string]any) error {
+	a, _, err := s.newAccount(roster.ActorFromContext(ctx), in)
+	if err != nil {
+		return err
+	}
+	return uniqueError(checkUnique(ctx, s.store, a, nil))
+}
+
+// newAccount checks who may create and what, and builds the account unsaved.
+func (s *Service) newAccount(actor roster.Actor, in map[string]any) (*roster.Account, *change, error) {
+	if err := requireSysadmin(actor, true); err != nil {
+		return nil, nil, err
 	}
 	now := s.now()
 	a := &roster.Account{UUID: newUUID(), State: roster.StateActive, CreatedAt: now, UpdatedAt: now, Profile: map[string]any{}}
@@ -416,38 +457,22 @@ func (s *Service) CreateAccount(ctx context.Context, in map[string]any) (*roster
 	c, err := s.applyPatch(actor, a, in, patchOptions{creating: true})
 	if err != nil {
 		if re, ok := err.(*roster.Error); ok && re.Code == roster.EINVALID {
-			return nil, roster.Invalid(append(re.Problems, missing...)...)
+			return nil, nil, roster.Invalid(append(re.Problems, missing...)...)
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	if len(missing) > 0 {
-		return nil, roster.Invalid(missing...)
+		return nil, nil, roster.Invalid(missing...)
 	}
-	hash, err := s.hashIfSet(c.password)
-	if err != nil {
-		return nil, err
+	return a, c, nil
+}
+
+// uniqueError turns checkUnique's problems into ECONFLICT.
+func uniqueError(ps []roster.Problem, err error) error {
+	if err != nil || len(ps) == 0 {
+		return err
 	}
-	err = s.store.InTx(ctx, func(tx roster.Tx) error {
-		if ps, err := checkUnique(ctx, tx, a, nil); err != nil || len(ps) > 0 {
-			if err != nil {
-				return err
-			}
-			return &roster.Error{Code: roster.ECONFLICT, Message: ps[0].Message, Problems: ps}
-		}
-		if err := tx.CreateAccount(ctx, a); err != nil {
-			return err
-		}
-		if hash != "" {
-			if err := tx.SetPasswordHash(ctx, a.ID, hash); err != nil {
-				return err
-			}
-		}
-		return tx.AppendAudit(ctx, audit(ctx, now, "account.create", "account", a.ID, a.Username, c.changes))
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.record(actor, a, roster.ReadOptions{}), nil
+	return &roster.Error{Code: roster.ECONFLICT, Message: ps[0].Message, Problems: ps}
 }
 
 func (s *Service) hashIfSet(p *string) (string, error) {
@@ -536,11 +561,8 @@ func (s *Service) saveChange(ctx context.Context, tx roster.Tx, before, a *roste
 	if len(c.changes) == 0 {
 		return nil
 	}
-	if ps, err := checkUnique(ctx, tx, a, before); err != nil || len(ps) > 0 {
-		if err != nil {
-			return err
-		}
-		return &roster.Error{Code: roster.ECONFLICT, Message: ps[0].Message, Problems: ps}
+	if err := uniqueError(checkUnique(ctx, tx, a, before)); err != nil {
+		return err
 	}
 	if c.demoted {
 		if err := lastSysadminGuard(ctx, tx, a.ID); err != nil {

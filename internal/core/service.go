@@ -134,3 +134,10 @@ func requireSysadmin(a roster.Actor, write bool) error {
 	}
 	return nil
 }
+
+// RequireSysadmin returns nil if the actor in ctx is a system administrator,
+// EUNAUTHENTICATED for an anonymous one and EFORBIDDEN otherwise. Dialects whose platform
+// checks permission before validating input (CKAN) ask it first.
+func (s *Service) RequireSysadmin(ctx context.Context) error {
+	return requireSysadmin(roster.ActorFromContext(ctx), true)
+}

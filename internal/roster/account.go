@@ -177,12 +177,14 @@ const (
 	SortCreated   AccountSort = "created"
 	SortLastLogin AccountSort = "last_login"
 	SortEmail     AccountSort = "email"
+	SortDisplay   AccountSort = "display_name" // full name, else username
+	SortUUID      AccountSort = "uuid"
 )
 
 // Valid reports whether s is a known sort key.
 func (s AccountSort) Valid() bool {
 	switch s {
-	case SortID, SortUsername, SortName, SortCreated, SortLastLogin, SortEmail:
+	case SortID, SortUsername, SortName, SortCreated, SortLastLogin, SortEmail, SortDisplay, SortUUID:
 		return true
 	}
 	return false

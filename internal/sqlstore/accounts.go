@@ -194,6 +194,8 @@ var sortColumn = map[roster.AccountSort]string{
 	roster.SortCreated:   "a.created_at",
 	roster.SortLastLogin: "a.last_login_at",
 	roster.SortEmail:     "a.email_key",
+	roster.SortDisplay:   "a.display_key",
+	roster.SortUUID:      "a.uuid",
 }
 
 // cursor is the keyset position after the last row of a page.
@@ -363,6 +365,10 @@ func cursorAfter(f roster.AccountFilter, last *roster.Account) string {
 		c.Key = strings.ToLower(last.Name)
 	case roster.SortEmail:
 		c.Key = roster.FoldKey(last.Email)
+	case roster.SortDisplay:
+		c.Key = displayKey(last)
+	case roster.SortUUID:
+		c.Key = last.UUID
 	case roster.SortCreated:
 		c.Key = dbTime(last.CreatedAt).Format(time.RFC3339Nano)
 	case roster.SortLastLogin:
@@ -430,9 +436,17 @@ func (q *q) StreamAccounts(ctx context.Context, f roster.AccountFilter, fn func(
 
 // accountValues are the insert/update values of an account, in accountWriteCols order.
 const accountWriteCols = `uuid, username, username_key, email, email_key, name, name_key, first_name, last_name,
-	state, sysadmin, staff, capabilities, created_at, updated_at, last_login_at, profile, version`
+	state, sysadmin, staff, capabilities, created_at, updated_at, last_login_at, profile, version, display_key`
 
-const accountWriteN = 18
+const accountWriteN = 19
+
+// displayKey is the folded display name: the full name, else the username.
+func displayKey(a *roster.Account) string {
+	if a.Name != "" {
+		return strings.ToLower(a.Name)
+	}
+	return roster.FoldKey(a.Username)
+}
 
 // appendAccountValues appends an account's values, in accountWriteCols order.
 func appendAccountValues(vals []any, a *roster.Account) ([]any, error) {
@@ -446,7 +460,7 @@ func appendAccountValues(vals []any, a *roster.Account) ([]any, error) {
 	}
 	return append(vals, a.UUID, a.Username, roster.FoldKey(a.Username), a.Email, roster.FoldKey(a.Email), a.Name,
 		strings.ToLower(a.Name), a.FirstName, a.LastName, string(a.State), a.Sysadmin, a.Staff,
-		caps, dbTime(a.CreatedAt), dbTime(a.UpdatedAt), dbTime(a.LastLoginAt), profile, a.Version), nil
+		caps, dbTime(a.CreatedAt), dbTime(a.UpdatedAt), dbTime(a.LastLoginAt), profile, a.Version, displayKey(a)), nil
 }
 
 func (q *q) CreateAccount(ctx context.Context, a *roster.Account) error {
@@ -497,12 +511,12 @@ func (q *q) UpdateAccount(ctx context.Context, a *roster.Account) error {
 	if err != nil {
 		return roster.Internal("store.UpdateAccount", err)
 	}
-	vals[len(vals)-1] = a.Version + 1
+	vals[17] = a.Version + 1
 	vals = append(vals, a.ID, a.Version)
 	res, err := q.w.ExecContext(ctx, `UPDATE accounts SET uuid = $1, username = $2, username_key = $3, email = $4,
 		email_key = $5, name = $6, name_key = $7, first_name = $8, last_name = $9, state = $10, sysadmin = $11,
 		staff = $12, capabilities = $13, created_at = $14, updated_at = $15, last_login_at = $16, profile = $17,
-		version = $18 WHERE id = $19 AND version = $20`, vals...)
+		version = $18, display_key = $19 WHERE id = $20 AND version = $21`, vals...)
 	if err != nil {
 		return q.wrap("store.UpdateAccount", err)
 	}

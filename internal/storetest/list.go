@@ -132,6 +132,13 @@ func sortedBy(as []*roster.Account, key roster.AccountSort, desc bool) []*roster
 			return strings.ToLower(a.Name)
 		case roster.SortEmail:
 			return strings.ToLower(a.Email)
+		case roster.SortDisplay:
+			if a.Name != "" {
+				return strings.ToLower(a.Name)
+			}
+			return strings.ToLower(a.Username)
+		case roster.SortUUID:
+			return a.UUID
 		case roster.SortCreated:
 			return a.CreatedAt.Format("20060102150405.000000")
 		case roster.SortLastLogin:
@@ -155,7 +162,7 @@ func sortedBy(as []*roster.Account, key roster.AccountSort, desc bool) []*roster
 func testListPaging(t *testing.T, s roster.Store) {
 	ctx := context.Background()
 	as := selectAccounts(seedList(t, s), func(a *roster.Account) bool { return a.State != roster.StateDeleted })
-	for _, key := range []roster.AccountSort{roster.SortID, roster.SortUsername, roster.SortName, roster.SortCreated, roster.SortLastLogin, roster.SortEmail} {
+	for _, key := range []roster.AccountSort{roster.SortID, roster.SortUsername, roster.SortName, roster.SortCreated, roster.SortLastLogin, roster.SortEmail, roster.SortDisplay, roster.SortUUID} {
 		for _, desc := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/desc=%v", key, desc), func(t *testing.T) {
 				want := usernames(sortedBy(as, key, desc))

@@ -79,14 +79,14 @@ func rawInsert(path, ns string) error {
 		return err
 	}
 	defer st.Close()
-	const cols = 18
+	const cols = 19
 	rows := make([][]any, n)
 	now := time.Now().UTC()
 	for i := range rows {
 		a := bench.Account(i + 1)
 		profile, _ := roster.MarshalProfile(a.Profile)
 		rows[i] = []any{a.UUID, a.Username, roster.FoldKey(a.Username), a.Email, roster.FoldKey(a.Email), a.Name,
-			strings.ToLower(a.Name), a.FirstName, a.LastName, "active", false, false, "", now, now, time.Time{}, profile, 1}
+			strings.ToLower(a.Name), a.FirstName, a.LastName, "active", false, false, "", now, now, time.Time{}, profile, 1, strings.ToLower(a.Name)}
 	}
 	const batch = 500
 	ph := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
@@ -102,7 +102,7 @@ func rawInsert(path, ns string) error {
 			vals = append(vals, r...)
 		}
 		q := `INSERT INTO accounts (uuid, username, username_key, email, email_key, name, name_key, first_name, last_name,
-			state, sysadmin, staff, capabilities, created_at, updated_at, last_login_at, profile, version) VALUES ` +
+			state, sysadmin, staff, capabilities, created_at, updated_at, last_login_at, profile, version, display_key) VALUES ` +
 			strings.TrimSuffix(strings.Repeat(ph+",", hi-lo), ",")
 		if _, err := tx.ExecContext(ctx, q, vals...); err != nil {
 			tx.Rollback()

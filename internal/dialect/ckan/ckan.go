@@ -1,0 +1,231 @@
+// Package ckan serves CKAN's action API for users (/api/3/action/… and
+// /api/action/…), and NETL EDX's user_metadata action, over Roster's core, so that
+// requests scripts and CKAN's client ckanapi work unchanged.
+//
+// Translation table:
+//
+//	user_show      GET|POST  GetAccount                 → user dict
+//	user_list      GET|POST  ListAccounts/StreamAccounts → [user dict] or [name]
+//	user_create    POST      CreateAccount (+CreateAPIKey with with_apitoken)
+//	user_update    POST      UpdateAccount, full replace of the user dict's fields
+//	user_patch     POST      UpdateAccount with the given keys
+//	user_delete    POST      SetState(deleted)          → null
+//	user_metadata  GET|POST  GetAccounts                → one object per requested id
+//
+// Wire names come from the profile schema (names.ckan); what a caller sees, and may
+// change, is decided by the core.
+package ckan
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/rosterhq/roster/internal/httpx"
+	"github.com/rosterhq/roster/internal/roster"
+)
+
+// Directory is what the CKAN dialect needs from the core.
+type Directory interface {
+	Schema() *roster.Schema
+	AuthenticateKey(ctx context.Context, key string, c roster.Client) (roster.Actor, error)
+	RequireSysadmin(ctx context.Context) error
+	GetAccount(ctx context.Context, ref roster.AccountRef, opt roster.ReadOptions) (*roster.Record, error)
+	GetAccounts(ctx context.Context, refs []roster.AccountRef, opt roster.ReadOptions) ([]*roster.Record, error)
+	ListAccounts(ctx context.Context, f roster.AccountFilter, opt roster.ReadOptions) (*roster.RecordPage, error)
+	StreamAccounts(ctx context.Context, f roster.AccountFilter, opt roster.ReadOptions, fn func(*roster.Record) error) error
+	CreateAccount(ctx context.Context, in map[string]any) (*roster.Record, error)
+	CheckNewAccount(ctx context.Context, in map[string]any) error
+	UpdateAccount(ctx context.Context, ref roster.AccountRef, patch map[string]any) (*roster.Record, error)
+	SetState(ctx context.Context, ref roster.AccountRef, st roster.State) (*roster.Record, error)
+	CreateAPIKey(ctx context.Context, ref roster.AccountRef, req roster.KeyRequest) (*roster.NewKey, error)
+}
+
+// Options configure the dialect.
+type Options struct {
+	// SiteURL is the public address used in the help links of responses, e.g.
+	// https://data.example.org. Empty: taken from the request.
+	SiteURL string
+	// RequireEDXUserAgent refuses requests whose User-Agent is not EDX-USER, as EDX does.
+	RequireEDXUserAgent bool
+}
+
+// Handler serves the CKAN action API.
+type Handler struct {
+	dir     Directory
+	log     *slog.Logger
+	ips     *httpx.ClientIPs
+	opts    Options
+	actions map[string]action
+}
+
+// action is one CKAN action. Side-effect-free actions may be called with GET.
+type action struct {
+	fn             func(ctx context.Context, data map[string]any) (any, error)
+	sideEffectFree bool
+}
+
+// New returns the dialect over dir.
+func New(dir Directory, log *slog.Logger, ips *httpx.ClientIPs, opts Options) *Handler {
+	h := &Handler{dir: dir, log: log, ips: ips, opts: opts}
+	h.actions = map[string]action{
+		"user_show":     {h.userShow, true},
+		"user_list":     {h.userList, true},
+		"user_create":   {h.userCreate, false},
+		"user_update":   {h.userUpdate, false},
+		"user_patch":    {h.userPatch, false},
+		"user_delete":   {h.userDelete, false},
+		"user_metadata": {h.userMetadata, true},
+	}
+	return h
+}
+
+// Register adds the dialect's routes to mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	version := func(w http.ResponseWriter, r *http.Request) {
+		writeRaw(w, http.StatusOK, pyJSON(obj{{"version", 3}}))
+	}
+	mux.HandleFunc("GET /api", version)
+	mux.HandleFunc("GET /api/3", version)
+	for _, p := range []string{"/api/action/{name}", "/api/3/action/{name}"} {
+		mux.HandleFunc("GET "+p, h.serve)
+		mux.HandleFunc("POST "+p, h.serve)
+	}
+}
+
+// result kinds an action may return besides plain values.
+type (
+	// stream writes a list item by item, so a list of any length takes constant memory.
+	stream func(emit func(any) error) error
+)
+
+func (h *Handler) helpURL(r *http.Request, name string) string {
+	base := h.opts.SiteURL
+	if base == "" {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		base = scheme + "://" + r.Host
+	}
+	return strings.TrimSuffix(base, "/") + "/api/3/action/help_show?name=" + name
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	help := h.helpURL(r, name)
+	act, ok := h.actions[name]
+	if !ok {
+		writeBadRequest(w, "Action name not known: "+name)
+		return
+	}
+	if h.opts.RequireEDXUserAgent && r.UserAgent() != "EDX-USER" {
+		writeFailure(w, help, &ckanError{status: http.StatusForbidden, body: authBody("this server requires User-Agent: EDX-USER")})
+		return
+	}
+	data, err := requestData(r, act.sideEffectFree)
+	if err != nil {
+		writeBadRequest(w, "JSON Error: "+err.Error())
+		return
+	}
+	ctx := r.Context()
+	jsonp := ""
+	if cb, ok := data["callback"]; ok {
+		// CKAN answers JSONP without authenticating: a page on any site could call it.
+		delete(data, "callback")
+		jsonp, _ = cb.(string)
+	} else {
+		actor, retryAfter := h.authenticate(r)
+		if retryAfter > 0 {
+			w.Header().Set("Retry-After", itoa(retryAfter))
+			writeFailure(w, help, &ckanError{status: http.StatusForbidden, body: authBody("too many invalid API keys from your address; try again later")})
+			return
+		}
+		ctx = roster.NewContextWithActor(ctx, actor)
+	}
+	result, err := act.fn(ctx, data)
+	if err != nil {
+		h.writeError(w, r, help, name, err)
+		return
+	}
+	if s, ok := result.(stream); ok {
+		h.writeStream(w, r, help, name, s)
+		return
+	}
+	body := pyJSON(obj{{"help", help}, {"success", true}, {"result", result}})
+	if jsonp != "" && r.Method == http.MethodGet {
+		writeJSONP(w, jsonp, body)
+		return
+	}
+	writeRaw(w, http.StatusOK, body)
+}
+
+// authenticate finds the caller from an API key in any CKAN or EDX header. Like CKAN,
+// a missing or invalid key makes the caller anonymous; it is never a 401. A client
+// that sent too many invalid keys gets a Retry-After instead.
+func (h *Handler) authenticate(r *http.Request) (roster.Actor, int) {
+	c := roster.Client{IP: h.ips.IP(r), UserAgent: r.UserAgent()}
+	anon := roster.Actor{Via: roster.ViaCKAN, RequestID: httpx.RequestIDFrom(r.Context()), ClientIP: c.IP}
+	key := httpx.APIKey(r)
+	if key == "" {
+		return anon, 0
+	}
+	actor, err := h.dir.AuthenticateKey(r.Context(), key, c)
+	if err != nil {
+		if e := roster.AsError(err); e.Code == roster.ETOOMANY {
+			return anon, max(1, e.RetryAfter)
+		}
+		if roster.ErrorCode(err) == roster.EINTERNAL || roster.ErrorCode(err) == roster.EUNAVAILABLE {
+			h.log.Error("authenticating a CKAN request", "err", err, "request_id", anon.RequestID)
+		}
+		return anon, 0
+	}
+	actor.Via, actor.RequestID = roster.ViaCKAN, anon.RequestID
+	return actor, 0
+}
+
+// writeStream writes {"help", "success", "result": [ … ]} as the stream produces items.
+// The head goes out with the first item, so an error before any item still gets a
+// proper error envelope; an error after it can only end the response early.
+func (h *Handler) writeStream(w http.ResponseWriter, r *http.Request, help, name string, s stream) {
+	var bw *bufio.Writer
+	var item bytes.Buffer
+	head := func() {
+		w.Header().Set("Content-Type", contentType)
+		w.WriteHeader(http.StatusOK)
+		bw = bufio.NewWriterSize(w, 64<<10)
+		var b bytes.Buffer
+		b.WriteString(`{"help": `)
+		writePyString(&b, help)
+		b.WriteString(`, "success": true, "result": [`)
+		bw.Write(b.Bytes())
+	}
+	err := s(func(v any) error {
+		if bw == nil {
+			head()
+		} else if _, err := bw.WriteString(", "); err != nil {
+			return err
+		}
+		item.Reset()
+		writePy(&item, v)
+		_, err := bw.Write(item.Bytes())
+		return err
+	})
+	if err != nil && bw == nil {
+		h.writeError(w, r, help, name, err)
+		return
+	}
+	if err != nil {
+		h.log.Error("CKAN list ended early", "action", name, "err", err, "request_id", httpx.RequestIDFrom(r.Context()))
+		bw.Flush()
+		return
+	}
+	if bw == nil {
+		head()
+	}
+	bw.WriteString("]}")
+	bw.Flush()
+}

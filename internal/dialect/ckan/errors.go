@@ -1,0 +1,182 @@
+package ckan
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/rosterhq/roster/internal/httpx"
+	"github.com/rosterhq/roster/internal/roster"
+)
+
+const contentType = "application/json;charset=utf-8"
+
+// ckanError is a failure in CKAN's shape: a status and the envelope's error object.
+type ckanError struct {
+	status int
+	body   obj
+}
+
+func (e *ckanError) Error() string { return fmt.Sprintf("ckan: %d %v", e.status, e.body) }
+
+func authBody(msg string) obj {
+	m := "Access denied"
+	if msg != "" {
+		m += ": " + msg
+	}
+	return obj{{"__type", "Authorization Error"}, {"message", m}}
+}
+
+// denied is CKAN's 403 Authorization Error; msg follows "Access denied: ".
+func denied(msg string) error {
+	return &ckanError{status: http.StatusForbidden, body: authBody(msg)}
+}
+
+// notFound is CKAN's 404 Not Found Error; msg follows "Not found: ".
+func notFound(msg string) error {
+	m := "Not found"
+	if msg != "" {
+		m += ": " + msg
+	}
+	return &ckanError{status: http.StatusNotFound, body: obj{{"__type", "Not Found Error"}, {"message", m}}}
+}
+
+// invalid is CKAN's 409 Validation Error: field → messages, then __type.
+func invalid(fields obj) error {
+	return &ckanError{status: http.StatusConflict, body: append(fields, kv{"__type", "Validation Error"})}
+}
+
+func missing(fields ...string) error {
+	var o obj
+	for _, f := range fields {
+		o = append(o, kv{f, []string{"Missing value"}})
+	}
+	return invalid(o)
+}
+
+// writeError maps a failure to CKAN's envelope. Core errors are translated here, in one
+// place: problems become CKAN's field errors under CKAN's names and words.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, help, action string, err error) {
+	var ce *ckanError
+	if !errors.As(err, &ce) {
+		ce = h.translate(action, err)
+		if ce.status == http.StatusInternalServerError {
+			h.log.Error("CKAN action failed", "action", action, "err", err, "request_id", httpx.RequestIDFrom(r.Context()))
+		}
+	}
+	if e := roster.AsError(err); e.Code == roster.ETOOMANY && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", itoa(e.RetryAfter))
+	}
+	writeFailure(w, help, ce)
+}
+
+func (h *Handler) translate(action string, err error) *ckanError {
+	e := roster.AsError(err)
+	switch e.Code {
+	case roster.EUNAUTHENTICATED:
+		return denied("Action " + action + " requires an authenticated user").(*ckanError)
+	case roster.EFORBIDDEN:
+		if len(e.Problems) > 0 {
+			// Fields the caller may not set: CKAN reports them as field errors
+			// ("That login name can not be modified.").
+			return invalid(h.fieldErrors(e.Problems)).(*ckanError)
+		}
+		return denied("").(*ckanError)
+	case roster.ETOOMANY:
+		return denied("too many failed attempts; try again later").(*ckanError)
+	case roster.ENOTFOUND:
+		return notFound("").(*ckanError)
+	case roster.EINVALID, roster.ECONFLICT:
+		if len(e.Problems) > 0 {
+			return invalid(h.fieldErrors(e.Problems)).(*ckanError)
+		}
+		return invalid(obj{{"message", e.Message}}).(*ckanError)
+	}
+	return &ckanError{status: http.StatusInternalServerError,
+		body: obj{{"__type", "Internal Server Error"}, {"message", "Internal Server Error"}}}
+}
+
+// schemaOrder is the order of fields in CKAN's user schema, which its error dicts follow.
+var schemaOrder = []string{"id", "name", "fullname", "password", "email", "about", "sysadmin",
+	"activity_streams_email_notifications", "state", "image_url", "plugin_extras"}
+
+// fieldErrors turns problems into CKAN's error dict: the field's CKAN name, and CKAN's
+// wording where CKAN has its own, in the order of CKAN's schema.
+func (h *Handler) fieldErrors(ps []roster.Problem) obj {
+	rank := func(p roster.Problem) int {
+		f := p.Field
+		if a := h.dir.Schema().Attr(f); a != nil && a.WireName("ckan") != "" {
+			f = a.WireName("ckan")
+		}
+		if i := slices.Index(schemaOrder, f); i >= 0 {
+			return i
+		}
+		return len(schemaOrder)
+	}
+	ps = slices.Clone(ps)
+	slices.SortStableFunc(ps, func(a, b roster.Problem) int { return rank(a) - rank(b) })
+	var out obj
+	index := map[string]int{}
+	for _, p := range ps {
+		field := p.Field
+		if a := h.dir.Schema().Attr(p.Field); a != nil && a.WireName("ckan") != "" {
+			field = a.WireName("ckan")
+		}
+		if p.Field == "uuid" {
+			field = "id"
+		}
+		msg := ckanMessage(p)
+		if i, ok := index[field]; ok {
+			out[i].v = append(out[i].v.([]string), msg)
+			continue
+		}
+		index[field] = len(out)
+		out = append(out, kv{field, []string{msg}})
+	}
+	return out
+}
+
+func ckanMessage(p roster.Problem) string {
+	val, _ := p.Value.(string)
+	switch {
+	case p.Code == roster.PRequired:
+		return "Missing value"
+	case p.Field == "username" && p.Code == roster.PTaken:
+		return "That login name is not available."
+	case p.Field == "username" && p.Code == roster.PForbidden:
+		return "That login name can not be modified."
+	case p.Field == "email" && p.Code == roster.PTaken:
+		return fmt.Sprintf("The email address '%s' belongs to a registered user.", strings.ToLower(val))
+	case p.Field == "email" && p.Code == roster.PFormat:
+		return fmt.Sprintf("Email %s is not a valid format", val)
+	case p.Field == "password" && p.Code == roster.PTooShort:
+		return fmt.Sprintf("Your password must be %d characters or longer", p.Limit)
+	case p.Field == "sysadmin" && p.Code == roster.PForbidden:
+		return "Cannot modify your own sysadmin privileges"
+	}
+	return p.Message
+}
+
+func writeRaw(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+func writeFailure(w http.ResponseWriter, help string, e *ckanError) {
+	writeRaw(w, e.status, pyJSON(obj{{"help", help}, {"success", false}, {"error", e.body}}))
+}
+
+// writeBadRequest writes CKAN's bare-string 400.
+func writeBadRequest(w http.ResponseWriter, msg string) {
+	writeRaw(w, http.StatusBadRequest, pyJSON("Bad request - "+msg))
+}
+
+func writeJSONP(w http.ResponseWriter, callback string, body []byte) {
+	cb := strings.NewReplacer("<", "&lt;", ">", "&gt;", "&", "&amp;", `"`, "&quot;", "'", "&#x27;").Replace(callback)
+	w.Header().Set("Content-Type", "application/javascript;charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprintf(w, "%s(%s);", cb, body)
+}
