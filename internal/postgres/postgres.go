@@ -69,12 +69,16 @@ func Open(ctx context.Context, url string, opts Options, log *slog.Logger) (*sql
 
 // constraintColumns names the table and column of each unique constraint.
 var constraintColumns = map[string][2]string{
-	"accounts_username_key": {"accounts", "username_key"},
-	"accounts_email_key":    {"accounts", "email_key"},
-	"accounts_uuid_key":     {"accounts", "uuid"},
-	"groups_name_key_key":   {"groups", "name_key"},
-	"api_keys_hash_key":     {"api_keys", "hash"},
-	"sessions_hash_key":     {"sessions", "hash"},
+	"accounts_username_key":          {"accounts", "username_key"},
+	"accounts_email_key":             {"accounts", "email_key"},
+	"accounts_uuid_key":              {"accounts", "uuid"},
+	"groups_name_key_key":            {"groups", "name_key"},
+	"api_keys_hash_key":              {"api_keys", "hash"},
+	"sessions_hash_key":              {"sessions", "hash"},
+	"project_members_username":       {"project_members", "username"},
+	"project_members_token_hash_key": {"project_members", "token_hash"},
+	"project_roles_name":             {"project_roles", "unique_name"},
+	"project_forms_pkey":             {"project_forms", "name"},
 }
 
 func mapError(err error) *roster.Error {

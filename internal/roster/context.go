@@ -28,6 +28,9 @@ type Actor struct {
 	Via          string // interface: ViaCLI, ViaAPI, …
 	RequestID    string
 	ClientIP     string
+	// Project is set when a project API token authenticated the request: the actor is
+	// that project's member and may act in that project only, with the member's rights.
+	Project *ProjectGrant
 	// Trusted marks the operator at the command line: it may do anything a sysadmin may,
 	// without an account.
 	Trusted bool

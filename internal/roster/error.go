@@ -61,7 +61,18 @@ type Error struct {
 	Err      error
 	// RetryAfter is set with ETOOMANY: seconds until the client may try again.
 	RetryAfter int
+	// Reason refines the code for surfaces that answer differently by cause: see the
+	// R… constants.
+	Reason string
 }
+
+// Reasons.
+const (
+	// RAPIRights: an EFORBIDDEN that a project's API rights decide (API export/import,
+	// record deletion, DAG restriction). REDCap checks these before the call itself and
+	// answers 403; the rights the call needs are refused with 400.
+	RAPIRights = "api_rights"
+)
 
 func (e *Error) Error() string {
 	var b strings.Builder

@@ -85,6 +85,52 @@ type GroupStore interface {
 	ListMemberships(ctx context.Context, accountIDs []int64) (map[int64][]GroupMembership, error)
 }
 
+// ProjectStore persists projects, their members, roles and DAGs.
+type ProjectStore interface {
+	// CreateProject inserts p and its forms; it sets p.ID.
+	CreateProject(ctx context.Context, p *Project) error
+	GetProject(ctx context.Context, id int64) (*Project, error)
+	ListProjects(ctx context.Context) ([]*Project, error)
+	// ListMemberProjects lists the projects that have a member of that username.
+	ListMemberProjects(ctx context.Context, username string) ([]*Project, error)
+	// UpdateProject writes p's own fields and appends forms not yet stored.
+	UpdateProject(ctx context.Context, p *Project) error
+	// LockProject serializes the transactions that change one project: a second one
+	// waits here until the first commits. Call it first inside InTx.
+	LockProject(ctx context.Context, id int64) error
+
+	// GetProjectMembers returns the members of the project with the given usernames,
+	// keyed by lower-cased username, with their account and role joined.
+	GetProjectMembers(ctx context.Context, projectID int64, usernames []string) (map[string]*ProjectMember, error)
+	// StreamProjectMembers calls fn for each selected member as rows are read.
+	StreamProjectMembers(ctx context.Context, f MemberFilter, fn func(*ProjectMember) error) error
+	CountProjectMembers(ctx context.Context, projectID int64) (int, error)
+	// CreateProjectMembers inserts members (imports send thousands); it sets their IDs.
+	CreateProjectMembers(ctx context.Context, ms []*ProjectMember) error
+	// UpdateProjectMembers writes each member's expiration, DAG, role and privileges.
+	UpdateProjectMembers(ctx context.Context, ms []*ProjectMember) error
+	DeleteProjectMembers(ctx context.Context, projectID int64, memberIDs []int64) error
+	// SetProjectToken stores the hash of a member's API token, replacing any; a nil hash
+	// revokes it.
+	SetProjectToken(ctx context.Context, memberID int64, hash []byte, at time.Time) error
+	// GetProjectMemberByToken returns the member holding the token of that hash, with its
+	// account and role joined, in one read.
+	GetProjectMemberByToken(ctx context.Context, hash []byte) (*ProjectMember, error)
+
+	ListProjectRoles(ctx context.Context, projectID int64) ([]*ProjectRole, error)
+	CreateProjectRole(ctx context.Context, r *ProjectRole) error
+	UpdateProjectRole(ctx context.Context, r *ProjectRole) error
+	// DeleteProjectRoles deletes roles; their members must have been moved off them.
+	DeleteProjectRoles(ctx context.Context, projectID int64, roleIDs []int64) error
+
+	// ListProjectDAGs returns the project's DAGs with their unique names derived.
+	ListProjectDAGs(ctx context.Context, projectID int64) ([]*DAG, error)
+	CreateProjectDAG(ctx context.Context, d *DAG) error
+	RenameProjectDAG(ctx context.Context, d *DAG) error
+	// DeleteProjectDAGs deletes DAGs and takes their members out of them.
+	DeleteProjectDAGs(ctx context.Context, projectID int64, dagIDs []int64) error
+}
+
 // AuditStore persists the audit log.
 type AuditStore interface {
 	// AppendAudit assigns the entries consecutive sequence numbers and stores them. Call it
@@ -101,6 +147,7 @@ type Tx interface {
 	SessionStore
 	ThrottleStore
 	GroupStore
+	ProjectStore
 	AuditStore
 }
 

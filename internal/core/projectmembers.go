@@ -1,0 +1,608 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster/internal/roster"
+)
+
+// errRowsReplayed: an import's rows are read as they arrive and cannot be read again, so
+// when the store would retry the transaction after a concurrency failure, give up.
+var errRowsReplayed = roster.Errorf(roster.ECONFLICT, "A concurrent change interrupted the import; nothing was imported. Run it again.")
+
+// inChunks reads rows and hands them to fn in chunks, with the 1-based number of each
+// chunk's first row.
+func inChunks[T any](rows roster.Rows[T], first func(keys []string) error, fn func(line int, chunk []T) error) (int, error) {
+	chunk := make([]T, 0, importChunk)
+	n := 0
+	for {
+		row, ok := rows.Next()
+		if !ok {
+			break
+		}
+		if n == 0 && first != nil {
+			if err := first(rows.Keys()); err != nil {
+				return 0, err
+			}
+		}
+		n++
+		chunk = append(chunk, row)
+		if len(chunk) == importChunk {
+			if err := fn(n-len(chunk)+1, chunk); err != nil {
+				return 0, err
+			}
+			chunk = chunk[:0]
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	if len(chunk) > 0 {
+		if err := fn(n-len(chunk)+1, chunk); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+// requireKeys refuses input whose first row lacks a required key.
+func requireKeys(keys []string, required ...string) error {
+	for _, k := range required {
+		if !slices.Contains(keys, k) {
+			return &roster.Error{Code: roster.EINVALID, Message: "One or more components are missing in your input data. The following attributes are required: " +
+				strings.Join(required, ", "), Problems: []roster.Problem{{Field: k, Code: roster.PRequired, Message: "This column is required."}}}
+		}
+	}
+	return nil
+}
+
+// memberWrites gathers one chunk's writes.
+type memberWrites struct {
+	touched map[string]*roster.ProjectMember // by username, the new state
+	before  map[string]*roster.ProjectMember // by username, the stored state; absent for new members
+	order   []string
+}
+
+func newMemberWrites() *memberWrites {
+	return &memberWrites{touched: map[string]*roster.ProjectMember{}, before: map[string]*roster.ProjectMember{}}
+}
+
+// member returns the member to change: one this chunk already changed, a copy of the
+// stored one, or a new one with no rights.
+func (w *memberWrites) member(projectID int64, key string, stored map[string]*roster.ProjectMember, now time.Time) *roster.ProjectMember {
+	if m := w.touched[key]; m != nil {
+		return m
+	}
+	var m *roster.ProjectMember
+	if old := stored[key]; old != nil {
+		cp := *old
+		m = &cp
+		w.before[key] = old
+	} else {
+		m = &roster.ProjectMember{ProjectID: projectID, Username: key, AddedAt: now}
+	}
+	m.UpdatedAt = now
+	w.touched[key] = m
+	w.order = append(w.order, key)
+	return m
+}
+
+// write stores the chunk's changes with one audit entry per member that changed.
+func (w *memberWrites) write(ctx context.Context, tx roster.Tx, a *access, dags []*roster.DAG, now time.Time) error {
+	var created, updated []*roster.ProjectMember
+	var entries []*roster.AuditEntry
+	for _, key := range w.order {
+		m := w.touched[key]
+		changes := memberChanges(w.before[key], m, dags)
+		if len(changes) == 0 {
+			continue
+		}
+		action := "project.member.update"
+		if w.before[key] == nil {
+			created = append(created, m)
+			action = "project.member.add"
+		} else {
+			updated = append(updated, m)
+		}
+		entries = append(entries, projectAudit(ctx, now, action, a.project, changes))
+	}
+	if err := tx.CreateProjectMembers(ctx, created); err != nil {
+		return err
+	}
+	if err := tx.UpdateProjectMembers(ctx, updated); err != nil {
+		return err
+	}
+	return tx.AppendAudit(ctx, entries...)
+}
+
+// memberChanges is the audit record of a member's change; before is nil for a new one.
+func memberChanges(before, after *roster.ProjectMember, dags []*roster.DAG) []roster.Change {
+	if before == nil {
+		cs := []roster.Change{{Field: "member", New: after.Username}}
+		if after.Expiration != "" {
+			cs = append(cs, roster.Change{Field: "expiration", New: after.Expiration})
+		}
+		if after.DAGID != 0 {
+			cs = append(cs, roster.Change{Field: "data_access_group", New: dagName(dags, after.DAGID)})
+		}
+		if after.RoleID != 0 {
+			cs = append(cs, roster.Change{Field: "role", New: after.RoleName})
+		}
+		return newPrivilegeChanges(&after.Privileges, cs)
+	}
+	var cs []roster.Change
+	if before.Expiration != after.Expiration {
+		cs = append(cs, roster.Change{Field: "expiration", Old: before.Expiration, New: after.Expiration})
+	}
+	if before.DAGID != after.DAGID {
+		cs = append(cs, roster.Change{Field: "data_access_group", Old: dagName(dags, before.DAGID), New: dagName(dags, after.DAGID)})
+	}
+	if before.RoleID != after.RoleID {
+		cs = append(cs, roster.Change{Field: "role", Old: before.RoleName, New: after.RoleName})
+	}
+	cs = privilegeChanges(&before.Privileges, &after.Privileges, cs)
+	if len(cs) == 0 {
+		return nil
+	}
+	return append([]roster.Change{{Field: "member", Old: before.Username, New: after.Username}}, cs...)
+}
+
+// ImportProjectUsers adds members or changes their rights, REDCap's Import Users: a new
+// member starts with no rights and gets what the row sets; an existing one changes only
+// in what the row sets (form rights sent replace all form rights). email, firstname and
+// lastname belong to the account and are ignored, as are unknown keys. All rows apply in
+// one transaction, or none when any is invalid; the error lists every problem. Needs
+// full User Rights (and, with a token, API import). Returns the number of rows.
+func (s *Service) ImportProjectUsers(ctx context.Context, id int64, rows roster.Rows[roster.MemberRow]) (int, error) {
+	count, ran := 0, false
+	err := s.projectTx(ctx, id, func(a *access) error {
+		if err := a.apiRight(roster.RightAPIImport, errNoAPIImport); err != nil {
+			return err
+		}
+		if a.right(roster.RightUserRights) != 1 {
+			return insufficient(msgUsersImport)
+		}
+		return nil
+	}, func(tx roster.Tx, a *access, now time.Time) error {
+		if ran {
+			return errRowsReplayed
+		}
+		ran = true
+		dags, err := tx.ListProjectDAGs(ctx, id)
+		if err != nil {
+			return err
+		}
+		byName := dagsByName(dags)
+		var ps problems
+		count, err = inChunks(rows, nil, func(line int, chunk []roster.MemberRow) error {
+			names := make([]string, 0, len(chunk))
+			for i := range chunk {
+				names = append(names, strings.TrimSpace(chunk[i].Fields["username"]))
+			}
+			stored, err := tx.GetProjectMembers(ctx, id, names)
+			if err != nil {
+				return err
+			}
+			w := newMemberWrites()
+			for i := range chunk {
+				s.importUserRow(a, &chunk[i], line+i, stored, byName, w, &ps, now)
+			}
+			if ps.any() {
+				return nil // keep checking, to report every problem; write nothing
+			}
+			return w.write(ctx, tx, a, dags, now)
+		})
+		if err != nil {
+			return err
+		}
+		if ps.any() {
+			return ps.err()
+		}
+		return nil
+	})
+	return count, err
+}
+
+func (s *Service) importUserRow(a *access, row *roster.MemberRow, line int, stored map[string]*roster.ProjectMember,
+	dags map[string]*roster.DAG, w *memberWrites, ps *problems, now time.Time) {
+	u := strings.TrimSpace(row.Fields["username"])
+	if u == "" {
+		ps.add(line, "username", roster.PRequired, fmt.Sprintf("The username is missing for user #%d in the list of users provided.", line))
+		return
+	}
+	if !checkMemberUsername(u) {
+		ps.add(line, "username", roster.PFormat, fmt.Sprintf("username %q is not in a valid username format. User names can only contain letters, numbers, underscores, hyphens, periods, spaces, apostrophes, and @ symbols.", u))
+		return
+	}
+	key := roster.FoldKey(u)
+	subject := fmt.Sprintf("user %q", key)
+	if old := stored[key]; old != nil && old.RoleID != 0 && hasPrivilegeKeys(row) {
+		ps.add(line, "username", roster.PForbidden, fmt.Sprintf("The user %q cannot have their user privileges modified because the user belongs to a user role. Users in roles cannot have their privileges modified via the 'Import User' API method.", key))
+		return
+	}
+	m := w.member(a.project.ID, key, stored, now)
+	if v, ok := row.Fields["expiration"]; ok {
+		if exp, ok := parseExpiration(v); ok {
+			m.Expiration = exp
+		} else {
+			ps.add(line, "expiration", roster.PFormat, fmt.Sprintf("The expiration %q for %s is not a valid date (use YYYY-MM-DD).", v, subject))
+		}
+	}
+	if v, ok := row.Fields["data_access_group"]; ok {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			m.DAGID = 0
+		} else if d := dags[v]; d != nil {
+			m.DAGID = d.ID
+		} else {
+			ps.add(line, "data_access_group", roster.PUnknown, fmt.Sprintf("data_access_group %q is not a valid unique Data Access Group name for this project.", v))
+		}
+	}
+	applyPrivileges(a.project, row, &m.Privileges, line, subject, ps)
+}
+
+// exportMembers streams the members an export may show, with their DAG names.
+func (s *Service) exportMembers(ctx context.Context, a *access, byUsername bool, fn func(*roster.ProjectView, *roster.ProjectMember) error) (*roster.ProjectView, error) {
+	view, err := s.projectView(ctx, a.project, true)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[int64]string, len(view.DAGs))
+	for _, d := range view.DAGs {
+		names[d.ID] = d.UniqueName
+	}
+	err = s.store.StreamProjectMembers(ctx, roster.MemberFilter{ProjectID: a.project.ID, DAGID: a.dag(), ByUsername: byUsername},
+		func(m *roster.ProjectMember) error {
+			m.DAGName = names[m.DAGID]
+			return fn(view, m)
+		})
+	return view, err
+}
+
+func (s *Service) projectView(ctx context.Context, p *roster.Project, withDAGs bool) (*roster.ProjectView, error) {
+	v := &roster.ProjectView{Project: p}
+	var err error
+	if withDAGs {
+		if v.DAGs, err = s.store.ListProjectDAGs(ctx, p.ID); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// readAccess is projectAccess outside a transaction, with a check.
+func (s *Service) readAccess(ctx context.Context, id int64, check func(*access) error) (*access, error) {
+	a, err := s.projectAccess(ctx, s.store, id, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := check(a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func checkUsersExport(a *access) error {
+	if err := a.apiRight(roster.RightAPIExport, errNoAPIExport); err != nil {
+		return err
+	}
+	if a.right(roster.RightUserRights) == 0 {
+		return insufficient(msgUsersExport)
+	}
+	return nil
+}
+
+// ExportProjectUsers streams the project's members in the order they were added, each
+// with the privileges that apply to it (its role's when it has one). A member confined to
+// a DAG sees that DAG's members only. Needs User Rights (full or read-only). fn gets the
+// project's DAGs with each member; the view is also returned for exports with no rows.
+func (s *Service) ExportProjectUsers(ctx context.Context, id int64, fn func(*roster.ProjectView, *roster.ProjectMember) error) (*roster.ProjectView, error) {
+	a, err := s.readAccess(ctx, id, checkUsersExport)
+	if err != nil {
+		return nil, err
+	}
+	return s.exportMembers(ctx, a, false, fn)
+}
+
+// ExportRoleMappings streams each member's role, by username.
+func (s *Service) ExportRoleMappings(ctx context.Context, id int64, fn func(*roster.ProjectView, *roster.ProjectMember) error) (*roster.ProjectView, error) {
+	a, err := s.readAccess(ctx, id, checkUsersExport)
+	if err != nil {
+		return nil, err
+	}
+	return s.exportMembers(ctx, a, true, fn)
+}
+
+// ExportDAGMappings streams each member's DAG, by username. Needs the Data Access Groups
+// right.
+func (s *Service) ExportDAGMappings(ctx context.Context, id int64, fn func(*roster.ProjectView, *roster.ProjectMember) error) (*roster.ProjectView, error) {
+	a, err := s.readAccess(ctx, id, func(a *access) error {
+		if err := a.apiRight(roster.RightAPIExport, errNoAPIExport); err != nil {
+			return err
+		}
+		if a.right(roster.RightDataAccessGroups) != 1 {
+			return insufficient(msgDAGsExport)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.exportMembers(ctx, a, true, fn)
+}
+
+// DeleteProjectUsers removes members (and their API tokens) from the project, all or
+// none: a name that is not a member (or, for a member confined to a DAG, not one of its
+// DAG) refuses the whole call. Returns how many were removed.
+func (s *Service) DeleteProjectUsers(ctx context.Context, id int64, usernames []string) (int, error) {
+	n := 0
+	err := s.projectTx(ctx, id, func(a *access) error {
+		if err := a.apiRight(roster.RightAPIImport, errNoAPIImport); err != nil {
+			return err
+		}
+		if a.right(roster.RightUserRights) != 1 {
+			return insufficient(msgUsersImport)
+		}
+		return nil
+	}, func(tx roster.Tx, a *access, now time.Time) error {
+		stored, err := tx.GetProjectMembers(ctx, id, usernames)
+		if err != nil {
+			return err
+		}
+		var missing []string
+		var ids []int64
+		var entries []*roster.AuditEntry
+		seen := map[string]bool{}
+		for _, u := range usernames {
+			key := roster.FoldKey(u)
+			m := stored[key]
+			if m == nil || (a.dag() != 0 && m.DAGID != a.dag()) {
+				missing = append(missing, u)
+				continue
+			}
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			ids = append(ids, m.ID)
+			entries = append(entries, projectAudit(ctx, now, "project.member.remove", a.project, []roster.Change{{Field: "member", Old: m.Username}}))
+		}
+		if len(missing) > 0 {
+			return &roster.Error{Code: roster.EINVALID, Message: "One or more of the users provided are not valid usernames that do not exist in this project. Note: No users were deleted. Users that do not exist: " +
+				strings.Join(missing, ", "), Problems: []roster.Problem{{Field: "users", Code: roster.PUnknown, Message: "Not members: " + strings.Join(missing, ", ")}}}
+		}
+		if err := tx.DeleteProjectMembers(ctx, id, ids); err != nil {
+			return err
+		}
+		n = len(ids)
+		return tx.AppendAudit(ctx, entries...)
+	})
+	return n, err
+}
+
+// ImportRoleMappings assigns members to roles by unique role name ("" takes a member out
+// of its role, keeping the role's rights as its own). A username not yet in the project
+// joins it with no rights of its own. A row may also set the member's DAG.
+func (s *Service) ImportRoleMappings(ctx context.Context, id int64, rows roster.Rows[roster.Mapping]) (int, error) {
+	count, ran := 0, false
+	err := s.projectTx(ctx, id, func(a *access) error {
+		if err := a.apiRight(roster.RightAPIImport, errNoAPIImport); err != nil {
+			return err
+		}
+		if a.right(roster.RightUserRights) != 1 {
+			return insufficient(msgUsersImport)
+		}
+		return nil
+	}, func(tx roster.Tx, a *access, now time.Time) error {
+		if ran {
+			return errRowsReplayed
+		}
+		ran = true
+		dags, err := tx.ListProjectDAGs(ctx, id)
+		if err != nil {
+			return err
+		}
+		roles, err := tx.ListProjectRoles(ctx, id)
+		if err != nil {
+			return err
+		}
+		dagNames, roleNames := dagsByName(dags), map[string]*roster.ProjectRole{}
+		for _, r := range roles {
+			roleNames[r.UniqueName] = r
+		}
+		var ps problems
+		var badRoles []string
+		seen := map[string]bool{}
+		count, err = inChunks(rows, func(keys []string) error { return requireKeys(keys, "username", "unique_role_name") },
+			func(line int, chunk []roster.Mapping) error {
+				names := make([]string, len(chunk))
+				for i, m := range chunk {
+					names[i] = strings.TrimSpace(m.Username)
+				}
+				stored, err := tx.GetProjectMembers(ctx, id, names)
+				if err != nil {
+					return err
+				}
+				w := newMemberWrites()
+				for i, row := range chunk {
+					u := strings.TrimSpace(row.Username)
+					key := roster.FoldKey(u)
+					switch {
+					case u == "":
+						ps.add(line+i, "username", roster.PRequired, fmt.Sprintf("The username is missing for user #%d in the list of users provided.", line+i))
+						continue
+					case !checkMemberUsername(u):
+						ps.add(line+i, "username", roster.PFormat, fmt.Sprintf("username %q is not in a valid username format. User names can only contain letters, numbers, underscores, hyphens, periods, spaces, apostrophes, and @ symbols.", u))
+						continue
+					case seen[key]:
+						ps.add(line+i, "username", roster.PDuplicate, fmt.Sprintf("The username %q occurs in more than one record.", u))
+						continue
+					}
+					seen[key] = true
+					var role *roster.ProjectRole
+					if name := strings.TrimSpace(row.Name); name != "" {
+						if role = roleNames[name]; role == nil {
+							if !slices.Contains(badRoles, name) {
+								badRoles = append(badRoles, name)
+							}
+							continue
+						}
+					}
+					var dag *roster.DAG
+					if row.HasDAG && strings.TrimSpace(row.DAG) != "" {
+						if dag = dagNames[strings.TrimSpace(row.DAG)]; dag == nil {
+							ps.add(line+i, "data_access_group", roster.PUnknown, fmt.Sprintf("data_access_group %q is not a valid unique Data Access Group name for this project.", row.DAG))
+							continue
+						}
+					}
+					m := w.member(id, key, stored, now)
+					setRole(m, role)
+					if row.HasDAG {
+						m.DAGID = 0
+						if dag != nil {
+							m.DAGID = dag.ID
+						}
+					}
+				}
+				if ps.any() || len(badRoles) > 0 {
+					return nil
+				}
+				return w.write(ctx, tx, a, dags, now)
+			})
+		if err != nil {
+			return err
+		}
+		if len(badRoles) > 0 {
+			ps.add(0, "unique_role_name", roster.PUnknown, "Invalid Unique Role Names: "+strings.Join(badRoles, ", "))
+		}
+		if ps.any() {
+			return ps.err()
+		}
+		return nil
+	})
+	return count, err
+}
+
+// setRole puts a member in a role, or takes it out of its role (nil) keeping the role's
+// rights as its own, so nobody loses access by the change alone.
+func setRole(m *roster.ProjectMember, role *roster.ProjectRole) {
+	if role == nil {
+		if m.RoleID != 0 && m.Role != nil {
+			m.Privileges = *m.Role
+		}
+		m.RoleID, m.RoleName, m.Role = 0, "", nil
+		return
+	}
+	m.RoleID, m.RoleName = role.ID, role.UniqueName
+	p := role.Privileges
+	m.Role = &p
+}
+
+// ImportDAGMappings assigns members to DAGs by unique group name ("" for none). Every
+// username must already be a member. Needs the Data Access Groups right, and a requester
+// confined to a DAG may not.
+func (s *Service) ImportDAGMappings(ctx context.Context, id int64, rows roster.Rows[roster.Mapping]) (int, error) {
+	count, ran := 0, false
+	err := s.projectTx(ctx, id, checkDAGWrite, func(tx roster.Tx, a *access, now time.Time) error {
+		if ran {
+			return errRowsReplayed
+		}
+		ran = true
+		dags, err := tx.ListProjectDAGs(ctx, id)
+		if err != nil {
+			return err
+		}
+		byName := dagsByName(dags)
+		var ps problems
+		seen := map[string]bool{}
+		count, err = inChunks(rows, func(keys []string) error { return requireKeys(keys, "username", "redcap_data_access_group") },
+			func(line int, chunk []roster.Mapping) error {
+				names := make([]string, len(chunk))
+				for i, m := range chunk {
+					names[i] = strings.TrimSpace(m.Username)
+				}
+				stored, err := tx.GetProjectMembers(ctx, id, names)
+				if err != nil {
+					return err
+				}
+				w := newMemberWrites()
+				for i, row := range chunk {
+					u := strings.TrimSpace(row.Username)
+					key := roster.FoldKey(u)
+					switch {
+					case u == "":
+						ps.add(line+i, "username", roster.PRequired, fmt.Sprintf("The username is missing for user #%d in the list of users provided.", line+i))
+						continue
+					case seen[key]:
+						ps.add(line+i, "username", roster.PDuplicate, fmt.Sprintf("The username %q occurs in more than one record.", u))
+						continue
+					case stored[key] == nil:
+						ps.add(line+i, "username", roster.PUnknown, fmt.Sprintf("The username %q does not exist in the project.", u))
+						continue
+					}
+					seen[key] = true
+					var dagID int64
+					if name := strings.TrimSpace(row.Name); name != "" {
+						d := byName[name]
+						if d == nil {
+							ps.add(line+i, "redcap_data_access_group", roster.PUnknown, fmt.Sprintf("Unique group name %q does not exist in the project.", name))
+							continue
+						}
+						dagID = d.ID
+					}
+					w.member(id, key, stored, now).DAGID = dagID
+				}
+				if ps.any() {
+					return nil
+				}
+				return w.write(ctx, tx, a, dags, now)
+			})
+		if err != nil {
+			return err
+		}
+		if ps.any() {
+			return ps.err()
+		}
+		return nil
+	})
+	return count, err
+}
+
+// SwitchDAG moves the requesting member into the DAG of that unique name ("" or "0" for
+// none), REDCap's DAG Switcher. Roster lets a member switch freely when it holds the Data
+// Access Groups right, and refuses the others. Errors carry REDCap's short messages.
+func (s *Service) SwitchDAG(ctx context.Context, id int64, name string) error {
+	return s.projectTx(ctx, id, func(a *access) error { return nil }, func(tx roster.Tx, a *access, now time.Time) error {
+		if a.member == nil {
+			return roster.Errorf(roster.EINVALID, "Invalid user")
+		}
+		dags, err := tx.ListProjectDAGs(ctx, id)
+		if err != nil {
+			return err
+		}
+		var dagID int64
+		if name = strings.TrimSpace(name); name != "" && name != "0" {
+			d := dagsByName(dags)[name]
+			if d == nil {
+				return roster.Errorf(roster.EINVALID, "Invalid DAG")
+			}
+			dagID = d.ID
+		}
+		if a.priv.Rights[roster.RightDataAccessGroups] != 1 {
+			return roster.Errorf(roster.EFORBIDDEN, "User/DAG assignment not permitted")
+		}
+		if a.member.DAGID == dagID {
+			return nil
+		}
+		m := *a.member
+		m.DAGID, m.UpdatedAt = dagID, now
+		if err := tx.UpdateProjectMembers(ctx, []*roster.ProjectMember{&m}); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, projectAudit(ctx, now, "project.member.update", a.project, memberChanges(a.member, &m, dags)))
+	})
+}
