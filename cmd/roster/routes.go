@@ -10,13 +10,14 @@ import (
 
 	"github.com/rosterhq/roster/internal/api"
 	"github.com/rosterhq/roster/internal/dialect/ckan"
+	"github.com/rosterhq/roster/internal/dialect/redcap"
 	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/metrics"
 )
 
 // newHandler is Roster's whole HTTP surface, on one mux so that every route's pattern
 // labels its metrics and log lines.
-func newHandler(a *app, reg *prometheus.Registry, log *slog.Logger, ips *httpx.ClientIPs, opts surfaceOptions, maxBody int64) http.Handler {
+func newHandler(a *app, reg *prometheus.Registry, log *slog.Logger, ips *httpx.ClientIPs, opts surfaceOptions, limits bodyLimits) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -38,10 +39,12 @@ func newHandler(a *app, reg *prometheus.Registry, log *slog.Logger, ips *httpx.C
 
 	api.New(a.svc, log, ips, opts.api).Register(mux)
 	ckan.New(a.svc, log, ips, opts.ckan).Register(mux)
+	redcap.New(a.svc, log, ips).Register(mux)
 
 	var h http.Handler = mux
 	h = metrics.NewHTTP(reg).Middleware(h)
-	h = httpx.LimitBody(maxBody)(h)
+	// REDCap's imports arrive whole in one request body; every other body is small.
+	h = httpx.LimitBody(limits.body, map[string]int64{redcap.Path: limits.imports})(h)
 	h = httpx.AccessLog(log, ips)(h)
 	h = httpx.Recover(log)(h)
 	h = httpx.RequestID(h)
@@ -52,4 +55,9 @@ func newHandler(a *app, reg *prometheus.Registry, log *slog.Logger, ips *httpx.C
 type surfaceOptions struct {
 	api  api.Options
 	ckan ckan.Options
+}
+
+// bodyLimits cap request bodies: imports (REDCap's POST /api/) and everything else.
+type bodyLimits struct {
+	body, imports int64
 }

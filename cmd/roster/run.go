@@ -41,6 +41,13 @@ Usage:
   roster keys create --username U [--label L] [--read-only] [--expires DURATION]
   roster keys list U
   roster keys revoke ID
+  roster projects create --title T --forms f1,f2[,…] [--purpose N] [--notes TEXT]
+  roster projects list [--json]
+  roster projects members --project ID [--json]
+  roster projects add-user --project ID --username U [--rights-json '{"design":1,"forms":{"f1":1}}']
+  roster projects remove-user --project ID --username U
+  roster projects token --project ID --username U
+  roster projects revoke-token --project ID --username U
   roster backup FILE
   roster schema
   roster migrate
@@ -82,9 +89,12 @@ func printError(w io.Writer, err error) {
 		}
 		msg := roster.ErrorMessage(re)
 		redundant := len(re.Problems) > 0 && msg == "Invalid input."
-		for _, p := range re.Problems {
+		msgs := make([]string, len(re.Problems))
+		for i, p := range re.Problems {
 			redundant = redundant || p.Message == msg
+			msgs[i] = p.Message
 		}
+		redundant = redundant || len(msgs) > 0 && msg == strings.Join(msgs, "\n")
 		if !redundant {
 			fmt.Fprintf(w, "roster: %s\n", oneLine(msg))
 		}
@@ -111,6 +121,8 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		return cmdUsers(ctx, e, rest)
 	case "keys":
 		return cmdKeys(ctx, e, rest)
+	case "projects":
+		return cmdProjects(ctx, e, rest)
 	case "backup":
 		return cmdBackup(ctx, e, rest)
 	case "schema":

@@ -25,6 +25,7 @@ type serveConfig struct {
 	trustedProxies string
 	secureCookies  bool
 	maxBody        int64
+	maxImport      int64
 	publicURL      string
 	// requireEDXUserAgent makes the CKAN dialect refuse requests without User-Agent:
 	// EDX-USER, as NETL's EDX does.
@@ -41,13 +42,18 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&c.secureCookies, "secure-cookies", e.getenv("ROSTER_SECURE_COOKIES") == "true", "mark cookies Secure (serve over HTTPS)")
 	fs.StringVar(&c.publicURL, "public-url", e.getenv("ROSTER_PUBLIC_URL"), "the address clients reach Roster at, for links in responses (default: from each request)")
 	fs.BoolVar(&c.requireEDXUserAgent, "require-edx-user-agent", e.getenv("ROSTER_REQUIRE_EDX_USER_AGENT") == "true", "CKAN dialect: refuse requests without User-Agent: EDX-USER")
-	c.maxBody = 4 << 20
-	if v := e.getenv("ROSTER_MAX_BODY_BYTES"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 1024 {
-			return usagef("ROSTER_MAX_BODY_BYTES=%q is not a size in bytes (at least 1024)", v)
+	c.maxBody, c.maxImport = 4<<20, 512<<20
+	for _, lim := range []struct {
+		env string
+		n   *int64
+	}{{"ROSTER_MAX_BODY_BYTES", &c.maxBody}, {"ROSTER_MAX_IMPORT_BYTES", &c.maxImport}} {
+		if v := e.getenv(lim.env); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 1024 {
+				return usagef("%s=%q is not a size in bytes (at least 1024)", lim.env, v)
+			}
+			*lim.n = n
 		}
-		c.maxBody = n
 	}
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -89,7 +95,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	handler := newHandler(a, reg, log, ips, surfaceOptions{
 		api:  api.Options{SecureCookies: c.secureCookies},
 		ckan: ckan.Options{SiteURL: c.publicURL, RequireEDXUserAgent: c.requireEDXUserAgent},
-	}, c.maxBody)
+	}, bodyLimits{c.maxBody, c.maxImport})
 
 	srv := &http.Server{
 		Handler:           handler,

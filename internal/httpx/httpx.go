@@ -147,10 +147,15 @@ func Recover(log *slog.Logger) func(http.Handler) http.Handler {
 	}
 }
 
-// LimitBody caps request bodies at n bytes.
-func LimitBody(n int64) func(http.Handler) http.Handler {
+// LimitBody caps request bodies at n bytes, or at the limit given for their path (bulk
+// imports need more than the rest).
+func LimitBody(n int64, paths map[string]int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n := n
+			if l, ok := paths[r.URL.Path]; ok {
+				n = l
+			}
 			if r.ContentLength > n {
 				WriteError(w, &roster.Error{Code: roster.EINVALID, Message: fmt.Sprintf("The request body is larger than %d bytes.", n)})
 				return

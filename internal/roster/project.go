@@ -530,3 +530,65 @@ func JSONText(v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// ProjectDoc is a project in Roster's own JSON (the /v1 API and the command line).
+type ProjectDoc struct {
+	ID           int64     `json:"id"`
+	Title        string    `json:"title"`
+	Purpose      int       `json:"purpose"`
+	PurposeOther string    `json:"purpose_other"`
+	Notes        string    `json:"notes"`
+	Forms        []FormDoc `json:"forms"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// FormDoc is a form in Roster's own JSON.
+type FormDoc struct {
+	Name  string `json:"name"`
+	Label string `json:"label"`
+}
+
+// Doc returns the project in Roster's own JSON.
+func (p *Project) Doc() ProjectDoc {
+	d := ProjectDoc{ID: p.ID, Title: p.Title, Purpose: p.Purpose, PurposeOther: p.PurposeOther, Notes: p.Notes,
+		Forms: make([]FormDoc, len(p.Forms)), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+	for i, f := range p.Forms {
+		d.Forms[i] = FormDoc(f)
+	}
+	return d
+}
+
+// MemberDoc is a member in Roster's own JSON: the privileges that apply to it (its
+// role's when it has one), every right and every form named.
+type MemberDoc struct {
+	Username        string         `json:"username"`
+	AccountID       int64          `json:"account_id,omitempty"`
+	Email           string         `json:"email"`
+	FirstName       string         `json:"first_name"`
+	LastName        string         `json:"last_name"`
+	Expiration      string         `json:"expiration"`
+	DataAccessGroup string         `json:"data_access_group"`
+	Role            string         `json:"role"`
+	Rights          map[string]int `json:"rights"`
+	Forms           map[string]int `json:"forms"`
+	FormsExport     map[string]int `json:"forms_export"`
+	HasToken        bool           `json:"has_token"`
+	AddedAt         time.Time      `json:"added_at"`
+}
+
+// Doc returns the member of p in Roster's own JSON.
+func (m *ProjectMember) Doc(p *Project) MemberDoc {
+	priv := m.Effective()
+	d := MemberDoc{Username: m.Username, AccountID: m.AccountID, Email: m.Email, FirstName: m.FirstName, LastName: m.LastName,
+		Expiration: m.Expiration, DataAccessGroup: m.DAGName, Role: m.RoleName, HasToken: m.HasToken, AddedAt: m.AddedAt,
+		Rights: make(map[string]int, NumRights), Forms: make(map[string]int, len(p.Forms)), FormsExport: make(map[string]int, len(p.Forms))}
+	for i, def := range ProjectRights {
+		d.Rights[def.Name] = priv.Rights[i]
+	}
+	for _, f := range p.Forms {
+		d.Forms[f.Name] = FormValue(priv.Forms, f.Name)
+		d.FormsExport[f.Name] = FormValue(priv.FormsExport, f.Name)
+	}
+	return d
+}

@@ -58,7 +58,7 @@ func newEnv(t *testing.T, st roster.Store, register func(e *Env, mux *http.Serve
 	register(e, mux)
 	var h http.Handler = mux
 	h = httpx.AccessLog(log, e.IPs)(h)
-	h = httpx.LimitBody(4 << 20)(h)
+	h = httpx.LimitBody(4<<20, map[string]int64{"/api/": 64 << 20})(h)
 	h = httpx.RequestID(h)
 	e.Server = httptest.NewServer(h)
 	t.Cleanup(func() {

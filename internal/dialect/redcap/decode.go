@@ -1,0 +1,432 @@
+package redcap
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/rosterhq/roster/internal/roster"
+)
+
+// An import's data is read one record at a time, whatever its format, so a file of any
+// size is parsed as the core applies it.
+
+// field is one key of a record: a text value, or (form rights in JSON and XML) a nested
+// list of keys and values.
+type field struct {
+	key    string
+	value  string
+	nested []field
+	isMap  bool
+}
+
+type record []field
+
+func (r record) get(key string) (string, bool) {
+	for _, f := range r {
+		if f.key == key {
+			return f.value, true
+		}
+	}
+	return "", false
+}
+
+// recordReader yields records; io.EOF ends them.
+type recordReader interface {
+	next() (record, error)
+}
+
+func newRecordReader(format string, r io.Reader) (recordReader, error) {
+	switch format {
+	case "json":
+		return newJSONReader(r)
+	case "csv":
+		return newCSVReader(r), nil
+	}
+	return newXMLReader(r), nil
+}
+
+func jsonDataError() error {
+	return badRequest("The data being imported is not formatted correctly. PHP error from JSON decoder: Syntax error. The JSON must be in an array, as in [{ ... }].")
+}
+
+type jsonReader struct {
+	d *json.Decoder
+}
+
+func newJSONReader(r io.Reader) (*jsonReader, error) {
+	br := bufio.NewReader(r)
+	// An empty data field is an empty list, as REDCap reads it.
+	if _, err := br.Peek(1); err == io.EOF {
+		return &jsonReader{}, nil
+	}
+	d := json.NewDecoder(br)
+	d.UseNumber()
+	t, err := d.Token()
+	if err != nil || t != json.Delim('[') {
+		return nil, jsonDataError()
+	}
+	return &jsonReader{d: d}, nil
+}
+
+func (j *jsonReader) next() (record, error) {
+	if j.d == nil {
+		return nil, io.EOF
+	}
+	if !j.d.More() {
+		if t, err := j.d.Token(); err != nil || t != json.Delim(']') {
+			return nil, jsonDataError()
+		}
+		if _, err := j.d.Token(); err != io.EOF {
+			return nil, jsonDataError()
+		}
+		j.d = nil
+		return nil, io.EOF
+	}
+	t, err := j.d.Token()
+	if err != nil || t != json.Delim('{') {
+		return nil, jsonDataError()
+	}
+	rec, err := j.object()
+	if err != nil {
+		return nil, jsonDataError()
+	}
+	return rec, nil
+}
+
+// object reads an object's members after its opening brace, keeping their order.
+func (j *jsonReader) object() (record, error) {
+	var rec record
+	for j.d.More() {
+		t, err := j.d.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, ok := t.(string)
+		if !ok {
+			return nil, errors.New("key")
+		}
+		f := field{key: key}
+		if f.value, f.nested, f.isMap, err = j.value(); err != nil {
+			return nil, err
+		}
+		rec = append(rec, f)
+	}
+	_, err := j.d.Token() // }
+	return rec, err
+}
+
+func (j *jsonReader) value() (string, []field, bool, error) {
+	t, err := j.d.Token()
+	if err != nil {
+		return "", nil, false, err
+	}
+	switch t := t.(type) {
+	case json.Delim:
+		if t == '{' {
+			rec, err := j.object()
+			if rec == nil {
+				rec = record{}
+			}
+			return "", rec, true, err
+		}
+		if t == '[' { // PHP writes an empty map as []; a list's items count by position
+			var items []field
+			for j.d.More() {
+				v, nested, isMap, err := j.value()
+				if err != nil {
+					return "", nil, false, err
+				}
+				items = append(items, field{key: fmt.Sprint(len(items)), value: v, nested: nested, isMap: isMap})
+			}
+			if items == nil {
+				items = []field{}
+			}
+			_, err := j.d.Token() // ]
+			return "", items, true, err
+		}
+		return "", nil, false, errors.New("delimiter")
+	case json.Number:
+		return t.String(), nil, false, nil
+	case string:
+		return t, nil, false, nil
+	case bool:
+		if t {
+			return "1", nil, false, nil
+		}
+		return "0", nil, false, nil
+	}
+	return "", nil, false, nil // null
+}
+
+type csvReader struct {
+	r      *csv.Reader
+	header []string
+	done   bool
+}
+
+func newCSVReader(r io.Reader) *csvReader {
+	br := bufio.NewReader(r)
+	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
+		br.Discard(3)
+	}
+	cr := csv.NewReader(br)
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = true
+	cr.ReuseRecord = true
+	return &csvReader{r: cr}
+}
+
+func csvDataError(err error) error {
+	return badRequest("The data being imported is not formatted correctly. Error: " + err.Error())
+}
+
+func (c *csvReader) next() (record, error) {
+	if c.done {
+		return nil, io.EOF
+	}
+	if c.header == nil {
+		h, err := c.r.Read()
+		if err == io.EOF {
+			c.done = true
+			return nil, io.EOF
+		}
+		if err != nil {
+			return nil, csvDataError(err)
+		}
+		for _, k := range h {
+			c.header = append(c.header, strings.TrimSpace(k))
+		}
+	}
+	for {
+		cells, err := c.r.Read()
+		if err == io.EOF {
+			c.done = true
+			return nil, io.EOF
+		}
+		if err != nil {
+			return nil, csvDataError(err)
+		}
+		if len(cells) == 1 && strings.TrimSpace(cells[0]) == "" {
+			continue // a blank line
+		}
+		rec := make(record, 0, len(c.header))
+		for i, k := range c.header {
+			v := ""
+			if i < len(cells) {
+				v = cells[i]
+			}
+			rec = append(rec, field{key: k, value: v})
+		}
+		return rec, nil
+	}
+}
+
+// xmlReader reads <root><item><key>value</key>…</item>…</root>; a key whose content is
+// elements (forms) is a nested record.
+type xmlReader struct {
+	d    *xml.Decoder
+	root bool
+}
+
+func newXMLReader(r io.Reader) *xmlReader {
+	d := xml.NewDecoder(r)
+	d.Strict = false
+	d.CharsetReader = func(label string, input io.Reader) (io.Reader, error) { return input, nil }
+	return &xmlReader{d: d}
+}
+
+func xmlDataError(err error) error {
+	return badRequest("The data being imported is not formatted correctly. Error: " + err.Error())
+}
+
+func (x *xmlReader) next() (record, error) {
+	for {
+		t, err := x.d.Token()
+		if err == io.EOF {
+			if !x.root {
+				return nil, xmlDataError(errors.New("no root element"))
+			}
+			return nil, io.EOF
+		}
+		if err != nil {
+			return nil, xmlDataError(err)
+		}
+		switch t.(type) {
+		case xml.StartElement:
+			if !x.root {
+				x.root = true
+				continue
+			}
+			rec, err := x.element()
+			if err != nil {
+				return nil, xmlDataError(err)
+			}
+			return rec, nil
+		case xml.EndElement:
+			// the root's end; anything after it is ignored
+			return nil, io.EOF
+		}
+	}
+}
+
+// element reads the children of an element whose start was just read.
+func (x *xmlReader) element() (record, error) {
+	rec := record{}
+	for {
+		t, err := x.d.Token()
+		if err != nil {
+			return nil, err
+		}
+		switch t := t.(type) {
+		case xml.StartElement:
+			f := field{key: t.Name.Local}
+			var text strings.Builder
+		inner:
+			for {
+				tt, err := x.d.Token()
+				if err != nil {
+					return nil, err
+				}
+				switch tt := tt.(type) {
+				case xml.CharData:
+					text.Write(tt)
+				case xml.StartElement:
+					sub, err := x.leaf(tt)
+					if err != nil {
+						return nil, err
+					}
+					f.nested, f.isMap = append(f.nested, sub), true
+				case xml.EndElement:
+					break inner
+				}
+			}
+			if !f.isMap {
+				f.value = text.String()
+			} else if f.nested == nil {
+				f.nested = []field{}
+			}
+			rec = append(rec, f)
+		case xml.EndElement:
+			return rec, nil
+		}
+	}
+}
+
+// leaf reads an element holding text.
+func (x *xmlReader) leaf(start xml.StartElement) (field, error) {
+	var text strings.Builder
+	depth := 1
+	for depth > 0 {
+		t, err := x.d.Token()
+		if err != nil {
+			return field{}, err
+		}
+		switch t := t.(type) {
+		case xml.CharData:
+			if depth == 1 {
+				text.Write(t)
+			}
+		case xml.StartElement:
+			depth++
+		case xml.EndElement:
+			depth--
+		}
+	}
+	return field{key: start.Name.Local, value: text.String()}, nil
+}
+
+// rows adapts a record reader to the core's Rows, converting each record.
+type rows[T any] struct {
+	rd   recordReader
+	conv func(record) T
+	keys []string
+	err  error
+}
+
+func newRows[T any](rd recordReader, conv func(record) T) *rows[T] {
+	return &rows[T]{rd: rd, conv: conv}
+}
+
+func (r *rows[T]) Next() (T, bool) {
+	var zero T
+	if r.err != nil {
+		return zero, false
+	}
+	rec, err := r.rd.next()
+	if err != nil {
+		if err != io.EOF {
+			r.err = err
+		}
+		return zero, false
+	}
+	if r.keys == nil {
+		r.keys = make([]string, len(rec))
+		for i, f := range rec {
+			r.keys[i] = f.key
+		}
+	}
+	return r.conv(rec), true
+}
+
+func (r *rows[T]) Err() error     { return r.err }
+func (r *rows[T]) Keys() []string { return r.keys }
+
+// memberRow converts a record of a user or role import. Form rights come as a nested
+// map (JSON, XML) or as REDCap's CSV string "form:right,…".
+func memberRow(rec record) roster.MemberRow {
+	row := roster.MemberRow{Fields: make(map[string]string, len(rec))}
+	for _, f := range rec {
+		switch f.key {
+		case "forms", "forms_export":
+			var fr []roster.RawFormRight
+			if f.isMap {
+				fr = make([]roster.RawFormRight, 0, len(f.nested))
+				for _, n := range f.nested {
+					fr = append(fr, roster.RawFormRight{Form: n.key, Value: n.value})
+				}
+			} else {
+				fr = roster.ParseFormRights(f.value)
+			}
+			if f.key == "forms" {
+				row.Forms = fr
+			} else {
+				row.FormsExport = fr
+			}
+		default:
+			row.Fields[f.key] = f.value
+		}
+	}
+	return row
+}
+
+func mappingRow(nameKey string) func(record) roster.Mapping {
+	return func(rec record) roster.Mapping {
+		var m roster.Mapping
+		m.Username, _ = rec.get("username")
+		m.Name, _ = rec.get(nameKey)
+		m.DAG, m.HasDAG = rec.get("data_access_group")
+		return m
+	}
+}
+
+func dagRow(rec record) roster.DAGRow {
+	var d roster.DAGRow
+	d.Label, _ = rec.get("data_access_group_name")
+	d.UniqueName, _ = rec.get("unique_group_name")
+	return d
+}
+
+// importRows opens the request's data as rows for the core.
+func importRows[T any](req *request, conv func(record) T) (*rows[T], error) {
+	rd, err := newRecordReader(req.format, req.data())
+	if err != nil {
+		return nil, err
+	}
+	return newRows(rd, conv), nil
+}

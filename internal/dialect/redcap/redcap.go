@@ -1,0 +1,324 @@
+// Package redcap serves REDCap's API for project users (POST /api/) over Roster's core,
+// so that PyCap and other REDCap clients work unchanged.
+//
+// Translation table (content, action → core):
+//
+//	version                    → the REDCap version Roster answers as
+//	project (export)           ProjectInfo
+//	metadata (export)          ProjectInfo → one field per form (see metadata.go)
+//	formEventMapping           ProjectInfo → 400: Roster's projects are classic
+//	user export|import|delete  ExportProjectUsers | ImportProjectUsers | DeleteProjectUsers
+//	userRole …                 ExportProjectRoles | ImportProjectRoles | DeleteProjectRoles
+//	userRoleMapping …          ExportRoleMappings | ImportRoleMappings
+//	dag export|import|delete   ExportProjectDAGs | ImportProjectDAGs | DeleteProjectDAGs
+//	dag switch                 SwitchDAG
+//	userDagMapping …           ExportDAGMappings | ImportDAGMappings
+//
+// The token form field authenticates the member (AuthenticateProjectToken). The core
+// decides what the member may do and checks every value; this package reads and writes
+// REDCap's formats and picks REDCap's status for each refusal.
+package redcap
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/rosterhq/roster/internal/httpx"
+	"github.com/rosterhq/roster/internal/roster"
+)
+
+// Version is the REDCap version Roster answers as: the one whose API it follows.
+const Version = "15.7.6"
+
+// Directory is what the REDCap dialect needs from the core.
+type Directory interface {
+	AuthenticateProjectToken(ctx context.Context, token string, c roster.Client) (roster.Actor, error)
+	ProjectInfo(ctx context.Context, id int64) (*roster.Project, error)
+	ExportProjectUsers(ctx context.Context, id int64, fn func(*roster.ProjectView, *roster.ProjectMember) error) (*roster.ProjectView, error)
+	ImportProjectUsers(ctx context.Context, id int64, rows roster.Rows[roster.MemberRow]) (int, error)
+	DeleteProjectUsers(ctx context.Context, id int64, usernames []string) (int, error)
+	ExportProjectRoles(ctx context.Context, id int64) (*roster.ProjectView, error)
+	ImportProjectRoles(ctx context.Context, id int64, rows roster.Rows[roster.RoleRow]) (int, error)
+	DeleteProjectRoles(ctx context.Context, id int64, names []string) (int, error)
+	ExportRoleMappings(ctx context.Context, id int64, fn func(*roster.ProjectView, *roster.ProjectMember) error) (*roster.ProjectView, error)
+	ImportRoleMappings(ctx context.Context, id int64, rows roster.Rows[roster.Mapping]) (int, error)
+	ExportProjectDAGs(ctx context.Context, id int64) ([]*roster.DAG, error)
+	ImportProjectDAGs(ctx context.Context, id int64, rows roster.Rows[roster.DAGRow]) (int, error)
+	DeleteProjectDAGs(ctx context.Context, id int64, names []string) (int, error)
+	SwitchDAG(ctx context.Context, id int64, name string) error
+	ExportDAGMappings(ctx context.Context, id int64, fn func(*roster.ProjectView, *roster.ProjectMember) error) (*roster.ProjectView, error)
+	ImportDAGMappings(ctx context.Context, id int64, rows roster.Rows[roster.Mapping]) (int, error)
+}
+
+// Handler serves REDCap's API.
+type Handler struct {
+	dir Directory
+	log *slog.Logger
+	ips *httpx.ClientIPs
+}
+
+// New returns the dialect over dir.
+func New(dir Directory, log *slog.Logger, ips *httpx.ClientIPs) *Handler {
+	return &Handler{dir: dir, log: log, ips: ips}
+}
+
+// Path is where REDCap's API lives; clients (PyCap) insist on the trailing slash.
+const Path = "/api/"
+
+// Register adds the dialect's route to mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.HandleFunc(Path+"{$}", h.serve)
+}
+
+// request is one API call, its form read.
+type request struct {
+	form         *httpx.Form
+	content      string
+	action       string
+	format       string // json, csv or xml: the format of exports and of sent data
+	returnFormat string // json, csv or xml: the format of errors and counts
+	project      int64
+	w            http.ResponseWriter
+	r            *http.Request
+	ctx          context.Context
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		rf := returnFormatOf(r.URL.Query().Get("format"), r.URL.Query().Get("returnFormat"))
+		writeError(w, rf, http.StatusNotImplemented, "The requested method is not implemented.")
+		return
+	}
+	form, err := httpx.ReadForm(r, "data")
+	if err != nil {
+		status, msg := http.StatusBadRequest, "There were errors with your request. If you are sending data, then it might be due to the data being misformatted. "
+		if httpx.IsBodyTooLarge(err) {
+			status, msg = http.StatusRequestEntityTooLarge, "The request is larger than this server accepts."
+		}
+		writeError(w, "xml", status, msg)
+		return
+	}
+	defer form.Close()
+	req := &request{form: form, w: w, r: r, content: form.Get("content"), action: form.Get("action")}
+	req.format = formatOf(form.Get("format"))
+	req.returnFormat = returnFormatOf(req.format, form.Get("returnFormat"))
+
+	actor, err := h.authenticate(r, form.Get("token"))
+	if err != nil {
+		h.writeCoreError(req, err)
+		return
+	}
+	req.project = actor.Project.ProjectID
+	req.ctx = roster.NewContextWithActor(r.Context(), actor)
+
+	handle, err := route(req)
+	if err != nil {
+		h.writeCoreError(req, err)
+		return
+	}
+	if err := handle(h, req); err != nil {
+		h.writeCoreError(req, err)
+	}
+}
+
+// formatOf is REDCap's reading of format: json, csv or xml (the default; odm, which
+// Roster does not produce for users, reads as xml too).
+func formatOf(f string) string {
+	switch f {
+	case "json", "csv":
+		return f
+	}
+	return "xml"
+}
+
+// returnFormatOf is returnFormat lower-cased when sent, else format.
+func returnFormatOf(format, rf string) string {
+	if rf == "" {
+		return formatOf(format)
+	}
+	switch rf = strings.ToLower(rf); rf {
+	case "json", "csv":
+		return rf
+	}
+	return "xml"
+}
+
+func (h *Handler) authenticate(r *http.Request, token string) (roster.Actor, error) {
+	c := roster.Client{IP: h.ips.IP(r), UserAgent: r.UserAgent()}
+	actor, err := h.dir.AuthenticateProjectToken(r.Context(), token, c)
+	if err != nil {
+		return actor, err
+	}
+	actor.Via, actor.RequestID = roster.ViaREDCap, httpx.RequestIDFrom(r.Context())
+	return actor, nil
+}
+
+type handler func(h *Handler, req *request) error
+
+// REDCap's contents that Roster knows but does not serve: its records, files, surveys
+// and the rest belong to REDCap itself.
+var otherContents = map[string]bool{
+	"record": true, "file": true, "repeatingFormsEvents": true, "instrument": true, "event": true, "arm": true,
+	"fieldNames": true, "exportFieldNames": true, "participantList": true, "surveyLink": true, "surveyQueueLink": true,
+	"surveyReturnCode": true, "report": true, "pdf": true, "project_settings": true, "generateNextRecordName": true,
+	"projectXml": true, "log": true, "fileRepository": true, "appRightsCheck": true, "attachment": true, "mycap": true,
+	"tableau": true, "mobileApp": true, "mobileAppFile": true, "dataQuality": true, "instrumentMapping": true,
+}
+
+var validActions = map[string]bool{"export": true, "delete": true, "import": true, "switch": true, "list": true, "createFolder": true}
+
+func badRequest(msg string) error { return &roster.Error{Code: roster.EINVALID, Message: msg} }
+
+// route picks the handler of a call, defaulting the action as REDCap does.
+func route(req *request) (handler, error) {
+	action, hasData := req.action, req.form.Has("data")
+	switch req.content {
+	case "version", "dag", "user", "userRole", "userRoleMapping":
+		if action == "" {
+			action = "export"
+		}
+	}
+	switch req.content {
+	case "user", "userRole", "userRoleMapping":
+		if hasData && action != "delete" {
+			action = "import"
+		}
+	}
+	switch req.content {
+	case "dag", "user", "userRole":
+		if !validActions[action] {
+			return nil, badRequest(`The value of the parameter "action" is not valid`)
+		}
+	case "userDagMapping", "userRoleMapping", "project", "metadata", "formEventMapping":
+		action = "export"
+		if hasData {
+			action = "import"
+		}
+	}
+	req.action = action
+	badAction := func() (handler, error) { return nil, badRequest(`The value of the parameter "action" is not valid`) }
+	switch req.content {
+	case "version":
+		return (*Handler).version, nil
+	case "project":
+		if action != "export" {
+			return nil, badRequest("Roster does not change project settings through the API.")
+		}
+		return (*Handler).projectInfo, nil
+	case "metadata":
+		if action != "export" {
+			return nil, badRequest("Roster keeps a project's instruments itself; the data dictionary cannot be imported.")
+		}
+		return (*Handler).metadata, nil
+	case "formEventMapping":
+		return (*Handler).formEventMapping, nil
+	case "user":
+		switch action {
+		case "export":
+			return (*Handler).exportUsers, nil
+		case "import":
+			return (*Handler).importUsers, nil
+		case "delete":
+			return (*Handler).deleteUsers, nil
+		}
+		return badAction()
+	case "userRole":
+		switch action {
+		case "export":
+			return (*Handler).exportRoles, nil
+		case "import":
+			return (*Handler).importRoles, nil
+		case "delete":
+			return (*Handler).deleteRoles, nil
+		}
+		return badAction()
+	case "userRoleMapping":
+		if action == "import" {
+			return (*Handler).importRoleMappings, nil
+		}
+		return (*Handler).exportRoleMappings, nil
+	case "dag":
+		switch action {
+		case "export":
+			return (*Handler).exportDAGs, nil
+		case "import":
+			return (*Handler).importDAGs, nil
+		case "delete":
+			return (*Handler).deleteDAGs, nil
+		case "switch":
+			return (*Handler).switchDAG, nil
+		}
+		return badAction()
+	case "userDagMapping":
+		if action == "import" {
+			return (*Handler).importDAGMappings, nil
+		}
+		return (*Handler).exportDAGMappings, nil
+	}
+	if otherContents[req.content] {
+		return nil, badRequest(`Roster serves REDCap's project users, user roles and data access groups only; content "` + req.content + `" is not available on this server.`)
+	}
+	return nil, badRequest(`The value of the parameter "content" is not valid`)
+}
+
+// arrayParam reads a PHP-style array parameter: name[0]=a&name[1]=b (ordered by index)
+// or name[]=a&name[]=b (in the order sent). ok is false when it is missing or scalar.
+func arrayParam(f *httpx.Form, name string) ([]string, bool) {
+	type item struct {
+		index int
+		order int
+		value string
+	}
+	var items []item
+	prefix := name + "["
+	for i, k := range f.Keys {
+		if !strings.HasPrefix(k, prefix) || !strings.HasSuffix(k, "]") {
+			continue
+		}
+		idx := k[len(prefix) : len(k)-1]
+		n, err := strconv.Atoi(idx)
+		if err != nil {
+			n = -1 // name[] and name[key] keep the order sent
+		}
+		items = append(items, item{n, i, f.Values[k]})
+	}
+	if len(items) == 0 {
+		return nil, false
+	}
+	sort.SliceStable(items, func(i, j int) bool {
+		if items[i].index >= 0 && items[j].index >= 0 {
+			return items[i].index < items[j].index
+		}
+		return items[i].order < items[j].order
+	})
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = it.value
+	}
+	return out, true
+}
+
+// data returns the data field, for imports.
+func (req *request) data() io.Reader {
+	rd, ok := req.form.Spooled()
+	if !ok {
+		return strings.NewReader("")
+	}
+	return rd
+}
+
+func (h *Handler) version(req *request) error {
+	writeBody(req.w, http.StatusOK, "csv", []byte(Version))
+	return nil
+}
+
+// writeCount answers an import or delete with the bare count, in returnFormat.
+func writeCount(req *request, n int) error {
+	writeBody(req.w, http.StatusOK, req.returnFormat, []byte(strconv.Itoa(n)))
+	return nil
+}
