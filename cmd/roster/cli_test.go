@@ -296,3 +296,68 @@ func TestSchemaExtensionEndToEnd(t *testing.T) {
 		t.Fatalf("without the extension: %d %s", code, errs)
 	}
 }
+
+func TestProjectsCLI(t *testing.T) {
+	te := newTestEnv(t)
+	id := te.mustCLI(t, "", "projects", "create", "--title", "Demo Study", "--forms", "demographics, day_3")
+	if id != "1\n" {
+		t.Fatalf("projects create printed %q, want the id alone", id)
+	}
+	te.mustCLI(t, "", "users", "create", "--username", "jane", "--email", "jane@example.org", "--name", "Jane Doe")
+	te.mustCLI(t, "", "projects", "add-user", "--project", "1", "--username", "jane", "--rights-json", `{"user_rights":1,"api_export":1,"forms":{"day_3":2}}`)
+	te.mustCLI(t, "", "projects", "add-user", "--project", "1", "--username", "visitor")
+	tok := te.mustCLI(t, "", "projects", "token", "--project", "1", "--username", "jane")
+	if !regexp.MustCompile(`^[0-9A-F]{32}\n$`).MatchString(tok) {
+		t.Fatalf("projects token printed %q, want 32 upper-case hex digits alone", tok)
+	}
+	out := te.mustCLI(t, "", "projects", "members", "--project", "1")
+	want := "USERNAME  NAME          EMAIL             ROLE  DAG  EXPIRES  TOKEN\n" +
+		"jane      Jane Doe      jane@example.org  -     -    -        yes\n" +
+		"visitor   (no account)                    -     -    -        -\n"
+	if out != want {
+		t.Fatalf("members:\n%s\nwant:\n%s", out, want)
+	}
+	out = te.mustCLI(t, "", "projects", "members", "--project", "1", "--json")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 ||
+		!strings.Contains(lines[0], `"forms":{"day_3":2,"demographics":0}`) || !strings.Contains(lines[0], `"has_token":true`) ||
+		!strings.Contains(lines[0], `"user_rights":1`) || strings.Contains(out, strings.TrimSpace(tok)) {
+		t.Fatalf("members --json:\n%s", out)
+	}
+	out = te.mustCLI(t, "", "projects", "list")
+	if !strings.Contains(out, "1   Demo Study  demographics,day_3") {
+		t.Fatalf("projects list:\n%s", out)
+	}
+
+	// Bad rights: exit 1, one line per problem, nothing changed.
+	code, _, errs := te.cli(t, "", "projects", "add-user", "--project", "1", "--username", "jane", "--rights-json", `{"design":3,"forms":{"nope":1}}`)
+	if code != 1 || len(errorLines(errs)) != 2 || !strings.Contains(errs, `The field named "design" for user "jane"  with value "3" is not a valid rights value.`) {
+		t.Fatalf("bad rights: exit %d, %q", code, errs)
+	}
+	te.mustCLI(t, "", "projects", "revoke-token", "--project", "1", "--username", "jane")
+	te.mustCLI(t, "", "projects", "remove-user", "--project", "1", "--username", "visitor")
+	if out := te.mustCLI(t, "", "projects", "members", "--project", "1"); strings.Contains(out, "visitor") || !strings.Contains(out, "jane") || strings.Contains(out, "yes") {
+		t.Fatalf("after revoke and remove:\n%s", out)
+	}
+	code, _, errs = te.cli(t, "", "projects", "token", "--project", "1", "--username", "nobody")
+	if code != 1 || !strings.Contains(errs, "nobody is not a member of this project") {
+		t.Fatalf("token for a non-member: exit %d, %q", code, errs)
+	}
+	code, _, errs = te.cli(t, "", "projects", "members", "--project", "7")
+	if code != 1 || !strings.Contains(errs, "Project not found.") {
+		t.Fatalf("unknown project: exit %d, %q", code, errs)
+	}
+	for _, args := range [][]string{
+		{"projects"}, {"projects", "frob"}, {"projects", "create", "--title", "x"}, {"projects", "members"},
+		{"projects", "members", "--project", "abc"}, {"projects", "add-user", "--project", "1"},
+		{"projects", "add-user", "--project", "1", "--username", "u", "--rights-json", "{"}, {"projects", "token", "--username", "u"},
+	} {
+		code, _, errs := te.cli(t, "", args...)
+		if code != 2 || len(errorLines(errs)) != 1 {
+			t.Errorf("roster %v: exit %d, stderr %q", args, code, errs)
+		}
+	}
+	code, _, errs = te.cli(t, "", "projects", "create", "--title", " ", "--forms", "Bad Name,ok,ok")
+	if code != 1 || len(errorLines(errs)) != 3 {
+		t.Fatalf("invalid project: exit %d, %q", code, errs)
+	}
+}

@@ -100,6 +100,19 @@ func TestNoSecretLeaves(t *testing.T) {
 	send("POST", "/api/3/action/user_metadata", `{"ids": ["ckanuser", "alice"], "fields": ["*"]}`, true, "Authorization", adminKey)
 	send("POST", "/api/3/action/user_show", `{"id": "alice"}`, true, "X-CKAN-API-Key", "typo-"+aliceKey)
 	send("GET", "/api/3/action/user_list?callback=cb", "", true, "X-CKAN-API-Key", adminKey)
+	// The REDCap dialect: a project token made at the command line, sent as a form field.
+	te.mustCLI(t, "", "projects", "create", "--title", "P", "--forms", "f1")
+	te.mustCLI(t, "", "projects", "add-user", "--project", "1", "--username", "alice", "--rights-json", `{"api_export":1,"api_import":1,"user_rights":1}`)
+	redcapToken := strings.TrimSpace(te.mustCLI(t, "", "projects", "token", "--project", "1", "--username", "alice"))
+	add("REDCap token", redcapToken)
+	form := []string{"Content-Type", "application/x-www-form-urlencoded"}
+	send("POST", "/api/", "token="+redcapToken+"&content=user&format=json", true, form...)
+	send("POST", "/api/", "token="+redcapToken+"&content=user&format=json&data=%5B%7B%22username%22%3A%22carol%22%2C%22design%22%3A9%7D%5D", true, form...)
+	send("POST", "/api/", "token="+redcapToken+"&content=user&returnFormat=json&data=%5B%7B%22username%22%3A%22carol%22%7D%5D", true, form...)
+	wrongToken := strings.Repeat("0", 31) + "1"
+	add("a wrong REDCap token", wrongToken)
+	send("POST", "/api/", "token="+wrongToken+"&content=project&format=json", true, form...)
+	send("GET", "/api/?token="+redcapToken, "", true)
 	te.mustCLI(t, "cli-Password-7\n", "users", "set-password", "alice", "--password-stdin")
 	add("CLI password", "cli-Password-7")
 	imp := filepath.Join(t.TempDir(), "in.csv")
@@ -136,7 +149,7 @@ func TestNoSecretLeaves(t *testing.T) {
 		add("password salt", parts[len(parts)-2])
 	}
 	rows.Close()
-	for _, k := range []string{adminKey, aliceKey} {
+	for _, k := range []string{adminKey, aliceKey, redcapToken} {
 		sum := sha256.Sum256([]byte(k))
 		add("key hash (hex)", hex.EncodeToString(sum[:]))
 		add("key hash (base64)", base64.StdEncoding.EncodeToString(sum[:]))

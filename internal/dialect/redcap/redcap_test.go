@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/rosterhq/roster/internal/dialect/redcap"
 	"github.com/rosterhq/roster/internal/roster"
@@ -54,10 +55,21 @@ func wantError(t *testing.T, r testkit.Reply, status int, format, msg string) {
 	want(t, r, status, format, body)
 }
 
-// phpJSON encodes a string as PHP's json_encode does (slashes escaped).
+// phpJSON encodes a string as PHP's json_encode does: slashes escaped, and everything
+// beyond ASCII as \u escapes.
 func phpJSON(s string) string {
 	b, _ := json.Marshal(s)
-	return strings.ReplaceAll(string(b), "/", `\/`)
+	var out strings.Builder
+	for _, r := range strings.ReplaceAll(string(b), "/", `\/`) {
+		if r < 128 {
+			out.WriteRune(r)
+			continue
+		}
+		for _, u := range utf16.Encode([]rune{r}) {
+			fmt.Fprintf(&out, `\u%04x`, u)
+		}
+	}
+	return out.String()
 }
 
 type fixture struct {
