@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"io"
 	"mime/multipart"
-	"os"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 )

@@ -31,7 +31,7 @@ func TestFormats(t *testing.T) {
 		// CSV: quoted only for , " newline tab or space; TAB before = - + @.
 		r = post(t, e, "token", f.token, "content", "user", "format", "csv")
 		dashCSV := strings.Join([]string{"\"\t-dash\"", "\"\t=sum@example.org\"", `"Mary Ann"`, `"Müller/Ö ""Q"""`}, ",") +
-			",,,,0,0,0,0,0,0,0,1,"+strings.Repeat("0,", 18)+"\"demographics:2,day_3:0,other:3\",\"demographics:0,day_3:0,other:0\"\n"
+			",,,,0,0,0,0,0,0,0,1," + strings.Repeat("0,", 18) + "\"demographics:2,day_3:0,other:3\",\"demographics:0,day_3:0,other:0\"\n"
 		want(t, r, 200, "csv", csvHeader+jane.csv()+dashCSV)
 		csvExport := r.Body
 

@@ -104,4 +104,3 @@ func (h *Handler) formEventMapping(req *request) error {
 	}
 	return badRequest("You cannot export form/event mappings for classic projects")
 }
-
