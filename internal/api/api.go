@@ -45,6 +45,18 @@ type Directory interface {
 	RemoveGroupMember(ctx context.Context, id int64, ref roster.AccountRef) error
 
 	ListAudit(ctx context.Context, f roster.AuditFilter) ([]*roster.AuditEntry, error)
+
+	ListProjects(ctx context.Context) ([]*roster.Project, error)
+	CreateProject(ctx context.Context, p *roster.Project) (*roster.Project, error)
+	GetProject(ctx context.Context, id int64) (*roster.Project, error)
+	AddProjectForms(ctx context.Context, id int64, forms []roster.Form) (*roster.Project, error)
+	ExportProjectUsers(ctx context.Context, id int64, fn func(*roster.ProjectView, *roster.ProjectMember) error) (*roster.ProjectView, error)
+	ImportProjectUsers(ctx context.Context, id int64, rows roster.Rows[roster.MemberRow]) (int, error)
+	DeleteProjectUsers(ctx context.Context, id int64, usernames []string) (int, error)
+	IssueProjectToken(ctx context.Context, id int64, username string) (*roster.NewProjectToken, error)
+	RevokeProjectToken(ctx context.Context, id int64, username string) error
+	ExportProjectRoles(ctx context.Context, id int64) (*roster.ProjectView, error)
+	ExportProjectDAGs(ctx context.Context, id int64) ([]*roster.DAG, error)
 }
 
 // Options configure the API.

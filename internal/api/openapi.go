@@ -67,7 +67,44 @@ var (
 	pRef = obj{"name": "ref", "in": "path", "required": true, "schema": obj{"type": "string"},
 		"description": "The account's numeric id, UUID or username."}
 	pID = obj{"name": "id", "in": "path", "required": true, "schema": obj{"type": "integer"}}
+
+	pProject  = obj{"name": "id", "in": "path", "required": true, "schema": obj{"type": "integer"}, "description": "The project's id."}
+	pUsername = obj{"name": "username", "in": "path", "required": true, "schema": obj{"type": "string"},
+		"description": "The member's username (case-insensitive). It need not have an account."}
 )
+
+// rightsSchema lists every project right by REDCap's name with its allowed values.
+func rightsSchema() obj {
+	props := obj{}
+	for _, d := range roster.ProjectRights {
+		props[d.Name] = obj{"type": "integer", "minimum": 0, "maximum": d.Max, "description": d.Label}
+	}
+	return props
+}
+
+// formRightsSchema is a form → right map.
+func formRightsSchema(desc string) obj {
+	return obj{"type": "object", "additionalProperties": obj{"type": "integer"}, "description": desc}
+}
+
+const (
+	formsRightsDesc  = "Form-level rights by form name, every form of the project listed: 0 no access, 2 read only, 1 view & edit, 3 edit survey responses; or REDCap 15.6's 128 no access, 129 read only, 130 view & edit, +8 edit survey responses, +16 delete."
+	formsExportDesc  = "Data export rights by form name, every form of the project listed: 0 no access, 2 de-identified, 3 remove identifier fields, 1 full data set."
+	formsInputDesc   = `Form names, or {"name", "label"} objects; a form without a label is labelled after its name ("day_3" → "Day 3").`
+	memberInputDesc  = "The rights to set, by REDCap's names, flat as REDCap takes them; keys not sent keep their value (a new member starts with none). The rights object of a member as read is also accepted. username (taken from the path), email, firstname, lastname and unknown keys are ignored. Members in a role cannot have rights set."
+	forbiddenProject = "Not allowed in this project: the rights the call needs are missing, or the membership has expired."
+)
+
+func projectErrs(codes ...string) obj {
+	out := errs(codes...)
+	if _, has := out["403"]; has {
+		out["403"] = resp(forbiddenProject, ref("Error"))
+	}
+	if _, has := out["404"]; has {
+		out["404"] = resp("No such project, or you are not a member of it (or, where the path names one, no such member).", ref("Error"))
+	}
+	return out
+}
 
 // attrSchema describes one profile attribute for the OpenAPI document.
 func attrSchema(a *roster.Attribute) obj {
@@ -182,6 +219,44 @@ func (h *Handler) buildOpenAPI() obj {
 			"target_id": obj{"type": "integer"}, "target_name": obj{"type": "string"},
 			"changes": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
 				"field": obj{"type": "string"}, "old": obj{}, "new": obj{}, "redacted": obj{"type": "boolean"}}}}}},
+		"Project": obj{"type": "object", "properties": obj{
+			"id": obj{"type": "integer"}, "title": obj{"type": "string", "maxLength": 500},
+			"purpose":       obj{"type": "integer", "minimum": 0, "maximum": roster.MaxProjectPurpose, "description": "REDCap's purpose: 0 practice, 1 other, 2 research, 3 quality improvement, 4 operational support."},
+			"purpose_other": obj{"type": "string"}, "notes": obj{"type": "string"},
+			"forms": obj{"type": "array", "description": "The project's forms (instruments), in order.", "items": obj{"type": "object", "properties": obj{
+				"name":  obj{"type": "string", "pattern": "^[a-z][a-z0-9_]{0,63}$"},
+				"label": obj{"type": "string"}}}},
+			"created_at": obj{"type": "string", "format": "date-time"}, "updated_at": obj{"type": "string", "format": "date-time"}}},
+		"Member": obj{"type": "object", "description": "A project member with the privileges that apply to it: its role's when it has one.", "properties": obj{
+			"username":   obj{"type": "string"},
+			"account_id": obj{"type": "integer", "description": "Absent when no account has the username yet."},
+			"email":      obj{"type": "string"}, "first_name": obj{"type": "string"}, "last_name": obj{"type": "string"},
+			"expiration":        obj{"type": "string", "description": `"" or YYYY-MM-DD: the rights end on that day.`},
+			"data_access_group": obj{"type": "string", "description": `The unique name of the member's DAG; "" for none.`},
+			"role":              obj{"type": "string", "description": `The unique name of the member's role; "" for none.`},
+			"rights":            obj{"type": "object", "properties": rightsSchema()},
+			"forms":             formRightsSchema(formsRightsDesc),
+			"forms_export":      formRightsSchema(formsExportDesc),
+			"has_token":         obj{"type": "boolean", "description": "Whether the member holds a project API token; the token itself is never shown again."},
+			"added_at":          obj{"type": "string", "format": "date-time"}}},
+		"MemberWrite": obj{"type": "object", "description": memberInputDesc, "properties": merge(rightsSchema(), obj{
+			"expiration":        obj{"type": "string", "description": `YYYY-MM-DD (also YYYY/MM/DD, MM/DD/YYYY); "" for none.`},
+			"data_access_group": obj{"type": "string", "description": `A DAG's unique name; "" for none.`},
+			"forms":             obj{"type": []string{"object", "string"}, "additionalProperties": obj{"type": "integer"}, "description": "Form-level rights by form name, or REDCap's \"form:right,…\". Sent, they replace all form rights: forms left out get 0."},
+			"forms_export":      obj{"type": []string{"object", "string"}, "additionalProperties": obj{"type": "integer"}, "description": "Export rights by form name, or \"form:right,…\". Sent, they replace all export rights."},
+			"rights":            obj{"type": "object", "properties": rightsSchema(), "description": "The rights as a member reads them; the same as sending them flat."}})},
+		"ProjectRole": obj{"type": "object", "description": "A project's user role: a named set of privileges its members hold.", "properties": obj{
+			"unique_role_name": obj{"type": "string", "pattern": "^U-[1-9]{3}[34789ACDEFHJKLMNPRTWXY]{7}$"},
+			"role_label":       obj{"type": "string"},
+			"rights":           obj{"type": "object", "properties": rightsSchema()},
+			"forms":            formRightsSchema(formsRightsDesc),
+			"forms_export":     formRightsSchema(formsExportDesc)}},
+		"DAG": obj{"type": "object", "description": "A data access group.", "properties": obj{
+			"id": obj{"type": "integer"}, "label": obj{"type": "string"},
+			"unique_group_name": obj{"type": "string", "description": "Derived from the label, as REDCap derives it."}}},
+		"ProjectToken": obj{"type": "object", "properties": obj{
+			"token":    obj{"type": "string", "pattern": "^[0-9A-F]{32}$", "description": "The member's REDCap API token for this project: shown only in this response."},
+			"username": obj{"type": "string"}}},
 		"Session": obj{"type": "object", "properties": obj{
 			"csrf_token": obj{"type": "string", "description": "Send in X-CSRF-Token on unsafe requests of this session."},
 			"expires_at": timeOrNull, "account": ref("Account")}},
@@ -263,6 +338,49 @@ func (h *Handler) buildOpenAPI() obj {
 				obj{"requestBody": merge(jsonBody(obj{"type": "object", "properties": obj{"role": obj{"type": "string", "enum": []string{"owner", "member"}, "default": "member"}}}), obj{"required": false})}),
 			"delete": op("Remove a member.", "", merge(obj{"204": resp("Done.", nil)}, errs("401", "403", "404"))),
 		},
+		"/v1/projects": obj{
+			"get": op("List projects: all of them for system and project administrators, else those you are a member of.", "",
+				merge(obj{"200": resp("Projects.", obj{"type": "object", "properties": obj{"projects": obj{"type": "array", "items": ref("Project")}}})}, errs("401"))),
+			"post": op("Create a project (system administrators and project_admin holders).", "",
+				merge(obj{"201": resp("Created; Location names it.", ref("Project"))}, errs("400", "401", "403")),
+				obj{"requestBody": jsonBody(obj{"type": "object", "required": []string{"title", "forms"}, "properties": obj{
+					"title": obj{"type": "string", "maxLength": 500}, "purpose": obj{"type": "integer", "minimum": 0, "maximum": roster.MaxProjectPurpose, "default": 0},
+					"purpose_other": obj{"type": "string"}, "notes": obj{"type": "string"},
+					"forms": obj{"type": "array", "minItems": 1, "description": formsInputDesc, "items": obj{"oneOf": []any{
+						obj{"type": "string"}, obj{"type": "object", "required": []string{"name"}, "properties": obj{"name": obj{"type": "string"}, "label": obj{"type": "string"}}}}}}}})}),
+		},
+		"/v1/projects/{id}": obj{"parameters": []any{pProject},
+			"get": op("A project you administer or are a member of.", "", merge(obj{"200": resp("The project.", ref("Project"))}, projectErrs("401", "403", "404")))},
+		"/v1/projects/{id}/forms": obj{"parameters": []any{pProject},
+			"post": op("Add forms to a project (project administrators, members with Project Design and Setup).", "",
+				merge(obj{"200": resp("The project.", ref("Project"))}, projectErrs("400", "401", "403", "404")),
+				obj{"requestBody": jsonBody(obj{"type": "object", "required": []string{"forms"}, "properties": obj{
+					"forms": obj{"type": "array", "minItems": 1, "description": formsInputDesc, "items": obj{"oneOf": []any{
+						obj{"type": "string"}, obj{"type": "object", "required": []string{"name"}, "properties": obj{"name": obj{"type": "string"}, "label": obj{"type": "string"}}}}}}}})})},
+		"/v1/projects/{id}/members": obj{"parameters": []any{pProject},
+			"get": op("A project's members, in the order they were added (User Rights, full or read-only).",
+				"Streamed as the members are read. A member confined to a DAG sees that DAG's members only. Should the listing fail after it began, the response ends early, with the JSON unterminated.",
+				merge(obj{"200": resp("Members.", obj{"type": "object", "properties": obj{"members": obj{"type": "array", "items": ref("Member")}}})}, projectErrs("401", "403", "404")))},
+		"/v1/projects/{id}/members/{username}": obj{"parameters": []any{pProject, pUsername},
+			"put": op("Add a member, or change the rights sent (full User Rights).", "REDCap's Import Users for one user. Every bad value is listed, in REDCap's words, one per line of the message.",
+				merge(obj{"200": resp("The member.", ref("Member")), "204": resp("Done; the member is outside your DAG, so not shown.", nil)},
+					projectErrs("400", "401", "403", "404", "409")),
+				obj{"requestBody": merge(jsonBody(ref("MemberWrite")), obj{"required": false})}),
+			"delete": op("Remove a member and its API token (full User Rights).", "", merge(obj{"204": resp("Removed.", nil)}, projectErrs("401", "403", "404"))),
+		},
+		"/v1/projects/{id}/members/{username}/token": obj{"parameters": []any{pProject, pUsername},
+			"post": op("Issue the member a project API token, replacing any it had. The response carries the token; it is never shown again.",
+				"Project administrators may, and members with API Export or API Import/Update for their own token.",
+				merge(obj{"201": resp("Issued.", ref("ProjectToken"))}, projectErrs("401", "403", "404"),
+					obj{"409": resp("The member has no active account to act as.", ref("Error"))})),
+			"delete": op("Revoke the member's project API token.", "", merge(obj{"204": resp("Revoked.", nil)}, projectErrs("401", "403", "404"))),
+		},
+		"/v1/projects/{id}/roles": obj{"parameters": []any{pProject},
+			"get": op("A project's user roles, oldest first (User Rights, full or read-only).", "",
+				merge(obj{"200": resp("Roles.", obj{"type": "object", "properties": obj{"roles": obj{"type": "array", "items": ref("ProjectRole")}}})}, projectErrs("401", "403", "404")))},
+		"/v1/projects/{id}/dags": obj{"parameters": []any{pProject},
+			"get": op("A project's data access groups, by label (Data Access Groups right, and not confined to a DAG).", "",
+				merge(obj{"200": resp("DAGs.", obj{"type": "object", "properties": obj{"dags": obj{"type": "array", "items": ref("DAG")}}})}, projectErrs("401", "403", "404")))},
 		"/v1/audit": obj{"get": op("Read the audit log (staff).", "Entries oldest first. Sequence numbers have no gaps and follow commit order: keep the last seq you saw and ask for after=seq to miss nothing.",
 			merge(obj{"200": resp("Entries.", obj{"type": "object", "properties": obj{"entries": obj{"type": "array", "items": ref("AuditEntry")}, "last_seq": obj{"type": "integer"}}})}, errs("400", "401", "403")),
 			obj{"parameters": []any{qparam("after", "integer", "Entries after this seq."), qparam("actor", "integer", "Actor account id."),

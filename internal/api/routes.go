@@ -47,6 +47,18 @@ var routes = []route{
 	{"PUT", "/v1/groups/{id}/members/{ref}", signedIn, (*Handler).putMember},
 	{"DELETE", "/v1/groups/{id}/members/{ref}", signedIn, (*Handler).deleteMember},
 
+	{"GET", "/v1/projects", signedIn, (*Handler).listProjects},
+	{"POST", "/v1/projects", signedIn, (*Handler).createProject},
+	{"GET", "/v1/projects/{id}", signedIn, (*Handler).getProject},
+	{"POST", "/v1/projects/{id}/forms", signedIn, (*Handler).addProjectForms},
+	{"GET", "/v1/projects/{id}/members", signedIn, (*Handler).listProjectMembers},
+	{"PUT", "/v1/projects/{id}/members/{username}", signedIn, (*Handler).putProjectMember},
+	{"DELETE", "/v1/projects/{id}/members/{username}", signedIn, (*Handler).deleteProjectMember},
+	{"POST", "/v1/projects/{id}/members/{username}/token", signedIn, (*Handler).issueProjectToken},
+	{"DELETE", "/v1/projects/{id}/members/{username}/token", signedIn, (*Handler).revokeProjectToken},
+	{"GET", "/v1/projects/{id}/roles", signedIn, (*Handler).listProjectRoles},
+	{"GET", "/v1/projects/{id}/dags", signedIn, (*Handler).listProjectDAGs},
+
 	{"GET", "/v1/audit", signedIn, (*Handler).audit},
 }
 
