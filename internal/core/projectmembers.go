@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -176,35 +177,134 @@ func (s *Service) ImportProjectUsers(ctx context.Context, id int64, rows roster.
 		if err != nil {
 			return err
 		}
-		byName := dagsByName(dags)
-		var ps problems
-		count, err = inChunks(rows, nil, func(line int, chunk []roster.MemberRow) error {
-			names := make([]string, 0, len(chunk))
-			for i := range chunk {
-				names = append(names, strings.TrimSpace(chunk[i].Fields["username"]))
-			}
-			stored, err := tx.GetProjectMembers(ctx, id, names)
+		imp := &userImport{s: s, ctx: ctx, tx: tx, a: a, dags: dags, byName: dagsByName(dags), now: now, written: map[string]struct{}{}}
+		count, err = imp.run(rows)
+		return err
+	})
+	return count, err
+}
+
+// userImport is one run of ImportProjectUsers. It is a pipeline on two goroutines, as
+// the account import is: a worker reads and parses the rows, looks up the members they
+// name and checks them, a chunk at a time, while the transaction's goroutine writes the
+// chunk before. The worker reads through the store's pool, which shows the project as
+// it was before the import (the project's lock keeps other writers out); a row naming a
+// member that an earlier chunk of the same import wrote is handed to the transaction's
+// goroutine, which sees that write, to be checked there.
+type userImport struct {
+	s      *Service
+	ctx    context.Context
+	tx     roster.Tx
+	a      *access
+	dags   []*roster.DAG
+	byName map[string]*roster.DAG
+	now    time.Time
+	// written: the usernames earlier chunks changed. Worker only.
+	written map[string]struct{}
+	// problems found by the worker, and by the transaction's goroutine.
+	workerPs, txPs problems
+}
+
+type numberedRow struct {
+	line int
+	row  roster.MemberRow
+}
+
+// userChunk is a checked chunk.
+type userChunk struct {
+	w        *memberWrites
+	deferred []numberedRow
+	clean    bool // no problem so far in the worker
+	err      error
+}
+
+func (imp *userImport) run(rows roster.Rows[roster.MemberRow]) (int, error) {
+	results := make(chan userChunk, 1)
+	stop := make(chan struct{})
+	count := 0
+	go func() {
+		defer close(results)
+		n, err := inChunks(rows, nil, func(line int, chunk []roster.MemberRow) error {
+			c, err := imp.check(line, chunk)
 			if err != nil {
 				return err
 			}
-			w := newMemberWrites()
-			for i := range chunk {
-				s.importUserRow(a, &chunk[i], line+i, stored, byName, w, &ps, now)
+			select {
+			case results <- c:
+				return nil
+			case <-stop:
+				return context.Canceled
 			}
-			if ps.any() {
-				return nil // keep checking, to report every problem; write nothing
-			}
-			return w.write(ctx, tx, a, dags, now)
 		})
 		if err != nil {
-			return err
+			select {
+			case results <- userChunk{err: err}:
+			case <-stop:
+			}
 		}
-		if ps.any() {
-			return ps.err()
+		count = n
+	}()
+	defer func() { // however this returns, stop the worker and let it finish
+		close(stop)
+		for range results {
 		}
-		return nil
-	})
-	return count, err
+	}()
+	for c := range results {
+		if c.err != nil {
+			return 0, c.err
+		}
+		if len(c.deferred) > 0 {
+			names := make([]string, len(c.deferred))
+			for i, d := range c.deferred {
+				names[i] = strings.TrimSpace(d.row.Fields["username"])
+			}
+			stored, err := imp.tx.GetProjectMembers(imp.ctx, imp.a.project.ID, names)
+			if err != nil {
+				return 0, err
+			}
+			for i := range c.deferred {
+				d := &c.deferred[i]
+				imp.s.importUserRow(imp.a, &d.row, d.line, stored, imp.byName, c.w, &imp.txPs, imp.now)
+			}
+		}
+		if !c.clean || imp.txPs.any() {
+			continue // keep checking the rest, to report every problem; write nothing
+		}
+		if err := c.w.write(imp.ctx, imp.tx, imp.a, imp.dags, imp.now); err != nil {
+			return 0, err
+		}
+	}
+	if imp.workerPs.any() || imp.txPs.any() {
+		all := problems{list: append(imp.workerPs.list, imp.txPs.list...), extra: imp.workerPs.extra + imp.txPs.extra}
+		sort.SliceStable(all.list, func(i, j int) bool { return all.list[i].Line < all.list[j].Line })
+		return 0, all.err()
+	}
+	return count, nil
+}
+
+// check looks up and checks one chunk, on the worker.
+func (imp *userImport) check(line int, chunk []roster.MemberRow) (userChunk, error) {
+	names := make([]string, 0, len(chunk))
+	for i := range chunk {
+		names = append(names, strings.TrimSpace(chunk[i].Fields["username"]))
+	}
+	stored, err := imp.s.store.GetProjectMembers(imp.ctx, imp.a.project.ID, names)
+	if err != nil {
+		return userChunk{}, err
+	}
+	c := userChunk{w: newMemberWrites()}
+	for i := range chunk {
+		if _, again := imp.written[roster.FoldKey(names[i])]; again {
+			c.deferred = append(c.deferred, numberedRow{line: line + i, row: chunk[i]})
+			continue
+		}
+		imp.s.importUserRow(imp.a, &chunk[i], line+i, stored, imp.byName, c.w, &imp.workerPs, imp.now)
+	}
+	for _, key := range c.w.order {
+		imp.written[key] = struct{}{}
+	}
+	c.clean = !imp.workerPs.any()
+	return c, nil
 }
 
 func (s *Service) importUserRow(a *access, row *roster.MemberRow, line int, stored map[string]*roster.ProjectMember,
@@ -224,7 +324,15 @@ func (s *Service) importUserRow(a *access, row *roster.MemberRow, line int, stor
 		ps.add(line, "username", roster.PForbidden, fmt.Sprintf("The user %q cannot have their user privileges modified because the user belongs to a user role. Users in roles cannot have their privileges modified via the 'Import User' API method.", key))
 		return
 	}
+	if msg := outsideDAG(a, stored[key], key); msg != "" {
+		ps.add(line, "username", roster.PForbidden, msg)
+		return
+	}
+	fresh := w.touched[key] == nil && stored[key] == nil
 	m := w.member(a.project.ID, key, stored, now)
+	if fresh {
+		m.DAGID = a.dag()
+	}
 	if v, ok := row.Fields["expiration"]; ok {
 		if exp, ok := parseExpiration(v); ok {
 			m.Expiration = exp
@@ -234,15 +342,31 @@ func (s *Service) importUserRow(a *access, row *roster.MemberRow, line int, stor
 	}
 	if v, ok := row.Fields["data_access_group"]; ok {
 		v = strings.TrimSpace(v)
-		if v == "" {
-			m.DAGID = 0
-		} else if d := dags[v]; d != nil {
-			m.DAGID = d.ID
-		} else {
+		d := dags[v]
+		switch {
+		case v != "" && d == nil:
 			ps.add(line, "data_access_group", roster.PUnknown, fmt.Sprintf("data_access_group %q is not a valid unique Data Access Group name for this project.", v))
+		case a.dag() != 0 && (d == nil || d.ID != a.dag()):
+			ps.add(line, "data_access_group", roster.PForbidden, dagOnlyOwn)
+		case d == nil:
+			m.DAGID = 0
+		default:
+			m.DAGID = d.ID
 		}
 	}
 	applyPrivileges(a.project, row, &m.Privileges, line, subject, ps)
+}
+
+const dagOnlyOwn = "You have been assigned to a Data Access Group, so you may only assign users to your own Data Access Group."
+
+// outsideDAG refuses, for a requester confined to a DAG, a member of another DAG (or of
+// none): such a requester sees only its own DAG's members and may change only them.
+// New members it adds join its DAG.
+func outsideDAG(a *access, stored *roster.ProjectMember, key string) string {
+	if a.dag() == 0 || stored == nil || stored.DAGID == a.dag() {
+		return ""
+	}
+	return fmt.Sprintf("The user %q is not in your Data Access Group, so you may not change their privileges or role.", key)
 }
 
 // exportMembers streams the members an export may show, with their DAG names.
@@ -459,7 +583,18 @@ func (s *Service) ImportRoleMappings(ctx context.Context, id int64, rows roster.
 							continue
 						}
 					}
+					if msg := outsideDAG(a, stored[key], key); msg != "" {
+						ps.add(line+i, "username", roster.PForbidden, msg)
+						continue
+					}
+					if a.dag() != 0 && row.HasDAG && (dag == nil || dag.ID != a.dag()) {
+						ps.add(line+i, "data_access_group", roster.PForbidden, dagOnlyOwn)
+						continue
+					}
 					m := w.member(id, key, stored, now)
+					if stored[key] == nil {
+						m.DAGID = a.dag()
+					}
 					setRole(m, role)
 					if row.HasDAG {
 						m.DAGID = 0

@@ -115,6 +115,9 @@ func (s *Service) projectAccess(ctx context.Context, rd roster.Tx, projectID int
 		return nil, errProjectNotFound
 	}
 	if m.Expired(s.today()) {
+		if actor.Project == nil {
+			return nil, roster.Errorf(roster.EFORBIDDEN, "Your rights in this project expired on %s.", m.Expiration)
+		}
 		return nil, expiredError(m)
 	}
 	a.member, a.priv, a.token = m, m.Effective(), actor.Project != nil
@@ -296,6 +299,9 @@ func (s *Service) AddProjectForms(ctx context.Context, id int64, forms []roster.
 		}
 		return nil
 	}, func(tx roster.Tx, a *access, now time.Time) error {
+		if len(forms) == 0 {
+			return roster.Invalid(roster.Problem{Field: "forms", Code: roster.PRequired, Message: "Give at least one form to add."})
+		}
 		add, ps := checkForms(forms, a.project.Forms)
 		if len(ps) > 0 {
 			return roster.Invalid(ps...)

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/pressly/goose/v3/database"
@@ -60,10 +61,12 @@ func Open(ctx context.Context, url string, opts Options, log *slog.Logger) (*sql
 		return nil, err
 	}
 	return sqlstore.New(ctx, db, db, sqlstore.Engine{
-		Kind:      "postgres",
-		MapError:  mapError,
-		Retryable: retryable,
-		Backup:    backup,
+		Kind:     "postgres",
+		MapError: mapError,
+		// An unnamed statement, planned for its parameter values on every run.
+		PlanEachTime: []any{pgx.QueryExecModeExec},
+		Retryable:    retryable,
+		Backup:       backup,
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rosterhq/roster/internal/roster"
 )
@@ -25,6 +26,9 @@ func (q *q) AppendAudit(ctx context.Context, entries ...*roster.AuditEntry) erro
 		return q.wrap("store.AppendAudit", err)
 	}
 	first := last - int64(len(entries)) + 1
+	if q.e.Kind == "postgres" {
+		return q.appendAuditArrays(ctx, first, entries)
+	}
 	const ncols = 13
 	vals := make([]any, 0, min(len(entries), batchSize)*ncols)
 	for start := 0; start < len(entries); start += batchSize {
@@ -104,4 +108,41 @@ func (q *q) ListAudit(ctx context.Context, f roster.AuditFilter) ([]*roster.Audi
 		out = append(out, &e)
 	}
 	return out, q.wrap("store.ListAudit", rows.Err())
+}
+
+// appendAuditArrays inserts entries on PostgreSQL as one array per column, unnested:
+// thirteen parameters whatever the number of rows, where a VALUES list has thirteen per
+// row for the server to parse and bind.
+func (q *q) appendAuditArrays(ctx context.Context, first int64, entries []*roster.AuditEntry) error {
+	for start := 0; start < len(entries); start += 5000 {
+		chunk := entries[start:min(start+5000, len(entries))]
+		n := len(chunk)
+		seq, actorID, keyID, targetID := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		at := make([]time.Time, n)
+		actorName, via, requestID, clientIP, action, targetType, targetName, changes := make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		for i, e := range chunk {
+			e.Seq = first + int64(start+i)
+			e.At = dbTime(e.At)
+			enc := e.EncodedChanges
+			if enc == nil {
+				var err error
+				if enc, err = roster.MarshalChanges(e.Changes); err != nil {
+					return roster.Internal("store.AppendAudit", err)
+				}
+			}
+			seq[i], at[i], actorID[i], actorName[i], keyID[i], via[i], requestID[i], clientIP[i], action[i], targetType[i],
+				targetID[i], targetName[i], changes[i] = e.Seq, e.At, e.ActorID, e.ActorName, e.KeyID, e.Via, e.RequestID,
+				e.ClientIP, e.Action, e.TargetType, e.TargetID, e.TargetName, string(enc)
+		}
+		_, err := q.w.ExecContext(ctx, `INSERT INTO audit_log (seq, at, actor_id, actor_name, key_id, via, request_id, client_ip,
+			action, target_type, target_id, target_name, changes)
+			SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[],
+				$8::text[], $9::text[], $10::text[], $11::bigint[], $12::text[], $13::jsonb[])`,
+			seq, at, actorID, actorName, keyID, via, requestID, clientIP, action, targetType, targetID, targetName, changes)
+		if err != nil {
+			return q.wrap("store.AppendAudit", err)
+		}
+	}
+	return nil
 }

@@ -211,7 +211,7 @@ func (q *q) GetProjectMembers(ctx context.Context, projectID int64, usernames []
 			}
 			cond += a.add(memberKey(u))
 		}
-		rows, err := q.r.QueryContext(ctx, "SELECT "+memberCols+memberFrom+" WHERE "+cond+")", a.vals...)
+		rows, err := q.r.QueryContext(ctx, "SELECT "+memberCols+memberFrom+" WHERE "+cond+")", q.planned(a)...)
 		if err != nil {
 			return nil, q.wrap("store.GetProjectMembers", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +30,13 @@ type Engine struct {
 	// while honouring a cancellable context costs a goroutine per query; PostgreSQL
 	// keeps cancellation, since its reads cross a network that can hang.
 	UncancelledPointReads bool
+	// PlanEachTime are leading arguments that make the driver plan a statement for the
+	// values it is given, each time it runs. Bulk lookups inside an import need it on
+	// PostgreSQL: after five runs a cached statement may switch to a generic plan made
+	// from statistics that do not yet count the rows the import's own transaction has
+	// written, and a plan that scans the table made each later lookup a hundred times
+	// slower.
+	PlanEachTime []any
 	// MapError translates a driver error into a *roster.Error (ECONFLICT for unique
 	// violations, with a Problem naming the field), or returns nil if it does not know it.
 	MapError func(err error) *roster.Error
@@ -210,6 +218,9 @@ type args struct {
 }
 
 func (q *q) args() args { return args{positional: q.e.Positional} }
+
+// planned returns the arguments of a bulk lookup, with the engine's PlanEachTime first.
+func (q *q) planned(a args) []any { return slices.Concat(q.e.PlanEachTime, a.vals) }
 
 func (a *args) add(v any) string {
 	a.vals = append(a.vals, v)

@@ -397,3 +397,36 @@ func TestDAGConfinement(t *testing.T) {
 			"One or more of the users provided are not valid usernames that do not exist in this project. Note: No users were deleted. Users that do not exist: s1")
 	})
 }
+
+// TestDAGConfinedImports: a requester confined to a DAG changes only its DAG's members,
+// and the members it adds join its DAG.
+func TestDAGConfinedImports(t *testing.T) {
+	engines(t, func(t *testing.T, e *testkit.Env) {
+		f := setup(t, e)
+		want(t, post(t, e, "token", f.token, "content", "dag", "action", "import", "returnFormat", "json", "format", "json",
+			"data", `[{"data_access_group_name":"North","unique_group_name":""},{"data_access_group_name":"South","unique_group_name":""}]`), 200, "json", "2")
+		addMember(t, e, f.project, "s1", `{"data_access_group":"south"}`)
+		tok := memberToken(t, e, f.project, "north_admin", `{"data_access_group":"north","api_export":1,"api_import":1,"user_rights":1}`)
+		before := post(t, e, "token", f.token, "content", "user", "format", "csv").Body
+		imp := func(content, data string) testkit.Reply {
+			return post(t, e, "token", tok, "content", content, "returnFormat", "json", "format", "json", "data", data)
+		}
+		wantError(t, imp("user", `[{"username":"s1","design":1},{"username":"jane","data_access_group":"north"},{"username":"north_admin","data_access_group":""},{"username":"n2","data_access_group":"south"}]`), 400, "json",
+			strings.Join([]string{
+				`The user "s1" is not in your Data Access Group, so you may not change their privileges or role.`,
+				`The user "jane" is not in your Data Access Group, so you may not change their privileges or role.`,
+				`You have been assigned to a Data Access Group, so you may only assign users to your own Data Access Group.`,
+				`You have been assigned to a Data Access Group, so you may only assign users to your own Data Access Group.`,
+			}, "\n"))
+		wantError(t, imp("userRoleMapping", `[{"username":"s1","unique_role_name":""}]`), 400, "json",
+			`The user "s1" is not in your Data Access Group, so you may not change their privileges or role.`)
+		if after := post(t, e, "token", f.token, "content", "user", "format", "csv").Body; after != before {
+			t.Fatalf("refused imports changed members:\n%s", after)
+		}
+		// A new member joins the requester's DAG, with or without naming it.
+		want(t, imp("user", `[{"username":"n2"},{"username":"n3","data_access_group":"north"}]`), 200, "json", "2")
+		want(t, imp("userRoleMapping", `[{"username":"n4","unique_role_name":""}]`), 200, "json", "1")
+		want(t, post(t, e, "token", f.token, "content", "userDagMapping", "format", "csv"), 200, "csv",
+			"username,redcap_data_access_group\njane,\nn2,north\nn3,north\nn4,north\nnorth_admin,north\ns1,south\n")
+	})
+}

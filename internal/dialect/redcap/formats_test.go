@@ -160,3 +160,44 @@ func TestMultipartAndLargeImport(t *testing.T) {
 		}
 	})
 }
+
+// TestRepeatedUsernameAcrossChunks: a username that comes back after the chunk that
+// added it is checked against what the import itself wrote.
+func TestRepeatedUsernameAcrossChunks(t *testing.T) {
+	engines(t, func(t *testing.T, e *testkit.Env) {
+		f := setup(t, e)
+		build := func(badEarly, badLate bool) string {
+			var b strings.Builder
+			b.WriteString("username,design,calendar,forms\n")
+			for i := 1; i <= 1500; i++ {
+				switch {
+				case i == 1:
+					b.WriteString("dup,1,0,demographics:1\n")
+				case i == 1200:
+					b.WriteString("dup,0,1,day_3:2\n")
+				case i == 1300 && badLate:
+					b.WriteString("dup,5,0,\n")
+				case i == 5 && badEarly:
+					b.WriteString("early,0,9,\n")
+				default:
+					fmt.Fprintf(&b, "m%04d,0,0,\n", i)
+				}
+			}
+			return b.String()
+		}
+		r := post(t, e, "token", f.token, "content", "user", "returnFormat", "json", "format", "csv", "data", build(true, true))
+		wantError(t, r, 400, "json", `The field named "calendar" for user "early"  with value "9" is not a valid rights value. It must be 0 or 1.`+"\n"+
+			`The field named "design" for user "dup"  with value "5" is not a valid rights value. It must be 0 or 1.`)
+		want(t, post(t, e, "token", f.token, "content", "user", "returnFormat", "json", "format", "csv", "data", build(false, false)), 200, "json", "1500")
+		got := ""
+		_, err := e.Svc.ExportProjectUsers(testkit.Operator(), f.project, func(v *roster.ProjectView, m *roster.ProjectMember) error {
+			if m.Username == "dup" {
+				got = fmt.Sprint(m.Privileges.Rights[roster.RightDesign], m.Privileges.Rights[roster.RightCalendar], " ", roster.EncodeFormRights(m.Privileges.Forms))
+			}
+			return nil
+		})
+		if err != nil || got != "0 1 day_3:2" {
+			t.Fatalf("dup after the import: %q, %v", got, err)
+		}
+	})
+}
