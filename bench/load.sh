@@ -8,8 +8,13 @@
 #           the same rows into the same table (bench/cmd/seed rawinsert)
 #   http    authenticated GET /v1/users/{id} (random ids) with wrk, against a bare
 #           net/http handler serving a document of the same size (bench/cmd/bare)
+#   redcap  REDCap's import_users of N members' rights as CSV into one project (POST
+#           /api/), against raw batched INSERTs of the same member rows; and the CSV
+#           export of them, against a raw SELECT of the same columns; with the export's
+#           peak heap at 10,000 and at N members (go test -bench, SQLite and, when
+#           ROSTER_TEST_POSTGRES_URL is set, PostgreSQL)
 #
-# Usage: bench/load.sh [store|import|http|all]   (default all)
+# Usage: bench/load.sh [store|import|http|redcap|all]   (default all)
 # Settings (environment): N=100000 DURATION=10s CONNS=32 THREADS=2 ROUNDS=3
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,6 +70,23 @@ if [ "$WHAT" = all ] || [ "$WHAT" = import ]; then
     imp=$(awk -v n="$N" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')
     wall=$(awk -v n="$N" -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", n / (b - a) }')
     say "round $round: raw insert $raw rows/s; import $imp rows/s (whole command: $wall rows/s); ratio $(ratio "$imp" "$raw") (whole command $(ratio "$wall" "$raw"))   (target ≥ 0.50)"
+  done
+fi
+
+if [ "$WHAT" = all ] || [ "$WHAT" = redcap ]; then
+  say ""
+  say "## redcap ($N members in one project): go test -bench"
+  out=$(ROSTER_BENCH_USERS=$N ROSTER_BENCH_MEMBERS=$N go test -run XXX -bench 'BenchmarkREDCapImport|BenchmarkRawMemberInsert|BenchmarkREDCapExport|BenchmarkRawMemberSelect' \
+    -benchtime 1x -count "$ROUNDS" -timeout 60m ./bench/)
+  printf '%s\n' "$out" | grep '^Benchmark'
+  rate() { printf '%s\n' "$out" | awk -v pat="$1" '$1 ~ pat { for (i = 1; i < NF; i++) if ($(i+1) == "rows/s") { s += $i; n++ } } END { if (n) printf "%.0f", s / n }'; }
+  heap() { printf '%s\n' "$out" | awk -v pat="$1" '$1 ~ pat { for (i = 1; i < NF; i++) if ($(i+1) == "heap-MB") { if ($i > m) m = $i } } END { printf "%.1f", m }'; }
+  for engine in sqlite postgres; do
+    imp=$(rate "^BenchmarkREDCapImport/$engine"); raw=$(rate "^BenchmarkRawMemberInsert/$engine")
+    exp=$(rate "^BenchmarkREDCapExport/$engine/members=$N"); sel=$(rate "^BenchmarkRawMemberSelect/$engine")
+    [ -n "$imp" ] || continue
+    say "$engine: import $imp rows/s, raw insert $raw rows/s, ratio $(ratio "$imp" "$raw"); export $exp rows/s, raw select $sel rows/s, ratio $(ratio "$exp" "$sel")"
+    say "$engine: export peak heap $(heap "^BenchmarkREDCapExport/$engine/members=10000") MB at 10000 members, $(heap "^BenchmarkREDCapExport/$engine/members=$N") MB at $N"
   done
 fi
 

@@ -66,6 +66,10 @@ type memberWrites struct {
 	touched map[string]*roster.ProjectMember // by username, the new state
 	before  map[string]*roster.ProjectMember // by username, the stored state; absent for new members
 	order   []string
+	// What prepare worked out.
+	prepared         bool
+	created, updated []*roster.ProjectMember
+	entries          []*roster.AuditEntry
 }
 
 func newMemberWrites() *memberWrites {
@@ -92,10 +96,10 @@ func (w *memberWrites) member(projectID int64, key string, stored map[string]*ro
 	return m
 }
 
-// write stores the chunk's changes with one audit entry per member that changed.
-func (w *memberWrites) write(ctx context.Context, tx roster.Tx, a *access, dags []*roster.DAG, now time.Time) error {
-	var created, updated []*roster.ProjectMember
-	var entries []*roster.AuditEntry
+// prepare works out the chunk's writes and encodes their audit entries: Go's work, which
+// an import does on its worker so the transaction's goroutine only writes.
+func (w *memberWrites) prepare(ctx context.Context, a *access, dags []*roster.DAG, now time.Time) error {
+	w.created, w.updated, w.entries = nil, nil, nil
 	for _, key := range w.order {
 		m := w.touched[key]
 		changes := memberChanges(w.before[key], m, dags)
@@ -104,20 +108,37 @@ func (w *memberWrites) write(ctx context.Context, tx roster.Tx, a *access, dags 
 		}
 		action := "project.member.update"
 		if w.before[key] == nil {
-			created = append(created, m)
+			w.created = append(w.created, m)
 			action = "project.member.add"
 		} else {
-			updated = append(updated, m)
+			w.updated = append(w.updated, m)
 		}
-		entries = append(entries, projectAudit(ctx, now, action, a.project, changes))
+		e := projectAudit(ctx, now, action, a.project, changes)
+		enc, err := roster.MarshalChanges(changes)
+		if err != nil {
+			return roster.Internal("core.memberWrites", err)
+		}
+		e.EncodedChanges = enc
+		w.entries = append(w.entries, e)
 	}
-	if err := tx.CreateProjectMembers(ctx, created); err != nil {
+	w.prepared = true
+	return nil
+}
+
+// write stores the chunk's changes with one audit entry per member that changed.
+func (w *memberWrites) write(ctx context.Context, tx roster.Tx, a *access, dags []*roster.DAG, now time.Time) error {
+	if !w.prepared {
+		if err := w.prepare(ctx, a, dags, now); err != nil {
+			return err
+		}
+	}
+	if err := tx.CreateProjectMembers(ctx, w.created); err != nil {
 		return err
 	}
-	if err := tx.UpdateProjectMembers(ctx, updated); err != nil {
+	if err := tx.UpdateProjectMembers(ctx, w.updated); err != nil {
 		return err
 	}
-	return tx.AppendAudit(ctx, entries...)
+	return tx.AppendAudit(ctx, w.entries...)
 }
 
 // memberChanges is the audit record of a member's change; before is nil for a new one.
@@ -270,6 +291,9 @@ func (imp *userImport) run(rows roster.Rows[roster.MemberRow]) (int, error) {
 		if !c.clean || imp.txPs.any() {
 			continue // keep checking the rest, to report every problem; write nothing
 		}
+		if len(c.deferred) > 0 {
+			c.w.prepared = false // the deferred rows changed it
+		}
 		if err := c.w.write(imp.ctx, imp.tx, imp.a, imp.dags, imp.now); err != nil {
 			return 0, err
 		}
@@ -304,6 +328,11 @@ func (imp *userImport) check(line int, chunk []roster.MemberRow) (userChunk, err
 		imp.written[key] = struct{}{}
 	}
 	c.clean = !imp.workerPs.any()
+	if c.clean {
+		if err := c.w.prepare(imp.ctx, imp.a, imp.dags, imp.now); err != nil {
+			return userChunk{}, err
+		}
+	}
 	return c, nil
 }
 

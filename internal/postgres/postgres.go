@@ -61,8 +61,9 @@ func Open(ctx context.Context, url string, opts Options, log *slog.Logger) (*sql
 		return nil, err
 	}
 	return sqlstore.New(ctx, db, db, sqlstore.Engine{
-		Kind:     "postgres",
-		MapError: mapError,
+		Kind:         "postgres",
+		MapError:     mapError,
+		ArrayInserts: true,
 		// An unnamed statement, planned for its parameter values on every run.
 		PlanEachTime: []any{pgx.QueryExecModeExec},
 		Retryable:    retryable,

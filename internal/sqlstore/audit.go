@@ -26,7 +26,7 @@ func (q *q) AppendAudit(ctx context.Context, entries ...*roster.AuditEntry) erro
 		return q.wrap("store.AppendAudit", err)
 	}
 	first := last - int64(len(entries)) + 1
-	if q.e.Kind == "postgres" {
+	if q.e.ArrayInserts {
 		return q.appendAuditArrays(ctx, first, entries)
 	}
 	const ncols = 13

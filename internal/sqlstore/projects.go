@@ -273,6 +273,9 @@ const (
 )
 
 func (q *q) CreateProjectMembers(ctx context.Context, ms []*roster.ProjectMember) error {
+	if q.e.ArrayInserts {
+		return q.createMembersArrays(ctx, ms)
+	}
 	vals := make([]any, 0, min(len(ms), batchSize)*memberWriteN)
 	for start := 0; start < len(ms); start += batchSize {
 		chunk := ms[start:min(start+batchSize, len(ms))]
@@ -287,6 +290,51 @@ func (q *q) CreateProjectMembers(ctx context.Context, ms []*roster.ProjectMember
 		}
 		query := "INSERT INTO project_members (" + memberWriteCols + ") VALUES " + q.valuesList(len(chunk), memberWriteN) + " RETURNING id, username"
 		res, err := q.batchQuery(ctx, query, len(chunk) == batchSize, args{vals: vals})
+		if err != nil {
+			return q.wrap("store.CreateProjectMembers", err)
+		}
+		for res.Next() {
+			var id int64
+			var key string
+			if err := res.Scan(&id, &key); err != nil {
+				res.Close()
+				return q.wrap("store.CreateProjectMembers", err)
+			}
+			if m := byKey[key]; m != nil {
+				m.ID = id
+			}
+		}
+		if err := errors.Join(res.Err(), res.Close()); err != nil {
+			return q.wrap("store.CreateProjectMembers", err)
+		}
+	}
+	return nil
+}
+
+// createMembersArrays is CreateProjectMembers with a column per array (see
+// Engine.ArrayInserts).
+func (q *q) createMembersArrays(ctx context.Context, ms []*roster.ProjectMember) error {
+	for start := 0; start < len(ms); start += 5000 {
+		chunk := ms[start:min(start+5000, len(ms))]
+		n := len(chunk)
+		project, dag, role := make([]int64, n), make([]int64, n), make([]int64, n)
+		username, expiration, rights, forms, formsExport := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		added, updated := make([]time.Time, n), make([]time.Time, n)
+		byKey := make(map[string]*roster.ProjectMember, n)
+		for i, m := range chunk {
+			m.Username = memberKey(m.Username)
+			p := &m.Privileges
+			project[i], username[i], expiration[i], dag[i], role[i] = m.ProjectID, m.Username, m.Expiration, m.DAGID, m.RoleID
+			rights[i], forms[i], formsExport[i] = p.EncodeRights(), roster.EncodeFormRights(p.Forms), roster.EncodeFormRights(p.FormsExport)
+			added[i], updated[i] = dbTime(m.AddedAt), dbTime(m.UpdatedAt)
+			byKey[m.Username] = m
+		}
+		res, err := q.w.QueryContext(ctx, `INSERT INTO project_members (project_id, username, expiration, dag_id, role_id, rights,
+			forms, forms_export, token_at, added_at, updated_at)
+			SELECT p, u, e, d, r, ri, f, fe, $9, a, up FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],
+				$6::text[], $7::text[], $8::text[], $10::timestamptz[], $11::timestamptz[]) AS t(p, u, e, d, r, ri, f, fe, a, up)
+			RETURNING id, username`,
+			project, username, expiration, dag, role, rights, forms, formsExport, dbTime(time.Time{}), added, updated)
 		if err != nil {
 			return q.wrap("store.CreateProjectMembers", err)
 		}

@@ -30,6 +30,10 @@ type Engine struct {
 	// while honouring a cancellable context costs a goroutine per query; PostgreSQL
 	// keeps cancellation, since its reads cross a network that can hang.
 	UncancelledPointReads bool
+	// ArrayInserts: bulk inserts send one array per column and unnest them, rather than
+	// a VALUES list with a parameter per cell. PostgreSQL parses and binds thousands of
+	// parameters slowly; thirteen arrays cost it little. SQLite has no arrays.
+	ArrayInserts bool
 	// PlanEachTime are leading arguments that make the driver plan a statement for the
 	// values it is given, each time it runs. Bulk lookups inside an import need it on
 	// PostgreSQL: after five runs a cached statement may switch to a generic plan made
