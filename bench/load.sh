@@ -83,10 +83,10 @@ if [ "$WHAT" = all ] || [ "$WHAT" = redcap ]; then
   heap() { printf '%s\n' "$out" | awk -v pat="$1" '$1 ~ pat { for (i = 1; i < NF; i++) if ($(i+1) == "heap-MB") { if ($i > m) m = $i } } END { printf "%.1f", m }'; }
   for engine in sqlite postgres; do
     imp=$(rate "^BenchmarkREDCapImport/$engine"); raw=$(rate "^BenchmarkRawMemberInsert/$engine")
-    exp=$(rate "^BenchmarkREDCapExport/$engine/members=$N"); sel=$(rate "^BenchmarkRawMemberSelect/$engine")
+    exp=$(rate "^BenchmarkREDCapExport/$engine/members=$N-"); sel=$(rate "^BenchmarkRawMemberSelect/$engine")
     [ -n "$imp" ] || continue
     say "$engine: import $imp rows/s, raw insert $raw rows/s, ratio $(ratio "$imp" "$raw"); export $exp rows/s, raw select $sel rows/s, ratio $(ratio "$exp" "$sel")"
-    say "$engine: export peak heap $(heap "^BenchmarkREDCapExport/$engine/members=10000") MB at 10000 members, $(heap "^BenchmarkREDCapExport/$engine/members=$N") MB at $N"
+    say "$engine: export peak heap $(heap "^BenchmarkREDCapExport/$engine/members=10000-") MB at 10000 members, $(heap "^BenchmarkREDCapExport/$engine/members=$N-") MB at $N"
   done
 fi
 
