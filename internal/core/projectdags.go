@@ -49,12 +49,8 @@ func checkDAGWrite(a *access) error {
 // existing ones (rows naming one by the unique name it had before the import). Unique
 // names follow from the labels. All or nothing.
 func (s *Service) ImportProjectDAGs(ctx context.Context, id int64, rows roster.Rows[roster.DAGRow]) (int, error) {
-	count, ran := 0, false
-	err := s.projectTx(ctx, id, checkDAGWrite, func(tx roster.Tx, a *access, now time.Time) error {
-		if ran {
-			return errRowsReplayed
-		}
-		ran = true
+	count := 0
+	err := s.importTx(ctx, id, checkDAGWrite, func(tx roster.Tx, a *access, now time.Time) error {
 		dags, err := tx.ListProjectDAGs(ctx, id)
 		if err != nil {
 			return err

@@ -180,20 +180,8 @@ func memberChanges(before, after *roster.ProjectMember, dags []*roster.DAG) []ro
 // one transaction, or none when any is invalid; the error lists every problem. Needs
 // full User Rights (and, with a token, API import). Returns the number of rows.
 func (s *Service) ImportProjectUsers(ctx context.Context, id int64, rows roster.Rows[roster.MemberRow]) (int, error) {
-	count, ran := 0, false
-	err := s.projectTx(ctx, id, func(a *access) error {
-		if err := a.apiRight(roster.RightAPIImport, errNoAPIImport); err != nil {
-			return err
-		}
-		if a.right(roster.RightUserRights) != 1 {
-			return insufficient(msgUsersImport)
-		}
-		return nil
-	}, func(tx roster.Tx, a *access, now time.Time) error {
-		if ran {
-			return errRowsReplayed
-		}
-		ran = true
+	count := 0
+	err := s.importTx(ctx, id, checkUsersWrite, func(tx roster.Tx, a *access, now time.Time) error {
 		dags, err := tx.ListProjectDAGs(ctx, id)
 		if err != nil {
 			return err
@@ -339,12 +327,7 @@ func (imp *userImport) check(line int, chunk []roster.MemberRow) (userChunk, err
 func (s *Service) importUserRow(a *access, row *roster.MemberRow, line int, stored map[string]*roster.ProjectMember,
 	dags map[string]*roster.DAG, w *memberWrites, ps *problems, now time.Time) {
 	u := strings.TrimSpace(row.Fields["username"])
-	if u == "" {
-		ps.add(line, "username", roster.PRequired, fmt.Sprintf("The username is missing for user #%d in the list of users provided.", line))
-		return
-	}
-	if !checkMemberUsername(u) {
-		ps.add(line, "username", roster.PFormat, fmt.Sprintf("username %q is not in a valid username format. User names can only contain letters, numbers, underscores, hyphens, periods, spaces, apostrophes, and @ symbols.", u))
+	if !rowUsername(u, line, ps) {
 		return
 	}
 	key := roster.FoldKey(u)
@@ -493,15 +476,7 @@ func (s *Service) ExportDAGMappings(ctx context.Context, id int64, fn func(*rost
 // DAG) refuses the whole call. Returns how many were removed.
 func (s *Service) DeleteProjectUsers(ctx context.Context, id int64, usernames []string) (int, error) {
 	n := 0
-	err := s.projectTx(ctx, id, func(a *access) error {
-		if err := a.apiRight(roster.RightAPIImport, errNoAPIImport); err != nil {
-			return err
-		}
-		if a.right(roster.RightUserRights) != 1 {
-			return insufficient(msgUsersImport)
-		}
-		return nil
-	}, func(tx roster.Tx, a *access, now time.Time) error {
+	err := s.projectTx(ctx, id, checkUsersWrite, func(tx roster.Tx, a *access, now time.Time) error {
 		stored, err := tx.GetProjectMembers(ctx, id, usernames)
 		if err != nil {
 			return err
@@ -541,114 +516,64 @@ func (s *Service) DeleteProjectUsers(ctx context.Context, id int64, usernames []
 // of its role, keeping the role's rights as its own). A username not yet in the project
 // joins it with no rights of its own. A row may also set the member's DAG.
 func (s *Service) ImportRoleMappings(ctx context.Context, id int64, rows roster.Rows[roster.Mapping]) (int, error) {
-	count, ran := 0, false
-	err := s.projectTx(ctx, id, func(a *access) error {
-		if err := a.apiRight(roster.RightAPIImport, errNoAPIImport); err != nil {
-			return err
-		}
-		if a.right(roster.RightUserRights) != 1 {
-			return insufficient(msgUsersImport)
-		}
-		return nil
-	}, func(tx roster.Tx, a *access, now time.Time) error {
-		if ran {
-			return errRowsReplayed
-		}
-		ran = true
-		dags, err := tx.ListProjectDAGs(ctx, id)
-		if err != nil {
-			return err
-		}
-		roles, err := tx.ListProjectRoles(ctx, id)
-		if err != nil {
-			return err
-		}
-		dagNames, roleNames := dagsByName(dags), map[string]*roster.ProjectRole{}
-		for _, r := range roles {
-			roleNames[r.UniqueName] = r
-		}
-		var ps problems
-		var badRoles []string
-		seen := map[string]bool{}
-		count, err = inChunks(rows, func(keys []string) error { return requireKeys(keys, "username", "unique_role_name") },
-			func(line int, chunk []roster.Mapping) error {
-				names := make([]string, len(chunk))
-				for i, m := range chunk {
-					names[i] = strings.TrimSpace(m.Username)
+	var roleNames map[string]*roster.ProjectRole
+	var dagNames map[string]*roster.DAG
+	var badRoles []string
+	return s.importMappings(ctx, id, rows, mappingImport{
+		check:    checkUsersWrite,
+		required: []string{"username", "unique_role_name"},
+		prepare: func(tx roster.Tx, dags []*roster.DAG) error {
+			roles, err := tx.ListProjectRoles(ctx, id)
+			if err != nil {
+				return err
+			}
+			roleNames, dagNames = rolesByName(roles), dagsByName(dags)
+			return nil
+		},
+		apply: func(a *access, row roster.Mapping, line int, key string, stored map[string]*roster.ProjectMember, w *memberWrites, ps *problems, now time.Time) {
+			var role *roster.ProjectRole
+			if name := strings.TrimSpace(row.Name); name != "" {
+				if role = roleNames[name]; role == nil {
+					if !slices.Contains(badRoles, name) {
+						badRoles = append(badRoles, name)
+					}
+					return
 				}
-				stored, err := tx.GetProjectMembers(ctx, id, names)
-				if err != nil {
-					return err
+			}
+			var dag *roster.DAG
+			if row.HasDAG && strings.TrimSpace(row.DAG) != "" {
+				if dag = dagNames[strings.TrimSpace(row.DAG)]; dag == nil {
+					ps.add(line, "data_access_group", roster.PUnknown, fmt.Sprintf("data_access_group %q is not a valid unique Data Access Group name for this project.", row.DAG))
+					return
 				}
-				w := newMemberWrites()
-				for i, row := range chunk {
-					u := strings.TrimSpace(row.Username)
-					key := roster.FoldKey(u)
-					switch {
-					case u == "":
-						ps.add(line+i, "username", roster.PRequired, fmt.Sprintf("The username is missing for user #%d in the list of users provided.", line+i))
-						continue
-					case !checkMemberUsername(u):
-						ps.add(line+i, "username", roster.PFormat, fmt.Sprintf("username %q is not in a valid username format. User names can only contain letters, numbers, underscores, hyphens, periods, spaces, apostrophes, and @ symbols.", u))
-						continue
-					case seen[key]:
-						ps.add(line+i, "username", roster.PDuplicate, fmt.Sprintf("The username %q occurs in more than one record.", u))
-						continue
-					}
-					seen[key] = true
-					var role *roster.ProjectRole
-					if name := strings.TrimSpace(row.Name); name != "" {
-						if role = roleNames[name]; role == nil {
-							if !slices.Contains(badRoles, name) {
-								badRoles = append(badRoles, name)
-							}
-							continue
-						}
-					}
-					var dag *roster.DAG
-					if row.HasDAG && strings.TrimSpace(row.DAG) != "" {
-						if dag = dagNames[strings.TrimSpace(row.DAG)]; dag == nil {
-							ps.add(line+i, "data_access_group", roster.PUnknown, fmt.Sprintf("data_access_group %q is not a valid unique Data Access Group name for this project.", row.DAG))
-							continue
-						}
-					}
-					if msg := outsideDAG(a, stored[key], key); msg != "" {
-						ps.add(line+i, "username", roster.PForbidden, msg)
-						continue
-					}
-					if a.dag() != 0 && row.HasDAG && (dag == nil || dag.ID != a.dag()) {
-						ps.add(line+i, "data_access_group", roster.PForbidden, dagOnlyOwn)
-						continue
-					}
-					m := w.member(id, key, stored, now)
-					if stored[key] == nil {
-						m.DAGID = a.dag()
-					}
-					setRole(m, role)
-					if row.HasDAG {
-						m.DAGID = 0
-						if dag != nil {
-							m.DAGID = dag.ID
-						}
-					}
+			}
+			if msg := outsideDAG(a, stored[key], key); msg != "" {
+				ps.add(line, "username", roster.PForbidden, msg)
+				return
+			}
+			if a.dag() != 0 && row.HasDAG && (dag == nil || dag.ID != a.dag()) {
+				ps.add(line, "data_access_group", roster.PForbidden, dagOnlyOwn)
+				return
+			}
+			m := w.member(id, key, stored, now)
+			if stored[key] == nil {
+				m.DAGID = a.dag()
+			}
+			setRole(m, role)
+			if row.HasDAG {
+				m.DAGID = 0
+				if dag != nil {
+					m.DAGID = dag.ID
 				}
-				if ps.any() || len(badRoles) > 0 {
-					return nil
-				}
-				return w.write(ctx, tx, a, dags, now)
-			})
-		if err != nil {
-			return err
-		}
-		if len(badRoles) > 0 {
-			ps.add(0, "unique_role_name", roster.PUnknown, "Invalid Unique Role Names: "+strings.Join(badRoles, ", "))
-		}
-		if ps.any() {
-			return ps.err()
-		}
-		return nil
+			}
+		},
+		finish: func(ps *problems) {
+			if len(badRoles) > 0 {
+				ps.add(0, "unique_role_name", roster.PUnknown, "Invalid Unique Role Names: "+strings.Join(badRoles, ", "))
+			}
+		},
+		stop: func() bool { return len(badRoles) > 0 },
 	})
-	return count, err
 }
 
 // setRole puts a member in a role, or takes it out of its role (nil) keeping the role's
@@ -670,20 +595,62 @@ func setRole(m *roster.ProjectMember, role *roster.ProjectRole) {
 // username must already be a member. Needs the Data Access Groups right, and a requester
 // confined to a DAG may not.
 func (s *Service) ImportDAGMappings(ctx context.Context, id int64, rows roster.Rows[roster.Mapping]) (int, error) {
-	count, ran := 0, false
-	err := s.projectTx(ctx, id, checkDAGWrite, func(tx roster.Tx, a *access, now time.Time) error {
-		if ran {
-			return errRowsReplayed
-		}
-		ran = true
+	var byName map[string]*roster.DAG
+	return s.importMappings(ctx, id, rows, mappingImport{
+		check:    checkDAGWrite,
+		required: []string{"username", "redcap_data_access_group"},
+		prepare: func(tx roster.Tx, dags []*roster.DAG) error {
+			byName = dagsByName(dags)
+			return nil
+		},
+		apply: func(a *access, row roster.Mapping, line int, key string, stored map[string]*roster.ProjectMember, w *memberWrites, ps *problems, now time.Time) {
+			if stored[key] == nil {
+				ps.add(line, "username", roster.PUnknown, fmt.Sprintf("The username %q does not exist in the project.", strings.TrimSpace(row.Username)))
+				return
+			}
+			var dagID int64
+			if name := strings.TrimSpace(row.Name); name != "" {
+				d := byName[name]
+				if d == nil {
+					ps.add(line, "redcap_data_access_group", roster.PUnknown, fmt.Sprintf("Unique group name %q does not exist in the project.", name))
+					return
+				}
+				dagID = d.ID
+			}
+			w.member(id, key, stored, now).DAGID = dagID
+		},
+	})
+}
+
+// mappingImport is what differs between the role-mapping and DAG-mapping imports.
+type mappingImport struct {
+	check    func(*access) error
+	required []string // keys the first row must carry
+	prepare  func(tx roster.Tx, dags []*roster.DAG) error
+	// apply checks one row whose username is well-formed and new to the import, and
+	// records its change in w or its problems in ps.
+	apply func(a *access, row roster.Mapping, line int, key string, stored map[string]*roster.ProjectMember, w *memberWrites, ps *problems, now time.Time)
+	// finish adds problems collected across rows; stop says there are some.
+	finish func(ps *problems)
+	stop   func() bool
+}
+
+// importMappings runs a mapping import: a chunk at a time, its members looked up in the
+// transaction, each username checked (present, well-formed, once in the import), the
+// rest left to apply; the chunk is written while the import is free of problems.
+func (s *Service) importMappings(ctx context.Context, id int64, rows roster.Rows[roster.Mapping], mi mappingImport) (int, error) {
+	count := 0
+	err := s.importTx(ctx, id, mi.check, func(tx roster.Tx, a *access, now time.Time) error {
 		dags, err := tx.ListProjectDAGs(ctx, id)
 		if err != nil {
 			return err
 		}
-		byName := dagsByName(dags)
+		if err := mi.prepare(tx, dags); err != nil {
+			return err
+		}
 		var ps problems
 		seen := map[string]bool{}
-		count, err = inChunks(rows, func(keys []string) error { return requireKeys(keys, "username", "redcap_data_access_group") },
+		count, err = inChunks(rows, func(keys []string) error { return requireKeys(keys, mi.required...) },
 			func(line int, chunk []roster.Mapping) error {
 				names := make([]string, len(chunk))
 				for i, m := range chunk {
@@ -695,38 +662,27 @@ func (s *Service) ImportDAGMappings(ctx context.Context, id int64, rows roster.R
 				}
 				w := newMemberWrites()
 				for i, row := range chunk {
-					u := strings.TrimSpace(row.Username)
-					key := roster.FoldKey(u)
-					switch {
-					case u == "":
-						ps.add(line+i, "username", roster.PRequired, fmt.Sprintf("The username is missing for user #%d in the list of users provided.", line+i))
+					if !rowUsername(names[i], line+i, &ps) {
 						continue
-					case seen[key]:
-						ps.add(line+i, "username", roster.PDuplicate, fmt.Sprintf("The username %q occurs in more than one record.", u))
-						continue
-					case stored[key] == nil:
-						ps.add(line+i, "username", roster.PUnknown, fmt.Sprintf("The username %q does not exist in the project.", u))
+					}
+					key := roster.FoldKey(names[i])
+					if seen[key] {
+						ps.add(line+i, "username", roster.PDuplicate, fmt.Sprintf("The username %q occurs in more than one record.", names[i]))
 						continue
 					}
 					seen[key] = true
-					var dagID int64
-					if name := strings.TrimSpace(row.Name); name != "" {
-						d := byName[name]
-						if d == nil {
-							ps.add(line+i, "redcap_data_access_group", roster.PUnknown, fmt.Sprintf("Unique group name %q does not exist in the project.", name))
-							continue
-						}
-						dagID = d.ID
-					}
-					w.member(id, key, stored, now).DAGID = dagID
+					mi.apply(a, row, line+i, key, stored, w, &ps, now)
 				}
-				if ps.any() {
-					return nil
+				if ps.any() || mi.stop != nil && mi.stop() {
+					return nil // keep checking, to report every problem; write nothing
 				}
 				return w.write(ctx, tx, a, dags, now)
 			})
 		if err != nil {
 			return err
+		}
+		if mi.finish != nil {
+			mi.finish(&ps)
 		}
 		if ps.any() {
 			return ps.err()
@@ -734,6 +690,44 @@ func (s *Service) ImportDAGMappings(ctx context.Context, id int64, rows roster.R
 		return nil
 	})
 	return count, err
+}
+
+// rowUsername checks a row's username as REDCap does, and reports false, the problem
+// recorded, when the row cannot be used.
+func rowUsername(u string, line int, ps *problems) bool {
+	switch {
+	case u == "":
+		ps.add(line, "username", roster.PRequired, fmt.Sprintf("The username is missing for user #%d in the list of users provided.", line))
+		return false
+	case !checkMemberUsername(u):
+		ps.add(line, "username", roster.PFormat, fmt.Sprintf("username %q is not in a valid username format. User names can only contain letters, numbers, underscores, hyphens, periods, spaces, apostrophes, and @ symbols.", u))
+		return false
+	}
+	return true
+}
+
+// importTx is projectTx for imports. Their rows are read as they arrive and cannot be
+// read twice, so if the store would run the transaction again after a concurrency
+// failure, the import gives up instead.
+func (s *Service) importTx(ctx context.Context, id int64, check func(*access) error, fn func(tx roster.Tx, a *access, now time.Time) error) error {
+	ran := false
+	return s.projectTx(ctx, id, check, func(tx roster.Tx, a *access, now time.Time) error {
+		if ran {
+			return errRowsReplayed
+		}
+		ran = true
+		return fn(tx, a, now)
+	})
+}
+
+func checkUsersWrite(a *access) error {
+	if err := a.apiRight(roster.RightAPIImport, errNoAPIImport); err != nil {
+		return err
+	}
+	if a.right(roster.RightUserRights) != 1 {
+		return insufficient(msgUsersImport)
+	}
+	return nil
 }
 
 // SwitchDAG moves the requesting member into the DAG of that unique name ("" or "0" for

@@ -70,20 +70,13 @@ const maxRoleLabel = 150
 // rights; an existing one changes only in what the row sets. Members in a role follow
 // its rights at once. All or nothing.
 func (s *Service) ImportProjectRoles(ctx context.Context, id int64, rows roster.Rows[roster.RoleRow]) (int, error) {
-	count, ran := 0, false
-	err := s.projectTx(ctx, id, checkRolesWrite, func(tx roster.Tx, a *access, now time.Time) error {
-		if ran {
-			return errRowsReplayed
-		}
-		ran = true
+	count := 0
+	err := s.importTx(ctx, id, checkRolesWrite, func(tx roster.Tx, a *access, now time.Time) error {
 		roles, err := tx.ListProjectRoles(ctx, id)
 		if err != nil {
 			return err
 		}
-		byName := make(map[string]*roster.ProjectRole, len(roles))
-		for _, r := range roles {
-			byName[r.UniqueName] = r
-		}
+		byName := rolesByName(roles)
 		var ps problems
 		var badNames []string
 		var created, updated []*roster.ProjectRole
@@ -178,10 +171,7 @@ func (s *Service) DeleteProjectRoles(ctx context.Context, id int64, names []stri
 		if err != nil {
 			return err
 		}
-		byName := make(map[string]*roster.ProjectRole, len(roles))
-		for _, r := range roles {
-			byName[r.UniqueName] = r
-		}
+		byName := rolesByName(roles)
 		var missing []string
 		var doomed []*roster.ProjectRole
 		for _, name := range names {
@@ -226,4 +216,13 @@ func (s *Service) DeleteProjectRoles(ctx context.Context, id int64, names []stri
 		return tx.AppendAudit(ctx, entries...)
 	})
 	return n, err
+}
+
+// rolesByName indexes roles by unique name.
+func rolesByName(roles []*roster.ProjectRole) map[string]*roster.ProjectRole {
+	m := make(map[string]*roster.ProjectRole, len(roles))
+	for _, r := range roles {
+		m[r.UniqueName] = r
+	}
+	return m
 }

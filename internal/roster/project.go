@@ -43,7 +43,7 @@ func (p *Project) HasForm(name string) bool {
 	return false
 }
 
-// ProjectPurposes are the allowed values of Project.Purpose.
+// MaxProjectPurpose is the highest value of Project.Purpose.
 const MaxProjectPurpose = 4
 
 // Right is one of a member's project rights, by its position in ProjectRights.
@@ -142,8 +142,8 @@ var validFormRights = map[int]bool{0: true, 1: true, 2: true, 3: true, 128: true
 // ValidFormRight reports whether v is a form-level right.
 func ValidFormRight(v int) bool { return validFormRights[v] }
 
-// Export rights per form: 0 no access, 2 de-identified, 3 remove identifier fields, 1
-// full data set.
+// MaxFormExportRight is the highest export right on a form: 0 no access, 2
+// de-identified, 3 remove identifier fields, 1 full data set.
 const MaxFormExportRight = 3
 
 // FormRight is a right on one form.
@@ -159,7 +159,7 @@ type Privileges struct {
 	FormsExport []FormRight // export rights
 }
 
-// Form returns the right on form in rights, 0 when it is not listed.
+// FormValue returns the right on form in rights, 0 when it is not listed.
 func FormValue(rights []FormRight, form string) int {
 	for _, f := range rights {
 		if f.Form == form {
@@ -380,7 +380,7 @@ type RawFormRight struct {
 type RoleRow = MemberRow
 
 // Mapping is one row of a role-mapping or DAG-mapping import: a username and the unique
-// name of a role or DAG, "" for none. Has says which keys the row carried.
+// name of a role or DAG, "" for none; HasDAG says whether the row carried a DAG.
 type Mapping struct {
 	Username string
 	Name     string

@@ -293,22 +293,27 @@ func (q *q) CreateProjectMembers(ctx context.Context, ms []*roster.ProjectMember
 		if err != nil {
 			return q.wrap("store.CreateProjectMembers", err)
 		}
-		for res.Next() {
-			var id int64
-			var key string
-			if err := res.Scan(&id, &key); err != nil {
-				res.Close()
-				return q.wrap("store.CreateProjectMembers", err)
-			}
-			if m := byKey[key]; m != nil {
-				m.ID = id
-			}
-		}
-		if err := errors.Join(res.Err(), res.Close()); err != nil {
+		if err := setMemberIDs(res, byKey); err != nil {
 			return q.wrap("store.CreateProjectMembers", err)
 		}
 	}
 	return nil
+}
+
+// setMemberIDs reads the (id, username) rows an insert returned into its members.
+func setMemberIDs(res *sql.Rows, byKey map[string]*roster.ProjectMember) error {
+	for res.Next() {
+		var id int64
+		var key string
+		if err := res.Scan(&id, &key); err != nil {
+			res.Close()
+			return err
+		}
+		if m := byKey[key]; m != nil {
+			m.ID = id
+		}
+	}
+	return errors.Join(res.Err(), res.Close())
 }
 
 // createMembersArrays is CreateProjectMembers with a column per array (see
@@ -338,18 +343,7 @@ func (q *q) createMembersArrays(ctx context.Context, ms []*roster.ProjectMember)
 		if err != nil {
 			return q.wrap("store.CreateProjectMembers", err)
 		}
-		for res.Next() {
-			var id int64
-			var key string
-			if err := res.Scan(&id, &key); err != nil {
-				res.Close()
-				return q.wrap("store.CreateProjectMembers", err)
-			}
-			if m := byKey[key]; m != nil {
-				m.ID = id
-			}
-		}
-		if err := errors.Join(res.Err(), res.Close()); err != nil {
+		if err := setMemberIDs(res, byKey); err != nil {
 			return q.wrap("store.CreateProjectMembers", err)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/rosterhq/roster/internal/roster"
 )
 
 // A cell is one key and value of an exported row. REDCap's exports mix value types:
@@ -17,12 +19,7 @@ type cell struct {
 	kind  byte // 's' string, 'i' integer, 'f' form rights
 	s     string
 	n     int
-	forms []formValue
-}
-
-type formValue struct {
-	form  string
-	value int
+	forms []roster.FormRight
 }
 
 func str(key, s string) cell     { return cell{key: key, kind: 's', s: s} }
@@ -117,7 +114,7 @@ func (t *table) row(cells []cell) error {
 			case 'i':
 				b.WriteString(strconv.Itoa(c.n))
 			case 'f':
-				appendCSV(b, formPairs(c.forms), true)
+				appendCSV(b, roster.EncodeFormRights(c.forms), true)
 			default:
 				appendCSV(b, c.s, true)
 			}
@@ -137,11 +134,11 @@ func (t *table) row(cells []cell) error {
 			case 'f':
 				for _, f := range c.forms {
 					b.WriteByte('<')
-					b.WriteString(f.form)
+					b.WriteString(f.Form)
 					b.WriteByte('>')
-					b.WriteString(strconv.Itoa(f.value))
+					b.WriteString(strconv.Itoa(f.Value))
 					b.WriteString("</")
-					b.WriteString(f.form)
+					b.WriteString(f.Form)
 					b.WriteByte('>')
 				}
 			default:
@@ -195,19 +192,6 @@ func (t *table) end() error {
 
 // started reports whether the response has begun.
 func (t *table) started() bool { return t.bw != nil }
-
-func formPairs(forms []formValue) string {
-	var b strings.Builder
-	for i, f := range forms {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(f.form)
-		b.WriteByte(':')
-		b.WriteString(strconv.Itoa(f.value))
-	}
-	return b.String()
-}
 
 // appendCSV writes a CSV field as REDCap does: quoted only when it holds a comma, a
 // quote, a line break, a tab or a space; and, for values, a TAB before a leading = - +
@@ -281,7 +265,7 @@ func appendJSONString(b *bytes.Buffer, s string) {
 
 // appendJSONForms writes form rights as an object, or [] when there are none (PHP's
 // empty array).
-func appendJSONForms(b *bytes.Buffer, forms []formValue) {
+func appendJSONForms(b *bytes.Buffer, forms []roster.FormRight) {
 	if len(forms) == 0 {
 		b.WriteString("[]")
 		return
@@ -291,9 +275,9 @@ func appendJSONForms(b *bytes.Buffer, forms []formValue) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		appendJSONString(b, f.form)
+		appendJSONString(b, f.Form)
 		b.WriteByte(':')
-		b.WriteString(strconv.Itoa(f.value))
+		b.WriteString(strconv.Itoa(f.Value))
 	}
 	b.WriteByte('}')
 }

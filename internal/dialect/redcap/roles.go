@@ -15,7 +15,7 @@ func (h *Handler) exportRoles(req *request) error {
 	}
 	t := newTable(req.w, req.format, "userRoles", false)
 	cells := make([]cell, 0, 2+roster.NumRights+2)
-	var forms, formsExport []formValue
+	var forms, formsExport []roster.FormRight
 	for _, r := range v.Roles {
 		cells = append(cells[:0], str("unique_role_name", r.UniqueName), str("role_label", r.Label))
 		for _, right := range roleRightsOrder {

@@ -26,10 +26,10 @@ var (
 
 // projectForms lists rights over every form of the project, in its order, 0 for forms
 // the rights leave out.
-func projectForms(p *roster.Project, rights []roster.FormRight, buf []formValue) []formValue {
+func projectForms(p *roster.Project, rights []roster.FormRight, buf []roster.FormRight) []roster.FormRight {
 	buf = buf[:0]
 	for _, f := range p.Forms {
-		buf = append(buf, formValue{form: f.Name, value: roster.FormValue(rights, f.Name)})
+		buf = append(buf, roster.FormRight{Form: f.Name, Value: roster.FormValue(rights, f.Name)})
 	}
 	return buf
 }
@@ -52,7 +52,7 @@ func (h *Handler) streamed(req *request, t *table, export func() error) error {
 func (h *Handler) exportUsers(req *request) error {
 	t := newTable(req.w, req.format, "users", false)
 	cells := make([]cell, 0, 7+roster.NumRights+2)
-	var forms, formsExport []formValue
+	var forms, formsExport []roster.FormRight
 	return h.streamed(req, t, func() error {
 		_, err := h.dir.ExportProjectUsers(req.ctx, req.project, func(v *roster.ProjectView, m *roster.ProjectMember) error {
 			priv := m.Effective()
