@@ -126,6 +126,21 @@ func testBackup(t *testing.T, s roster.Store) {
 	mustNil(t, s.CreateGroup(ctx, g))
 	mustNil(t, s.SetGroupMember(ctx, g.ID, a.ID, roster.GroupOwner, base))
 	inTx(t, s, func(tx roster.Tx) error { return tx.AppendAudit(ctx, entry("account.create", 1)) })
+	p := newProject(t, s, "Backed up", "f1")
+	member := &roster.ProjectMember{ProjectID: p.ID, Username: a.Username, AddedAt: base, UpdatedAt: base}
+	member.Privileges.Rights[roster.RightAPIExport] = 1
+	inTx(t, s, func(tx roster.Tx) error {
+		if err := tx.CreateProjectDAG(ctx, &roster.DAG{ProjectID: p.ID, Label: "Site", CreatedAt: base}); err != nil {
+			return err
+		}
+		if err := tx.CreateProjectRole(ctx, &roster.ProjectRole{ProjectID: p.ID, UniqueName: "U-111AAAAAAA", Label: "R", CreatedAt: base, UpdatedAt: base}); err != nil {
+			return err
+		}
+		if err := tx.CreateProjectMembers(ctx, []*roster.ProjectMember{member}); err != nil {
+			return err
+		}
+		return tx.SetProjectToken(ctx, member.ID, hash("project token"), base)
+	})
 
 	path := filepath.Join(t.TempDir(), "backup.db")
 	var tables []string
@@ -151,6 +166,17 @@ func testBackup(t *testing.T, s roster.Store) {
 	}
 	if ms, _ := b.ListGroupMembers(ctx, g.ID); len(ms) != 1 {
 		t.Fatal("backup lost group members")
+	}
+	if bp, err := b.GetProject(ctx, p.ID); err != nil || bp.Title != "Backed up" || len(bp.Forms) != 1 {
+		t.Fatalf("backup lost the project: %+v, %v", bp, err)
+	}
+	if m, err := b.GetProjectMemberByToken(ctx, hash("project token")); err != nil || m.AccountID != a.ID || m.Privileges.Rights[roster.RightAPIExport] != 1 {
+		t.Fatalf("backup lost the project member or its token: %+v, %v", m, err)
+	}
+	roles, _ := b.ListProjectRoles(ctx, p.ID)
+	dags, _ := b.ListProjectDAGs(ctx, p.ID)
+	if len(roles) != 1 || len(dags) != 1 {
+		t.Fatalf("backup lost roles or DAGs: %d, %d", len(roles), len(dags))
 	}
 	// The copy continues the audit sequence where the original stands.
 	mustNil(t, b.InTx(ctx, func(tx roster.Tx) error { return tx.AppendAudit(ctx, entry("after", 1)) }))
