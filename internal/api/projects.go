@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -140,9 +139,6 @@ func (h *Handler) addProjectForms(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if len(forms) == 0 {
-		return roster.Invalid(roster.Problem{Field: "forms", Code: roster.PRequired, Message: "Send at least one form to add."})
-	}
 	p, err := h.dir.AddProjectForms(r.Context(), id, forms)
 	if err != nil {
 		return err
@@ -198,26 +194,18 @@ func (h *Handler) listProjectMembers(w http.ResponseWriter, r *http.Request) err
 	return nil
 }
 
-// errFound stops a member stream once the member sought has been read.
-var errFound = errors.New("found")
-
 // memberDoc reads one member back as the caller may see it; nil when it is not visible
 // (a member confined to a DAG sees that DAG's members only).
 func (h *Handler) memberDoc(r *http.Request, id int64, username string) (*roster.MemberDoc, error) {
-	key := roster.FoldKey(username)
-	var doc *roster.MemberDoc
-	_, err := h.dir.ExportProjectUsers(r.Context(), id, func(v *roster.ProjectView, m *roster.ProjectMember) error {
-		if m.Username != key {
-			return nil
-		}
-		d := m.Doc(v.Project)
-		doc = &d
-		return errFound
-	})
-	if err != nil && !errors.Is(err, errFound) {
+	v, m, err := h.dir.GetProjectMember(r.Context(), id, username)
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		return nil, nil
+	}
+	if err != nil {
 		return nil, err
 	}
-	return doc, nil
+	d := m.Doc(v.Project)
+	return &d, nil
 }
 
 // putProjectMember adds a member or changes the rights sent: REDCap's Import Users for

@@ -581,8 +581,8 @@ func (d failingDirectory) ExportProjectUsers(ctx context.Context, id int64, fn f
 // outside it.
 type hidingDirectory struct{ api.Directory }
 
-func (d hidingDirectory) ExportProjectUsers(ctx context.Context, id int64, fn func(*roster.ProjectView, *roster.ProjectMember) error) (*roster.ProjectView, error) {
-	return d.Directory.ExportProjectUsers(ctx, id, func(*roster.ProjectView, *roster.ProjectMember) error { return nil })
+func (d hidingDirectory) GetProjectMember(ctx context.Context, id int64, username string) (*roster.ProjectView, *roster.ProjectMember, error) {
+	return nil, nil, roster.Errorf(roster.ENOTFOUND, "%s is not a member of this project.", username)
 }
 
 // TestPutProjectMemberNotShown: a change to a member the caller may not see is done, and

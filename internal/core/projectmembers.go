@@ -383,7 +383,7 @@ func outsideDAG(a *access, stored *roster.ProjectMember, key string) string {
 
 // exportMembers streams the members an export may show, with their DAG names.
 func (s *Service) exportMembers(ctx context.Context, a *access, byUsername bool, fn func(*roster.ProjectView, *roster.ProjectMember) error) (*roster.ProjectView, error) {
-	view, err := s.projectView(ctx, a.project, true)
+	view, err := s.projectView(ctx, a.project)
 	if err != nil {
 		return nil, err
 	}
@@ -399,15 +399,13 @@ func (s *Service) exportMembers(ctx context.Context, a *access, byUsername bool,
 	return view, err
 }
 
-func (s *Service) projectView(ctx context.Context, p *roster.Project, withDAGs bool) (*roster.ProjectView, error) {
-	v := &roster.ProjectView{Project: p}
-	var err error
-	if withDAGs {
-		if v.DAGs, err = s.store.ListProjectDAGs(ctx, p.ID); err != nil {
-			return nil, err
-		}
+// projectView is a project with its DAGs, for showing members.
+func (s *Service) projectView(ctx context.Context, p *roster.Project) (*roster.ProjectView, error) {
+	dags, err := s.store.ListProjectDAGs(ctx, p.ID)
+	if err != nil {
+		return nil, err
 	}
-	return v, nil
+	return &roster.ProjectView{Project: p, DAGs: dags}, nil
 }
 
 // readAccess is projectAccess outside a transaction, with a check.
@@ -442,6 +440,29 @@ func (s *Service) ExportProjectUsers(ctx context.Context, id int64, fn func(*ros
 		return nil, err
 	}
 	return s.exportMembers(ctx, a, false, fn)
+}
+
+// GetProjectMember returns one member as ExportProjectUsers shows it, with the project's
+// view. The same rights are needed; a member outside the reader's DAG is not found.
+func (s *Service) GetProjectMember(ctx context.Context, id int64, username string) (*roster.ProjectView, *roster.ProjectMember, error) {
+	a, err := s.readAccess(ctx, id, checkUsersExport)
+	if err != nil {
+		return nil, nil, err
+	}
+	ms, err := s.store.GetProjectMembers(ctx, id, []string{username})
+	if err != nil {
+		return nil, nil, err
+	}
+	m := ms[roster.FoldKey(username)]
+	if m == nil || a.dag() != 0 && m.DAGID != a.dag() {
+		return nil, nil, roster.Errorf(roster.ENOTFOUND, "%s is not a member of this project.", roster.FoldKey(username))
+	}
+	view, err := s.projectView(ctx, a.project)
+	if err != nil {
+		return nil, nil, err
+	}
+	m.DAGName = dagName(view.DAGs, m.DAGID)
+	return view, m, nil
 }
 
 // ExportRoleMappings streams each member's role, by username.

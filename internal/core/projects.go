@@ -300,7 +300,7 @@ func (s *Service) AddProjectForms(ctx context.Context, id int64, forms []roster.
 		return nil
 	}, func(tx roster.Tx, a *access, now time.Time) error {
 		if len(forms) == 0 {
-			return roster.Invalid(roster.Problem{Field: "forms", Code: roster.PRequired, Message: "Give at least one form to add."})
+			return roster.Invalid(roster.Problem{Field: "forms", Code: roster.PRequired, Message: "Send at least one form to add."})
 		}
 		add, ps := checkForms(forms, a.project.Forms)
 		if len(ps) > 0 {
