@@ -261,7 +261,7 @@ func usersState(ctx context.Context, e *env, args []string, verb string, st rost
 		return err
 	}
 	defer a.Close()
-	_, err = a.svc.SetState(operator(ctx, e), roster.ParseAccountRef(ref), st)
+	_, err = a.svc.SetState(operator(ctx, e), roster.ParseAccountRef(ref), st, roster.WriteOptions{})
 	return err
 }
 

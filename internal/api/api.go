@@ -19,7 +19,7 @@ type Directory interface {
 	Schema() *roster.Schema
 	AuthenticateKey(ctx context.Context, key string, c roster.Client) (roster.Actor, error)
 	AuthenticateSession(ctx context.Context, token string, c roster.Client) (roster.Actor, error)
-	Login(ctx context.Context, login, password string, c roster.Client) (*roster.SessionInfo, error)
+	Login(ctx context.Context, cred roster.Credentials, c roster.Client) (*roster.SessionInfo, error)
 	Logout(ctx context.Context, token string) error
 	CSRFToken(sessionToken string) string
 	CheckCSRF(sessionToken, presented string) bool
@@ -27,8 +27,8 @@ type Directory interface {
 	GetAccount(ctx context.Context, ref roster.AccountRef, opt roster.ReadOptions) (*roster.Record, error)
 	ListAccounts(ctx context.Context, f roster.AccountFilter, opt roster.ReadOptions) (*roster.RecordPage, error)
 	CreateAccount(ctx context.Context, in map[string]any) (*roster.Record, error)
-	MergeAccount(ctx context.Context, ref roster.AccountRef, patch map[string]any) (*roster.Record, error)
-	SetState(ctx context.Context, ref roster.AccountRef, st roster.State) (*roster.Record, error)
+	MergeAccount(ctx context.Context, ref roster.AccountRef, patch map[string]any, w roster.WriteOptions) (*roster.Record, error)
+	SetState(ctx context.Context, ref roster.AccountRef, st roster.State, w roster.WriteOptions) (*roster.Record, error)
 	SetPassword(ctx context.Context, ref roster.AccountRef, password, current string) error
 
 	CreateAPIKey(ctx context.Context, ref roster.AccountRef, req roster.KeyRequest) (*roster.NewKey, error)
@@ -101,6 +101,11 @@ func (h *Handler) serve(acc access, fn handlerFunc) http.Handler {
 		actor, err := h.authenticate(r)
 		if err == nil && acc == signedIn && actor.Anonymous() {
 			err = roster.Errorf(roster.EUNAUTHENTICATED, "Authentication required: send an API key (Authorization: Bearer KEY) or sign in.")
+		}
+		if actor.Anonymous() {
+			// Whoever has not shown who they are gets a small body: nothing anonymous
+			// needs more than a sign-in.
+			httpx.LimitAnonymousBody(w, r)
 		}
 		if err == nil {
 			err = fn(w, r.WithContext(roster.NewContextWithActor(r.Context(), actor)))

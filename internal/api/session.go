@@ -29,12 +29,15 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	if login == "" {
 		login = strings.TrimSpace(body.Username)
 	}
-	s, err := h.dir.Login(r.Context(), login, body.Password, h.client(r))
+	s, err := h.dir.Login(r.Context(), roster.Credentials{Login: login, Password: body.Password, DeviceToken: httpx.DeviceToken(r)}, h.client(r))
 	if err != nil {
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: httpx.SessionCookie, Value: s.Token, Path: "/", Expires: s.ExpiresAt,
 		HttpOnly: true, Secure: h.opts.SecureCookies, SameSite: http.SameSiteLaxMode})
+	if s.DeviceToken != "" {
+		http.SetCookie(w, httpx.NewDeviceCookie(s.DeviceToken, h.opts.SecureCookies))
+	}
 	return ok(w, http.StatusCreated, sessionBody{CSRFToken: s.CSRFToken, ExpiresAt: isoTime(s.ExpiresAt), Account: s.Account})
 }
 

@@ -22,22 +22,64 @@ func readOptions(r *http.Request) roster.ReadOptions {
 }
 
 func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) error {
-	rec, err := h.dir.GetAccount(r.Context(), refOf(r), readOptions(r))
+	opt := readOptions(r)
+	rec, err := h.dir.GetAccount(r.Context(), refOf(r), opt)
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, rec)
+	return okAccount(w, http.StatusOK, rec, opt)
+}
+
+// okAccount writes an account with its ETag. The tag is the account's version: it
+// changes with every change of the account, and a client sends it back in If-Match so
+// that its change applies only to what it read. The shared view is another
+// representation of the same version, so it gets its own tag.
+func okAccount(w http.ResponseWriter, status int, rec *roster.Record, opt roster.ReadOptions) error {
+	w.Header().Set("ETag", etag(rec.Version, opt))
+	return ok(w, status, rec)
+}
+
+func etag(version int64, opt roster.ReadOptions) string {
+	if opt.AsOthers {
+		return `"` + strconv.FormatInt(version, 10) + `-shared"`
+	}
+	return `"` + strconv.FormatInt(version, 10) + `"`
+}
+
+// writeOptions reads If-Match. "*" or no header: any version. Otherwise one strong tag
+// this API issued, of either view; any other list (weak tags, tags of other versions
+// together, tags this API never issued) cannot match a single version, so the change
+// is refused as a failed precondition, as RFC 9110 asks.
+func writeOptions(r *http.Request) roster.WriteOptions {
+	h := strings.TrimSpace(strings.Join(r.Header.Values("If-Match"), ","))
+	if h == "" {
+		return roster.WriteOptions{}
+	}
+	var version int64
+	for _, t := range strings.Split(h, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" {
+			return roster.WriteOptions{}
+		}
+		v, err := strconv.ParseInt(strings.TrimSuffix(strings.Trim(t, `"`), "-shared"), 10, 64)
+		if !strings.HasPrefix(t, `"`) || !strings.HasSuffix(t, `"`) || len(t) < 3 || err != nil || v <= 0 || (version != 0 && v != version) {
+			return roster.WriteOptions{IfVersion: -1}
+		}
+		version = v
+	}
+	return roster.WriteOptions{IfVersion: version}
 }
 
 func (h *Handler) getMe(w http.ResponseWriter, r *http.Request) error {
 	if roster.ActorFromContext(r.Context()).AccountID == 0 {
 		return roster.Errorf(roster.ENOTFOUND, "The operator has no account.")
 	}
-	rec, err := h.dir.GetAccount(r.Context(), meRef(r), readOptions(r))
+	opt := readOptions(r)
+	rec, err := h.dir.GetAccount(r.Context(), meRef(r), opt)
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, rec)
+	return okAccount(w, http.StatusOK, rec, opt)
 }
 
 // decodeObject reads a JSON object body; merge patches and plain JSON are both accepted.
@@ -70,11 +112,11 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request, ref roster.Accou
 	if err != nil {
 		return err
 	}
-	rec, err := h.dir.MergeAccount(r.Context(), ref, patch)
+	rec, err := h.dir.MergeAccount(r.Context(), ref, patch, writeOptions(r))
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, rec)
+	return okAccount(w, http.StatusOK, rec, roster.ReadOptions{})
 }
 
 func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
@@ -87,17 +129,17 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Location", "/v1/users/"+strconv.FormatInt(rec.ID, 10))
-	return ok(w, http.StatusCreated, rec)
+	return okAccount(w, http.StatusCreated, rec, roster.ReadOptions{})
 }
 
 // stateHandler moves the account to a lifecycle state (DELETE is a soft delete).
 func stateHandler(st roster.State) func(h *Handler, w http.ResponseWriter, r *http.Request) error {
 	return func(h *Handler, w http.ResponseWriter, r *http.Request) error {
-		rec, err := h.dir.SetState(r.Context(), refOf(r), st)
+		rec, err := h.dir.SetState(r.Context(), refOf(r), st, writeOptions(r))
 		if err != nil {
 			return err
 		}
-		return ok(w, http.StatusOK, rec)
+		return okAccount(w, http.StatusOK, rec, roster.ReadOptions{})
 	}
 }
 

@@ -18,6 +18,9 @@ import (
 // GetAccount returns what the actor in ctx may see of the account ref names.
 func (s *Service) GetAccount(ctx context.Context, ref roster.AccountRef, opt roster.ReadOptions) (*roster.Record, error) {
 	actor := roster.ActorFromContext(ctx)
+	if err := checkRefText(ref); err != nil {
+		return nil, err
+	}
 	a, err := s.store.GetAccount(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -32,6 +35,11 @@ func (s *Service) GetAccount(ctx context.Context, ref roster.AccountRef, opt ros
 // names no account the actor may know of. It reads the store once per 500 refs.
 func (s *Service) GetAccounts(ctx context.Context, refs []roster.AccountRef, opt roster.ReadOptions) ([]*roster.Record, error) {
 	actor := roster.ActorFromContext(ctx)
+	for _, ref := range refs {
+		if !roster.ValidText(ref.Username) {
+			return nil, roster.Invalid(roster.Problem{Field: "ids", Code: roster.PFormat, Message: "Every id must be valid UTF-8 text without NUL characters."})
+		}
+	}
 	as, err := s.store.GetAccounts(ctx, refs)
 	if err != nil {
 		return nil, err
@@ -68,6 +76,9 @@ func (s *Service) GetAccounts(ctx context.Context, refs []roster.AccountRef, opt
 // checkListFilter refuses filters and orders on what the actor may not see, and keeps
 // deleted accounts and email matches from non-staff.
 func checkListFilter(actor roster.Actor, f *roster.AccountFilter) error {
+	if err := checkFilterText(f); err != nil {
+		return err
+	}
 	if actor.IsStaff() {
 		return nil
 	}
@@ -98,6 +109,24 @@ func checkListFilter(actor roster.Actor, f *roster.AccountFilter) error {
 	}
 	f.QueryNoEmail = true
 	return nil
+}
+
+// checkRefText refuses an account reference that is not valid text: no account can have
+// such a name, and PostgreSQL would refuse to look for one.
+func checkRefText(ref roster.AccountRef) error {
+	return roster.CheckText("id", ref.Username)
+}
+
+// checkFilterText refuses filter values that are not valid text.
+func checkFilterText(f *roster.AccountFilter) error {
+	pairs := []string{"q", f.Query, "email", f.Email, "capability", f.Capability, "cursor", f.Cursor}
+	for _, e := range f.Emails {
+		pairs = append(pairs, "email", e)
+	}
+	for _, u := range f.Usernames {
+		pairs = append(pairs, "username", u)
+	}
+	return roster.CheckText(pairs...)
 }
 
 // ListAccounts returns a page of accounts as the actor may see them.
@@ -163,8 +192,9 @@ type change struct {
 
 // patchOptions widen what a patch may set.
 type patchOptions struct {
-	creating bool // uuid and created may be given (sysadmins importing accounts)
-	merge    bool // object attributes are merged as JSON merge patches (RFC 7396)
+	creating  bool  // uuid and created may be given (sysadmins importing accounts)
+	merge     bool  // object attributes are merged as JSON merge patches (RFC 7396)
+	ifVersion int64 // apply only to this version of the account (0: any)
 }
 
 // applyPatch checks every key of patch for permission and validity, all at once, and
@@ -495,14 +525,19 @@ func (s *Service) UpdateAccount(ctx context.Context, ref roster.AccountRef, patc
 }
 
 // MergeAccount is UpdateAccount with JSON merge-patch semantics (RFC 7396) for object
-// attributes too: their keys are merged rather than the whole object replaced.
-func (s *Service) MergeAccount(ctx context.Context, ref roster.AccountRef, patch map[string]any) (*roster.Record, error) {
-	return s.update(ctx, ref, patch, patchOptions{merge: true})
+// attributes too: their keys are merged rather than the whole object replaced. With
+// w.IfVersion set, the change applies only to that version of the account (a client's
+// If-Match); another version is EPRECONDITION.
+func (s *Service) MergeAccount(ctx context.Context, ref roster.AccountRef, patch map[string]any, w roster.WriteOptions) (*roster.Record, error) {
+	return s.update(ctx, ref, patch, patchOptions{merge: true, ifVersion: w.IfVersion})
 }
 
 func (s *Service) update(ctx context.Context, ref roster.AccountRef, patch map[string]any, opt patchOptions) (*roster.Record, error) {
 	actor := roster.ActorFromContext(ctx)
 	if err := requireSignedIn(actor, true); err != nil {
+		return nil, err
+	}
+	if err := checkRefText(ref); err != nil {
 		return nil, err
 	}
 	var hash string
@@ -522,9 +557,12 @@ func (s *Service) update(ctx context.Context, ref roster.AccountRef, patch map[s
 		}
 	}
 	err := s.store.InTx(ctx, func(tx roster.Tx) error {
-		a, err := s.loadForWrite(ctx, tx, actor, ref)
+		a, err := s.lockForWrite(ctx, tx, actor, ref, patch)
 		if err != nil {
 			return err
+		}
+		if opt.ifVersion != 0 && a.Version != opt.ifVersion {
+			return errStaleVersion
 		}
 		before := a.Clone()
 		c, err := s.applyPatch(actor, a, patch, opt)
@@ -540,20 +578,49 @@ func (s *Service) update(ctx context.Context, ref roster.AccountRef, patch map[s
 	return out, err
 }
 
+var errStaleVersion = roster.Errorf(roster.EPRECONDITION, "The account has changed since the version you sent (If-Match); read it again.")
+
 // loadForWrite reads the account the actor wants to change and checks that the actor
 // may change it at all.
-func (s *Service) loadForWrite(ctx context.Context, tx roster.Tx, actor roster.Actor, ref roster.AccountRef) (*roster.Account, error) {
-	a, err := tx.GetAccount(ctx, ref)
+func (s *Service) loadForWrite(ctx context.Context, rd roster.Tx, actor roster.Actor, ref roster.AccountRef) (*roster.Account, error) {
+	if err := checkRefText(ref); err != nil {
+		return nil, err
+	}
+	a, err := rd.GetAccount(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
+	return a, mayWrite(actor, a)
+}
+
+// lockForWrite is loadForWrite inside the transaction that writes the account: it locks
+// the account's row, so that concurrent changes of one account queue rather than fail,
+// each applied to the account as the one before left it. A change that may touch who is
+// an active system administrator first takes the guard those changes share, always
+// before the row, so that two such changes never wait for each other in opposite order.
+func (s *Service) lockForWrite(ctx context.Context, tx roster.Tx, actor roster.Actor, ref roster.AccountRef, patch map[string]any) (*roster.Account, error) {
+	_, sysadmin := patch["sysadmin"]
+	_, state := patch["state"]
+	if sysadmin || state {
+		if err := tx.LockSysadminGuard(ctx); err != nil {
+			return nil, err
+		}
+	}
+	a, err := tx.GetAccountForUpdate(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return a, mayWrite(actor, a)
+}
+
+func mayWrite(actor roster.Actor, a *roster.Account) error {
 	if !visibleToReader(actor, a) {
-		return nil, roster.Errorf(roster.ENOTFOUND, "Account not found.")
+		return roster.Errorf(roster.ENOTFOUND, "Account not found.")
 	}
 	if !actor.IsSysadmin() && !actor.Is(a.ID) {
-		return nil, roster.Errorf(roster.EFORBIDDEN, "You may change only your own account.")
+		return roster.Errorf(roster.EFORBIDDEN, "You may change only your own account.")
 	}
-	return a, nil
+	return nil
 }
 
 // saveChange writes a checked change and its audit entry.
@@ -565,7 +632,7 @@ func (s *Service) saveChange(ctx context.Context, tx roster.Tx, before, a *roste
 		return err
 	}
 	if c.demoted {
-		if err := lastSysadminGuard(ctx, tx, a.ID); err != nil {
+		if err := s.lastSysadminGuard(ctx, tx, a.ID); err != nil {
 			return err
 		}
 	}
@@ -575,7 +642,7 @@ func (s *Service) saveChange(ctx context.Context, tx roster.Tx, before, a *roste
 		return err
 	}
 	if passwordHash != "" {
-		if err := tx.SetPasswordHash(ctx, a.ID, passwordHash); err != nil {
+		if err := setPassword(ctx, tx, a.ID, passwordHash); err != nil {
 			return err
 		}
 	}
@@ -584,7 +651,7 @@ func (s *Service) saveChange(ctx context.Context, tx roster.Tx, before, a *roste
 		action = "account." + stateAction(a.State)
 		if a.State != roster.StateActive {
 			// Sign the account out everywhere; its keys stop working while it is not active.
-			if err := tx.DeleteAccountSessions(ctx, a.ID); err != nil {
+			if err := tx.DeleteAccountSessions(ctx, a.ID, 0); err != nil {
 				return err
 			}
 		}
@@ -605,11 +672,16 @@ func stateAction(st roster.State) string {
 }
 
 // lastSysadminGuard refuses a change that would leave no active system administrator.
-func lastSysadminGuard(ctx context.Context, tx roster.Tx, changing int64) error {
+// The caller holds the store's sysadmin guard (LockSysadminGuard), so the count below
+// sees every concurrent change of administrators that committed before this one.
+func (s *Service) lastSysadminGuard(ctx context.Context, tx roster.Tx, changing int64) error {
 	yes := true
 	p, err := tx.ListAccounts(ctx, roster.AccountFilter{Sysadmin: &yes, States: []roster.State{roster.StateActive}, Limit: 2})
 	if err != nil {
 		return err
+	}
+	if s.hooks.afterSysadminGuard != nil {
+		s.hooks.afterSysadminGuard()
 	}
 	for _, a := range p.Accounts {
 		if a.ID != changing {
@@ -619,10 +691,27 @@ func lastSysadminGuard(ctx context.Context, tx roster.Tx, changing int64) error 
 	return roster.Errorf(roster.ECONFLICT, "This is the last active system administrator; appoint another one first.")
 }
 
+// setPassword stores a new password hash and ends what the old password opened: every
+// session of the account but the one making the change, and the devices remembered for
+// sign-in throttling.
+func setPassword(ctx context.Context, tx roster.Tx, accountID int64, hash string) error {
+	if err := tx.SetPasswordHash(ctx, accountID, hash); err != nil {
+		return err
+	}
+	keep := int64(0)
+	if actor := roster.ActorFromContext(ctx); actor.Is(accountID) {
+		keep = actor.SessionID
+	}
+	if err := tx.DeleteAccountSessions(ctx, accountID, keep); err != nil {
+		return err
+	}
+	return tx.DeleteAccountLoginDevices(ctx, accountID)
+}
+
 // SetState moves an account to a lifecycle state: deactivate, reactivate or (soft)
 // delete. Only system administrators may; the last active one cannot be removed.
-func (s *Service) SetState(ctx context.Context, ref roster.AccountRef, st roster.State) (*roster.Record, error) {
-	return s.UpdateAccount(ctx, ref, map[string]any{"state": string(st)})
+func (s *Service) SetState(ctx context.Context, ref roster.AccountRef, st roster.State, w roster.WriteOptions) (*roster.Record, error) {
+	return s.update(ctx, ref, map[string]any{"state": string(st)}, patchOptions{ifVersion: w.IfVersion})
 }
 
 // SetPassword sets an account's password. The owner must give the current password
@@ -656,7 +745,7 @@ func (s *Service) SetPassword(ctx context.Context, ref roster.AccountRef, passwo
 	}
 	now := s.now()
 	return s.store.InTx(ctx, func(tx roster.Tx) error {
-		if err := tx.SetPasswordHash(ctx, a.ID, hash); err != nil {
+		if err := setPassword(ctx, tx, a.ID, hash); err != nil {
 			return err
 		}
 		return tx.AppendAudit(ctx, audit(ctx, now, "account.password", "account", a.ID, a.Username,

@@ -188,7 +188,7 @@ func TestUpdateAccount(t *testing.T) {
 	t.Run("LastSysadmin", func(t *testing.T) {
 		_, err := e.svc.UpdateAccount(as(root), roster.RefID(root.AccountID), map[string]any{"sysadmin": false})
 		wantCode(t, err, roster.ECONFLICT)
-		_, err = e.svc.SetState(as(root), roster.RefID(root.AccountID), roster.StateDeactivated)
+		_, err = e.svc.SetState(as(root), roster.RefID(root.AccountID), roster.StateDeactivated, roster.WriteOptions{})
 		wantCode(t, err, roster.ECONFLICT)
 		other := e.user(t, "root2", map[string]any{"sysadmin": true})
 		_, err = e.svc.UpdateAccount(as(root), roster.RefID(root.AccountID), map[string]any{"sysadmin": false})
@@ -204,10 +204,10 @@ func TestStateChanges(t *testing.T) {
 	alice := e.user(t, "alice", nil)
 	key, err := e.svc.CreateAPIKey(as(alice), roster.RefID(alice.AccountID), coreKey("laptop"))
 	mustNil(t, err)
-	sess, err := e.svc.Login(anonymous(), "alice", "password-alice", client)
+	sess, err := e.svc.Login(anonymous(), roster.Credentials{Login: "alice", Password: "password-alice"}, client)
 	mustNil(t, err)
 
-	rec, err := e.svc.SetState(as(root), roster.AccountRef{Username: "alice"}, roster.StateDeactivated)
+	rec, err := e.svc.SetState(as(root), roster.AccountRef{Username: "alice"}, roster.StateDeactivated, roster.WriteOptions{})
 	mustNil(t, err)
 	if v, _ := rec.Get("state"); v != "deactivated" {
 		t.Fatalf("state = %v", v)
@@ -219,23 +219,23 @@ func TestStateChanges(t *testing.T) {
 	wantCode(t, err, roster.EUNAUTHENTICATED)
 	_, err = e.svc.AuthenticateSession(context.Background(), sess.Token, client)
 	wantCode(t, err, roster.EUNAUTHENTICATED)
-	_, err = e.svc.Login(anonymous(), "alice", "password-alice", client)
+	_, err = e.svc.Login(anonymous(), roster.Credentials{Login: "alice", Password: "password-alice"}, client)
 	wantCode(t, err, roster.EUNAUTHENTICATED)
 	es := auditLog(t, e)
 	if last := es[len(es)-1]; last.Action != "account.deactivate" {
 		t.Fatalf("last audit action %q", last.Action)
 	}
 
-	_, err = e.svc.SetState(as(alice), roster.RefID(alice.AccountID), roster.StateActive)
+	_, err = e.svc.SetState(as(alice), roster.RefID(alice.AccountID), roster.StateActive, roster.WriteOptions{})
 	wantCode(t, err, roster.EFORBIDDEN)
-	_, err = e.svc.SetState(as(root), roster.RefID(alice.AccountID), roster.StateActive)
+	_, err = e.svc.SetState(as(root), roster.RefID(alice.AccountID), roster.StateActive, roster.WriteOptions{})
 	mustNil(t, err)
 	_, err = e.svc.AuthenticateKey(context.Background(), key.Secret, client)
 	mustNil(t, err)
 
 	// Deleted accounts are gone for everyone but staff.
 	bob := e.user(t, "bob", nil)
-	_, err = e.svc.SetState(as(root), roster.RefID(alice.AccountID), roster.StateDeleted)
+	_, err = e.svc.SetState(as(root), roster.RefID(alice.AccountID), roster.StateDeleted, roster.WriteOptions{})
 	mustNil(t, err)
 	_, err = e.svc.GetAccount(as(bob), roster.AccountRef{Username: "alice"}, roster.ReadOptions{})
 	wantCode(t, err, roster.ENOTFOUND)
@@ -259,7 +259,7 @@ func TestMergeAccount(t *testing.T) {
 	e := newEnv(t)
 	alice := e.user(t, "alice", map[string]any{"info": map[string]any{"avatar": "a.png", "container": "user_1", "extra": map[string]any{"x": 1, "y": 2}}})
 	ref := roster.RefID(alice.AccountID)
-	rec, err := e.svc.MergeAccount(as(alice), ref, map[string]any{"info": map[string]any{"avatar": nil, "extra": map[string]any{"y": 3}, "new": "n"}})
+	rec, err := e.svc.MergeAccount(as(alice), ref, map[string]any{"info": map[string]any{"avatar": nil, "extra": map[string]any{"y": 3}, "new": "n"}}, roster.WriteOptions{})
 	mustNil(t, err)
 	info, _ := rec.Get("info")
 	got, _ := json.Marshal(info)

@@ -16,6 +16,9 @@ func (s *Service) ListAudit(ctx context.Context, f roster.AuditFilter) ([]*roste
 	if !actor.IsStaff() {
 		return nil, roster.Errorf(roster.EFORBIDDEN, "Only staff may read the audit log.")
 	}
+	if err := roster.CheckText("target_type", f.TargetType, "action", f.Action); err != nil {
+		return nil, err
+	}
 	return s.store.ListAudit(ctx, f)
 }
 

@@ -3,8 +3,10 @@ package core
 import (
 	"context"
 	"math"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rosterhq/roster/internal/roster"
 	"github.com/rosterhq/roster/internal/secret"
@@ -47,12 +49,18 @@ func (s *Service) blocked(ctx context.Context, key string) error {
 	return nil
 }
 
-// fail records a failure against each key and returns ETOOMANY if that blocks one of
+// budget is a throttle key and the failures it allows before blocking.
+type budget struct {
+	key     string
+	allowed int
+}
+
+// fail records a failure against each budget and returns ETOOMANY if that blocks one of
 // them, else err.
-func (s *Service) fail(ctx context.Context, err error, allowed int, keys ...string) error {
+func (s *Service) fail(ctx context.Context, err error, budgets ...budget) error {
 	now := s.cfg.Now()
-	for _, k := range keys {
-		t, rerr := s.store.RecordFailure(ctx, k, now, now.Add(-s.cfg.FailureWindow), s.block(allowed))
+	for _, b := range budgets {
+		t, rerr := s.store.RecordFailure(ctx, b.key, now, now.Add(-s.cfg.FailureWindow), s.block(b.allowed))
 		if rerr != nil {
 			s.log.Warn("recording an authentication failure", "err", rerr)
 			continue
@@ -74,7 +82,7 @@ func (s *Service) AuthenticateKey(ctx context.Context, key string, c roster.Clie
 		if err := s.blocked(ctx, ipKey); err != nil {
 			return roster.Actor{}, err
 		}
-		return roster.Actor{}, s.fail(ctx, roster.Errorf(roster.EUNAUTHENTICATED, "%s", msg), s.cfg.KeyFailuresAllowed, ipKey)
+		return roster.Actor{}, s.fail(ctx, roster.Errorf(roster.EUNAUTHENTICATED, "%s", msg), budget{ipKey, s.cfg.KeyFailuresAllowed})
 	}
 	if !strings.HasPrefix(key, secret.KeyPrefix) || len(key) > 200 {
 		return fail("Invalid API key.")
@@ -130,35 +138,64 @@ func (s *Service) Quiesce() {
 	}
 }
 
-// Login checks a username (or email address) and password and opens a session. Repeated
-// failures from one client address or for one username are slowed down.
-func (s *Service) Login(ctx context.Context, login, password string, c roster.Client) (*roster.SessionInfo, error) {
-	ipKey, userKey := "login:ip:"+c.IP, "login:user:"+roster.FoldKey(login)
-	for _, k := range []string{ipKey, userKey} {
-		if err := s.blocked(ctx, k); err != nil {
+// deviceLifetime is how long a browser stays known after it last signed in.
+const deviceLifetime = 180 * 24 * time.Hour
+
+// Login checks a login name (username or email address) and password and opens a
+// session. Failed attempts are throttled so that guessing is slow and no one can lock
+// the owner out:
+//   - a browser that signed in to the account before (its device token) has a budget
+//     of its own, untouched by failures anywhere else;
+//   - every other client has a budget per account and address, one per address across
+//     all accounts, and one per account across all addresses, which blocks only clients
+//     without the account's device token.
+//
+// An account's username and email address share its budgets.
+func (s *Service) Login(ctx context.Context, cred roster.Credentials, c roster.Client) (*roster.SessionInfo, error) {
+	login := strings.TrimSpace(cred.Login)
+	if err := roster.CheckText("login", login); err != nil {
+		return nil, err
+	}
+	a, err := s.findLogin(ctx, login)
+	if err != nil {
+		return nil, err
+	}
+	subject := "name:" + roster.FoldKey(login)
+	if a != nil {
+		subject = "account:" + strconv.FormatInt(a.ID, 10)
+	}
+	now := s.now()
+	var device *roster.LoginDevice
+	if a != nil && cred.DeviceToken != "" && len(cred.DeviceToken) <= 200 {
+		d, err := s.store.GetLoginDevice(ctx, secret.HashToken(cred.DeviceToken))
+		switch {
+		case err == nil && d.AccountID == a.ID && now.Sub(d.LastUsedAt) < deviceLifetime:
+			device = d
+		case err != nil && roster.ErrorCode(err) != roster.ENOTFOUND:
+			return nil, err
+		}
+	}
+	var budgets []budget
+	if device != nil {
+		budgets = []budget{{"login:device:" + strconv.FormatInt(device.ID, 10), s.cfg.LoginFailuresAllowed}}
+	} else {
+		budgets = []budget{
+			{"login:" + subject + ":ip:" + c.IP, s.cfg.LoginFailuresAllowed},
+			{"login:ip:" + c.IP, s.cfg.LoginFailuresPerAddress},
+			{"login:" + subject, s.cfg.LoginFailuresPerAccount},
+		}
+	}
+	for _, b := range budgets {
+		if err := s.blocked(ctx, b.key); err != nil {
 			return nil, err
 		}
 	}
 	reject := func() (*roster.SessionInfo, error) {
-		s.log.Info("sign-in refused", "login", login, "client_ip", c.IP)
-		return nil, s.fail(ctx, errBadLogin, s.cfg.LoginFailuresAllowed, ipKey, userKey)
-	}
-	var a *roster.Account
-	var err error
-	if strings.Contains(login, "@") {
-		var p *roster.AccountPage
-		p, err = s.store.ListAccounts(ctx, roster.AccountFilter{Email: login, Limit: 1})
-		if err == nil && len(p.Accounts) == 1 {
-			a = p.Accounts[0]
-		}
-	} else if login != "" {
-		a, err = s.store.GetAccount(ctx, roster.AccountRef{Username: login})
-	}
-	if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
-		return nil, err
+		s.log.Info("sign-in refused", "login", login, "client_ip", c.IP, "known_device", device != nil)
+		return nil, s.fail(ctx, errBadLogin, budgets...)
 	}
 	if a == nil {
-		secret.DummyCheck(password, s.cfg.PasswordParams)
+		secret.DummyCheck(cred.Password, s.cfg.PasswordParams)
 		return reject()
 	}
 	hash, err := s.store.GetPasswordHash(ctx, a.ID)
@@ -166,10 +203,10 @@ func (s *Service) Login(ctx context.Context, login, password string, c roster.Cl
 		return nil, err
 	}
 	if hash == "" {
-		secret.DummyCheck(password, s.cfg.PasswordParams)
+		secret.DummyCheck(cred.Password, s.cfg.PasswordParams)
 		return reject()
 	}
-	ok, err := secret.CheckPassword(hash, password)
+	ok, err := secret.CheckPassword(hash, cred.Password)
 	if err != nil {
 		s.log.Error("stored password hash unreadable", "account_id", a.ID, "err", err)
 	}
@@ -180,9 +217,14 @@ func (s *Service) Login(ctx context.Context, login, password string, c roster.Cl
 	if err != nil {
 		return nil, roster.Internal("core.Login", err)
 	}
-	now := s.now()
+	var deviceToken string
+	if device == nil {
+		if deviceToken, err = secret.NewToken(); err != nil {
+			return nil, roster.Internal("core.Login", err)
+		}
+	}
 	sess := &roster.Session{AccountID: a.ID, Hash: secret.HashToken(token), CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionLifetime),
-		LastSeenAt: now, ClientIP: c.IP, UserAgent: truncate(c.UserAgent, 512)}
+		LastSeenAt: now, ClientIP: c.IP, UserAgent: cleanText(c.UserAgent, 512)}
 	actor := actorOf(a)
 	actor.Via, actor.ClientIP, actor.RequestID = roster.ActorFromContext(ctx).Via, c.IP, roster.ActorFromContext(ctx).RequestID
 	actx := roster.NewContextWithActor(ctx, actor)
@@ -193,16 +235,57 @@ func (s *Service) Login(ctx context.Context, login, password string, c roster.Cl
 		if err := tx.SetLastLogin(ctx, a.ID, now); err != nil {
 			return err
 		}
+		if device != nil {
+			if err := tx.TouchLoginDevice(ctx, device.ID, now); err != nil {
+				return err
+			}
+		} else if err := tx.CreateLoginDevice(ctx, &roster.LoginDevice{AccountID: a.ID, Hash: secret.HashToken(deviceToken), CreatedAt: now, LastUsedAt: now}); err != nil {
+			return err
+		}
 		return tx.AppendAudit(ctx, audit(actx, now, "session.login", "account", a.ID, a.Username, nil))
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.ClearThrottle(ctx, userKey); err != nil {
+	// The owner's success clears what was counted against this client only; failures
+	// counted against the account from everywhere else stay until their window ends.
+	if err := s.store.ClearThrottle(ctx, budgets[0].key); err != nil {
 		s.log.Warn("clearing a throttle", "err", err)
 	}
 	a.LastLoginAt = now
-	return &roster.SessionInfo{Token: token, CSRFToken: secret.CSRFToken(token), ExpiresAt: sess.ExpiresAt, Account: s.record(actor, a, roster.ReadOptions{})}, nil
+	return &roster.SessionInfo{Token: token, CSRFToken: secret.CSRFToken(token), ExpiresAt: sess.ExpiresAt,
+		Account: s.record(actor, a, roster.ReadOptions{}), DeviceToken: deviceToken}, nil
+}
+
+// findLogin returns the account a login name names (by email address when it holds an
+// @), or nil.
+func (s *Service) findLogin(ctx context.Context, login string) (*roster.Account, error) {
+	if login == "" {
+		return nil, nil
+	}
+	if strings.Contains(login, "@") {
+		p, err := s.store.ListAccounts(ctx, roster.AccountFilter{Email: login, Limit: 1})
+		if err != nil || len(p.Accounts) == 0 {
+			return nil, err
+		}
+		return p.Accounts[0], nil
+	}
+	a, err := s.store.GetAccount(ctx, roster.AccountRef{Username: login})
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		return nil, nil
+	}
+	return a, err
+}
+
+// cleanText makes client-supplied text that Roster only records (a User-Agent) valid
+// text of at most n bytes, rather than refusing the request for it.
+func cleanText(s string, n int) string {
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
+	for len(s) > n {
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
+	}
+	return s
 }
 
 func truncate(s string, n int) string {

@@ -30,6 +30,9 @@ func (s *Service) mayManageGroup(ctx context.Context, tx roster.Tx, actor roster
 
 func checkGroup(g *roster.Group) error {
 	g.Name = strings.TrimSpace(g.Name)
+	if err := roster.CheckText("name", g.Name, "description", g.Description); err != nil {
+		return err
+	}
 	var ps []roster.Problem
 	switch n := len([]rune(g.Name)); {
 	case n == 0:
@@ -146,6 +149,9 @@ func (s *Service) SetGroupMember(ctx context.Context, id int64, ref roster.Accou
 	if !role.Valid() {
 		return roster.Invalid(roster.Problem{Field: "role", Code: roster.PChoice, Message: "The role must be owner or member.", Value: string(role)})
 	}
+	if err := checkRefText(ref); err != nil {
+		return err
+	}
 	return s.groupTx(ctx, id, func(tx roster.Tx, g *roster.Group, now time.Time) error {
 		a, err := tx.GetAccount(ctx, ref)
 		if err != nil {
@@ -164,6 +170,9 @@ func (s *Service) SetGroupMember(ctx context.Context, id int64, ref roster.Accou
 
 // RemoveGroupMember takes an account out of a group.
 func (s *Service) RemoveGroupMember(ctx context.Context, id int64, ref roster.AccountRef) error {
+	if err := checkRefText(ref); err != nil {
+		return err
+	}
 	return s.groupTx(ctx, id, func(tx roster.Tx, g *roster.Group, now time.Time) error {
 		a, err := tx.GetAccount(ctx, ref)
 		if err != nil {

@@ -46,7 +46,10 @@ func (s *Service) ImportAccounts(ctx context.Context, rows iter.Seq2[roster.Impo
 			return imp.invalid()
 		}
 		if imp.demoted {
-			if err := lastSysadminGuard(ctx, tx, 0); err != nil {
+			if err := tx.LockSysadminGuard(ctx); err != nil {
+				return err
+			}
+			if err := s.lastSysadminGuard(ctx, tx, 0); err != nil {
 				return err
 			}
 		}
@@ -369,7 +372,7 @@ func (im *importer) write(work []pending) error {
 				return err
 			}
 			if p.change.state && p.acct.State != roster.StateActive {
-				if err := tx.DeleteAccountSessions(ctx, p.acct.ID); err != nil {
+				if err := tx.DeleteAccountSessions(ctx, p.acct.ID, 0); err != nil {
 					return err
 				}
 			}
@@ -380,7 +383,12 @@ func (im *importer) write(work []pending) error {
 			if err != nil {
 				return err
 			}
-			if err := tx.SetPasswordHash(ctx, p.acct.ID, hash); err != nil {
+			if p.created {
+				err = tx.SetPasswordHash(ctx, p.acct.ID, hash)
+			} else {
+				err = setPassword(ctx, tx, p.acct.ID, hash)
+			}
+			if err != nil {
 				return err
 			}
 		}

@@ -20,7 +20,9 @@ func (s *Service) CreateAPIKey(ctx context.Context, ref roster.AccountRef, req r
 	}
 	var problems []roster.Problem
 	req.Label = strings.TrimSpace(req.Label)
-	if len([]rune(req.Label)) > maxKeyLabel {
+	if p := roster.TextProblem("label", req.Label); p != nil {
+		problems = append(problems, *p)
+	} else if len([]rune(req.Label)) > maxKeyLabel {
 		problems = append(problems, roster.Problem{Field: "label", Code: roster.PTooLong, Limit: maxKeyLabel, Message: "Ensure this field has no more than 100 characters."})
 	}
 	now := s.now()

@@ -406,7 +406,7 @@ func (s *Service) AuthenticateProjectToken(ctx context.Context, token string, c 
 		if err := s.blocked(ctx, ipKey); err != nil {
 			return roster.Actor{}, err
 		}
-		return roster.Actor{}, s.fail(ctx, roster.Errorf(roster.EUNAUTHENTICATED, "Invalid API token."), s.cfg.KeyFailuresAllowed, ipKey)
+		return roster.Actor{}, s.fail(ctx, roster.Errorf(roster.EUNAUTHENTICATED, "Invalid API token."), budget{ipKey, s.cfg.KeyFailuresAllowed})
 	}
 	if len(token) > 128 || !tokenFormat.MatchString(token) {
 		return fail()

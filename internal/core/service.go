@@ -27,12 +27,19 @@ type Config struct {
 	ParentalConsentAge int
 	// Throttling of failed sign-ins and bad keys, counted in the database so every
 	// replica sees the same counts.
-	LoginFailuresAllowed int           // per client address or username, default 5
-	KeyFailuresAllowed   int           // per client address, default 20
-	FailureWindow        time.Duration // default 15m
-	MaxBlock             time.Duration // default 15m
-	Now                  func() time.Time
-	Log                  *slog.Logger
+	LoginFailuresAllowed int // per account and client address, or per known device; default 5
+	// LoginFailuresPerAddress: failed sign-ins from one address to any accounts
+	// (default 20).
+	LoginFailuresPerAddress int
+	// LoginFailuresPerAccount: failed sign-ins to one account from clients that never
+	// signed in to it (default 50). Past it such clients are blocked; the owner's known
+	// browsers are not.
+	LoginFailuresPerAccount int
+	KeyFailuresAllowed      int           // per client address, default 20
+	FailureWindow           time.Duration // default 15m
+	MaxBlock                time.Duration // default 15m
+	Now                     func() time.Time
+	Log                     *slog.Logger
 }
 
 // Service runs Roster's use cases over a store.
@@ -43,6 +50,15 @@ type Service struct {
 	log    *slog.Logger
 	// touches bounds the background updates of last-used times.
 	touches chan struct{}
+	hooks   hooks
+}
+
+// hooks let tests stop a use case at a chosen point, to force an interleaving of
+// concurrent requests instead of hoping for it. Nil in production.
+type hooks struct {
+	// afterSysadminGuard runs after the last-administrator check has counted them and
+	// before the change is written.
+	afterSysadminGuard func()
 }
 
 // New returns a service over store.
@@ -62,6 +78,12 @@ func New(store roster.Store, cfg Config) (*Service, error) {
 	}
 	if cfg.LoginFailuresAllowed <= 0 {
 		cfg.LoginFailuresAllowed = 5
+	}
+	if cfg.LoginFailuresPerAddress <= 0 {
+		cfg.LoginFailuresPerAddress = 20
+	}
+	if cfg.LoginFailuresPerAccount <= 0 {
+		cfg.LoginFailuresPerAccount = 50
 	}
 	if cfg.KeyFailuresAllowed <= 0 {
 		cfg.KeyFailuresAllowed = 20

@@ -260,6 +260,36 @@ func APIKey(r *http.Request) string {
 	return v
 }
 
+// DeviceCookie names the cookie that marks a browser as one that signed in to an account
+// before (core.Login's throttling).
+const DeviceCookie = "roster_device"
+
+// DeviceToken returns the device cookie's value, or "".
+func DeviceToken(r *http.Request) string {
+	c, err := r.Cookie(DeviceCookie)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// NewDeviceCookie is the device cookie holding token. It outlives sessions (it only
+// says the browser signed in before) and never reaches scripts.
+func NewDeviceCookie(token string, secure bool) *http.Cookie {
+	return &http.Cookie{Name: DeviceCookie, Value: token, Path: "/", MaxAge: 180 * 24 * 3600,
+		HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode}
+}
+
+// AnonymousBodyLimit bounds the body of a request that carries no credential, whatever
+// the route's own limit: what an anonymous caller may send (a sign-in, a query) is
+// small, and nobody should make the server read megabytes before it knows who asks.
+const AnonymousBodyLimit = 64 << 10
+
+// LimitAnonymousBody applies AnonymousBodyLimit to r's body.
+func LimitAnonymousBody(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, AnonymousBodyLimit)
+}
+
 // SessionToken returns the session cookie's value, or "".
 func SessionToken(r *http.Request) string {
 	c, err := r.Cookie(SessionCookie)
@@ -365,6 +395,8 @@ func Status(code string) int {
 		return http.StatusForbidden
 	case roster.ETOOMANY:
 		return http.StatusTooManyRequests
+	case roster.EPRECONDITION:
+		return http.StatusPreconditionFailed
 	case roster.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
 	}

@@ -64,6 +64,7 @@ func Open(ctx context.Context, url string, opts Options, log *slog.Logger) (*sql
 		Kind:         "postgres",
 		MapError:     mapError,
 		ArrayInserts: true,
+		RowLocks:     true,
 		// An unnamed statement, planned for its parameter values on every run.
 		PlanEachTime: []any{pgx.QueryExecModeExec},
 		Retryable:    retryable,

@@ -18,6 +18,7 @@ const (
 	EUNAUTHENTICATED = "unauthenticated" // who are you?
 	EFORBIDDEN       = "forbidden"       // you may not
 	ETOOMANY         = "too_many"        // slowed down after repeated failures
+	EPRECONDITION    = "precondition"    // the thing changed since the version the client named
 	EUNAVAILABLE     = "unavailable"     // the database cannot be reached
 	EINTERNAL        = "internal"
 )
@@ -184,5 +185,6 @@ var defaultMessages = map[string]string{
 	EUNAUTHENTICATED: "Authentication required.",
 	EFORBIDDEN:       "Permission denied.",
 	ETOOMANY:         "Too many failed attempts; try again later.",
+	EPRECONDITION:    "The resource has changed since you read it.",
 	EUNAVAILABLE:     "Service unavailable.",
 }

@@ -35,6 +35,16 @@ type Session struct {
 	UserAgent  string
 }
 
+// LoginDevice is a browser that signed in to an account with its password. It holds a
+// random token in a cookie; the store keeps only the token's hash.
+type LoginDevice struct {
+	ID         int64
+	AccountID  int64
+	Hash       []byte `json:"-"`
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+}
+
 // Throttle counts failed authentication attempts for one key (a client address or a
 // username) across every replica.
 type Throttle struct {

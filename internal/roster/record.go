@@ -9,7 +9,10 @@ type Record struct {
 	ID       int64
 	UUID     string
 	Username string
-	schema   *Schema
+	// Version is the account's version when it was read: the basis of ETags, and of
+	// WriteOptions.IfVersion.
+	Version int64
+	schema  *Schema
 	// values and visible are indexed by the attribute's position in the schema.
 	values  []any
 	visible []bool
@@ -18,7 +21,7 @@ type Record struct {
 // NewRecord starts an empty record of the account; the core adds what may be seen.
 func NewRecord(s *Schema, a *Account) *Record {
 	n := len(s.attrs)
-	return &Record{ID: a.ID, UUID: a.UUID, Username: a.Username, schema: s, values: make([]any, n), visible: make([]bool, n)}
+	return &Record{ID: a.ID, UUID: a.UUID, Username: a.Username, Version: a.Version, schema: s, values: make([]any, n), visible: make([]bool, n)}
 }
 
 // Set puts a visible attribute's value into the record.

@@ -236,7 +236,11 @@ var (
 	builtinNames  = slices.Concat(columnAttrs, computedAttrs, secretAttrs, []string{"privacy", "shared_fields", "year_of_birth"})
 )
 
-var knownFormats = map[string]bool{"": true, "email": true, "url": true, "country": true, "language": true, "us_state": true, "phone": true, "username": true, "attribute": true}
+var knownFormats = map[string]bool{"": true, "email": true, "url": true, "country": true, "language": true, "us_state": true, "phone": true, "username": true, "attribute": true, "birth_year": true}
+
+// MinBirthYear is the earliest year the birth_year format accepts; the latest is the
+// current year.
+const MinBirthYear = 1900
 
 func (a *Attribute) check() error {
 	if !attrNameRE.MatchString(a.Name) {
@@ -372,23 +376,37 @@ func (a *Attribute) Normalize(v any) (any, *Problem) {
 		if a.Maximum != nil && n > *a.Maximum {
 			return nil, a.problemLimit(PRange, fmt.Sprintf("Ensure this value is less than or equal to %d.", *a.Maximum), v, int(*a.Maximum))
 		}
+		if a.Format == "birth_year" {
+			if this := int64(time.Now().UTC().Year()); n < MinBirthYear || n > this {
+				return nil, a.problem(PRange, fmt.Sprintf("Enter a year from %d to %d.", MinBirthYear, this), v)
+			}
+		}
 		return n, nil
 	case TypeList:
 		return a.normalizeList(v)
 	case TypeObject:
+		var m map[string]any
 		switch x := v.(type) {
 		case map[string]any:
-			return x, nil
+			m = x
 		case string:
 			if strings.TrimSpace(x) == "" {
 				return a.empty()
 			}
-			m, err := UnmarshalProfile([]byte(x))
-			if err == nil {
-				return m, nil
+			var err error
+			if m, err = UnmarshalProfile([]byte(x)); err != nil {
+				return nil, a.problem(PType, "Must be a JSON object.", v)
 			}
+		default:
+			return nil, a.problem(PType, "Must be a JSON object.", v)
 		}
-		return nil, a.problem(PType, "Must be a JSON object.", v)
+		if msg := checkJSONValue(m, 1); msg != "" {
+			return nil, a.problem(PFormat, msg, nil)
+		}
+		if b, err := appendJSON(nil, m); err != nil || len(b) > MaxJSONBytes {
+			return nil, a.problemLimit(PTooLong, fmt.Sprintf("Ensure this object is no larger than %d bytes of JSON.", MaxJSONBytes), nil, MaxJSONBytes)
+		}
+		return m, nil
 	case TypeTime:
 		switch x := v.(type) {
 		case time.Time:
@@ -415,15 +433,10 @@ func (a *Attribute) empty() (any, *Problem) {
 }
 
 func (a *Attribute) normalizeString(v any) (any, *Problem) {
-	var s string
-	switch x := v.(type) {
-	case string:
-		s = x
-	case json.Number:
-		s = x.String()
-	case bool, int64, int, float64:
-		s = fmt.Sprint(x)
-	default:
+	// Only strings: a number or a boolean sent for text is a client's mistake, and
+	// storing its printed form would hide it.
+	s, ok := v.(string)
+	if !ok {
 		return nil, a.problem(PType, "Must be a string.", v)
 	}
 	if a.Type == TypeString {
@@ -432,8 +445,8 @@ func (a *Attribute) normalizeString(v any) (any, *Problem) {
 			return nil, a.problem(PFormat, "Must be a single line.", v)
 		}
 	}
-	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
-		return nil, a.problem(PFormat, "Must be valid UTF-8 text.", nil)
+	if !ValidText(s) {
+		return nil, a.problem(PFormat, TextMessage, nil)
 	}
 	if s == "" {
 		if a.Required {
@@ -549,6 +562,9 @@ func (a *Attribute) normalizeList(v any) (any, *Problem) {
 	out := make([]string, 0, len(items))
 	seen := map[string]bool{}
 	for _, it := range items {
+		if !ValidText(it) {
+			return nil, a.problem(PFormat, TextMessage, nil)
+		}
 		it = strings.TrimSpace(it)
 		if it == "" {
 			continue

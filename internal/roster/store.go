@@ -13,6 +13,14 @@ import (
 // AccountStore persists accounts.
 type AccountStore interface {
 	GetAccount(ctx context.Context, ref AccountRef) (*Account, error)
+	// GetAccountForUpdate is GetAccount for a transaction that is about to change the
+	// account: the row stays locked until the transaction ends, so concurrent writers of
+	// one account queue behind each other instead of failing on a stale Version.
+	GetAccountForUpdate(ctx context.Context, ref AccountRef) (*Account, error)
+	// LockSysadminGuard serializes the transactions that may leave no active system
+	// administrator. Call it inside InTx before counting them: a transaction that holds
+	// it sees every such change committed before it.
+	LockSysadminGuard(ctx context.Context) error
 	// GetAccounts returns the accounts the refs name, in no particular order; refs that
 	// name nothing are skipped.
 	GetAccounts(ctx context.Context, refs []AccountRef) ([]*Account, error)
@@ -55,8 +63,18 @@ type SessionStore interface {
 	GetSessionByHash(ctx context.Context, hash []byte) (*Session, *Account, error)
 	TouchSession(ctx context.Context, id int64, at time.Time) error
 	DeleteSession(ctx context.Context, id int64) error
-	DeleteAccountSessions(ctx context.Context, accountID int64) error
+	// DeleteAccountSessions signs the account out everywhere but in session keep (0:
+	// everywhere).
+	DeleteAccountSessions(ctx context.Context, accountID, keep int64) error
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+}
+
+// DeviceStore persists the browsers that signed in to an account before.
+type DeviceStore interface {
+	CreateLoginDevice(ctx context.Context, d *LoginDevice) error
+	GetLoginDevice(ctx context.Context, hash []byte) (*LoginDevice, error)
+	TouchLoginDevice(ctx context.Context, id int64, at time.Time) error
+	DeleteAccountLoginDevices(ctx context.Context, accountID int64) error
 }
 
 // ThrottleStore counts failed authentication attempts, shared by every replica.
@@ -145,6 +163,7 @@ type Tx interface {
 	AccountStore
 	KeyStore
 	SessionStore
+	DeviceStore
 	ThrottleStore
 	GroupStore
 	ProjectStore

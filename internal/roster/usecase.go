@@ -11,6 +11,13 @@ type ReadOptions struct {
 	AsOthers bool
 }
 
+// WriteOptions qualify a change.
+type WriteOptions struct {
+	// IfVersion applies the change only if the account is still at this version (its
+	// Record.Version when the client read it; HTTP's If-Match). 0: whatever the version.
+	IfVersion int64
+}
+
 // Client says where a request comes from, for throttling and the audit log.
 type Client struct {
 	IP        string
@@ -30,6 +37,17 @@ type SessionInfo struct {
 	CSRFToken string
 	ExpiresAt time.Time
 	Account   *Record
+	// DeviceToken, when set, is a new token that marks this browser as one the account
+	// signed in from (a cookie): failed sign-ins from it count apart from everyone
+	// else's, so no one elsewhere can lock the owner out.
+	DeviceToken string
+}
+
+// Credentials are what a sign-in presents.
+type Credentials struct {
+	Login       string // username or email address
+	Password    string
+	DeviceToken string // the browser's device cookie, if any
 }
 
 // KeyRequest describes a new API key.

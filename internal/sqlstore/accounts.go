@@ -121,6 +121,44 @@ func (q *q) GetAccount(ctx context.Context, ref roster.AccountRef) (*roster.Acco
 	return a, nil
 }
 
+func (q *q) GetAccountForUpdate(ctx context.Context, ref roster.AccountRef) (*roster.Account, error) {
+	if !q.inTx {
+		return nil, roster.Internal("store.GetAccountForUpdate", errors.New("called outside a transaction"))
+	}
+	var query string
+	var arg any
+	switch {
+	case ref.ID != 0:
+		query, arg = sqlAccountByID, ref.ID
+	case ref.UUID != "":
+		query, arg = sqlAccountByUUID, strings.ToLower(ref.UUID)
+	case ref.Username != "":
+		query, arg = sqlAccountByUsername, roster.FoldKey(ref.Username)
+	default:
+		return nil, notFound("Account")
+	}
+	if q.e.RowLocks {
+		query += " FOR UPDATE"
+	}
+	a, err := scanAccount(q.r.QueryRowContext(ctx, query, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Account")
+	}
+	if err != nil {
+		return nil, q.wrap("store.GetAccountForUpdate", err)
+	}
+	return a, nil
+}
+
+func (q *q) LockSysadminGuard(ctx context.Context) error {
+	if !q.inTx {
+		return roster.Internal("store.LockSysadminGuard", errors.New("called outside a transaction"))
+	}
+	// An UPDATE rather than SELECT … FOR UPDATE: both engines take a write lock for it,
+	// and so do PostgreSQL-compatible engines without FOR UPDATE.
+	return q.execOne(ctx, "store.LockSysadminGuard", "Lock", "UPDATE store_locks SET n = n + 1 WHERE name = 'sysadmins'")
+}
+
 // The largest number of values bound in one IN list or multi-row insert. SQLite allows
 // 32766 variables per statement and PostgreSQL 65535.
 const batchSize = 1000

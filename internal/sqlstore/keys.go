@@ -131,9 +131,38 @@ func (q *q) DeleteSession(ctx context.Context, id int64) error {
 	return q.execOne(ctx, "store.DeleteSession", "Session", "DELETE FROM sessions WHERE id = $1", id)
 }
 
-func (q *q) DeleteAccountSessions(ctx context.Context, accountID int64) error {
-	_, err := q.w.ExecContext(ctx, "DELETE FROM sessions WHERE account_id = $1", accountID)
+func (q *q) DeleteAccountSessions(ctx context.Context, accountID, keep int64) error {
+	_, err := q.w.ExecContext(ctx, "DELETE FROM sessions WHERE account_id = $1 AND id <> $2", accountID, keep)
 	return q.wrap("store.DeleteAccountSessions", err)
+}
+
+func (q *q) CreateLoginDevice(ctx context.Context, d *roster.LoginDevice) error {
+	err := q.w.QueryRowContext(ctx, `INSERT INTO login_devices (account_id, hash, created_at, last_used_at)
+		VALUES ($1, $2, $3, $4) RETURNING id`, d.AccountID, d.Hash, dbTime(d.CreatedAt), dbTime(d.LastUsedAt)).Scan(&d.ID)
+	return q.wrap("store.CreateLoginDevice", err)
+}
+
+func (q *q) GetLoginDevice(ctx context.Context, hash []byte) (*roster.LoginDevice, error) {
+	var d roster.LoginDevice
+	err := q.r.QueryRowContext(ctx, "SELECT id, account_id, hash, created_at, last_used_at FROM login_devices WHERE hash = $1", hash).
+		Scan(&d.ID, &d.AccountID, &d.Hash, &d.CreatedAt, &d.LastUsedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Device")
+	}
+	if err != nil {
+		return nil, q.wrap("store.GetLoginDevice", err)
+	}
+	d.CreatedAt, d.LastUsedAt = utc(d.CreatedAt), utc(d.LastUsedAt)
+	return &d, nil
+}
+
+func (q *q) TouchLoginDevice(ctx context.Context, id int64, at time.Time) error {
+	return q.execOne(ctx, "store.TouchLoginDevice", "Device", "UPDATE login_devices SET last_used_at = $1 WHERE id = $2", dbTime(at), id)
+}
+
+func (q *q) DeleteAccountLoginDevices(ctx context.Context, accountID int64) error {
+	_, err := q.w.ExecContext(ctx, "DELETE FROM login_devices WHERE account_id = $1", accountID)
+	return q.wrap("store.DeleteAccountLoginDevices", err)
 }
 
 func (q *q) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {

@@ -41,6 +41,10 @@ type Engine struct {
 	// written, and a plan that scans the table made each later lookup a hundred times
 	// slower.
 	PlanEachTime []any
+	// RowLocks: the engine locks rows a transaction reads with SELECT … FOR UPDATE.
+	// SQLite has no row locks and needs none: its one writer holds the database's write
+	// lock from BEGIN IMMEDIATE to COMMIT.
+	RowLocks bool
 	// MapError translates a driver error into a *roster.Error (ECONFLICT for unique
 	// violations, with a Problem naming the field), or returns nil if it does not know it.
 	MapError func(err error) *roster.Error

@@ -82,7 +82,7 @@ func testSessions(t *testing.T, s roster.Store) {
 	}
 	_, _, err = s.GetSessionByHash(ctx, hash("s1"))
 	wantCode(t, err, roster.ENOTFOUND)
-	mustNil(t, s.DeleteAccountSessions(ctx, a.ID))
+	mustNil(t, s.DeleteAccountSessions(ctx, a.ID, 0))
 	_, _, err = s.GetSessionByHash(ctx, hash("s2"))
 	wantCode(t, err, roster.ENOTFOUND)
 	wantCode(t, s.DeleteSession(ctx, s2.ID), roster.ENOTFOUND)

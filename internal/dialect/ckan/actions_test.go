@@ -42,7 +42,7 @@ func TestUserList(t *testing.T) {
 		f := setup(t, e)
 		e.Account(t, map[string]any{"username": "zed", "email": "zed@example.org", "name": "Aaron Zed"})
 		gone, _ := e.Account(t, map[string]any{"username": "gone", "email": "gone@example.org"})
-		if _, err := e.Svc.SetState(testkit.Operator(), roster.RefID(gone.ID), roster.StateDeleted); err != nil {
+		if _, err := e.Svc.SetState(testkit.Operator(), roster.RefID(gone.ID), roster.StateDeleted, roster.WriteOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		check := func(r testkit.Reply, want ...string) {
@@ -148,7 +148,7 @@ func TestUserUpdateAndPatch(t *testing.T) {
 		if r.Status != 200 || !strings.Contains(r.Body, `"fullname": "Alice Two", "created"`) || !strings.Contains(r.Body, `"about": null`) {
 			t.Fatalf("update: %d %s", r.Status, r.Body)
 		}
-		if _, err := e.Svc.Login(testkit.Operator(), "alice", "new-alice-pass", roster.Client{}); err != nil {
+		if _, err := e.Svc.Login(testkit.Operator(), roster.Credentials{Login: "alice", Password: "new-alice-pass"}, roster.Client{}); err != nil {
 			t.Fatalf("the new password does not work: %v", err)
 		}
 		// A non-sysadmin's sysadmin and state keys are ignored, as CKAN ignores them.

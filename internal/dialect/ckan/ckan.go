@@ -40,7 +40,7 @@ type Directory interface {
 	CreateAccount(ctx context.Context, in map[string]any) (*roster.Record, error)
 	CheckNewAccount(ctx context.Context, in map[string]any) error
 	UpdateAccount(ctx context.Context, ref roster.AccountRef, patch map[string]any) (*roster.Record, error)
-	SetState(ctx context.Context, ref roster.AccountRef, st roster.State) (*roster.Record, error)
+	SetState(ctx context.Context, ref roster.AccountRef, st roster.State, w roster.WriteOptions) (*roster.Record, error)
 	CreateAPIKey(ctx context.Context, ref roster.AccountRef, req roster.KeyRequest) (*roster.NewKey, error)
 }
 

@@ -362,7 +362,7 @@ func (h *Handler) userDelete(ctx context.Context, data map[string]any) (any, err
 		}
 		return nil, err
 	}
-	if _, err := h.dir.SetState(ctx, roster.RefID(rec.ID), roster.StateDeleted); err != nil {
+	if _, err := h.dir.SetState(ctx, roster.RefID(rec.ID), roster.StateDeleted, roster.WriteOptions{}); err != nil {
 		return nil, err
 	}
 	return nil, nil

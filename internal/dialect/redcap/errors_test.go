@@ -69,11 +69,11 @@ func TestTokenStates(t *testing.T) {
 		want(t, post(t, e, "token", tok, "content", "version"), 200, "csv", "15.7.6")
 
 		// A suspended account's token stops working; reactivated, it works again.
-		if _, err := e.Svc.SetState(testkit.Operator(), roster.ParseAccountRef("sam"), roster.StateDeactivated); err != nil {
+		if _, err := e.Svc.SetState(testkit.Operator(), roster.ParseAccountRef("sam"), roster.StateDeactivated, roster.WriteOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		wantError(t, post(t, e, "token", tok, "content", "version"), 403, "xml", "You do not have permissions to use the API")
-		if _, err := e.Svc.SetState(testkit.Operator(), roster.ParseAccountRef("sam"), roster.StateActive); err != nil {
+		if _, err := e.Svc.SetState(testkit.Operator(), roster.ParseAccountRef("sam"), roster.StateActive, roster.WriteOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		want(t, post(t, e, "token", tok, "content", "version"), 200, "csv", "15.7.6")
