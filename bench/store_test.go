@@ -208,13 +208,13 @@ func BenchmarkUpdate(b *testing.B) {
 func BenchmarkListPage(b *testing.B) {
 	engines(b, func(b *testing.B, s *sqlstore.DB) {
 		ctx := context.Background()
-		first, err := s.ListAccounts(ctx, roster.AccountFilter{Sort: roster.SortName, Limit: 50})
+		first, err := s.ListAccounts(ctx, roster.AccountSelection{Sort: roster.SortName, Limit: 50})
 		if err != nil {
 			b.Fatal(err)
 		}
 		cursor := first.NextCursor
 		for b.Loop() {
-			p, err := s.ListAccounts(ctx, roster.AccountFilter{Sort: roster.SortName, Limit: 50, Cursor: cursor})
+			p, err := s.ListAccounts(ctx, roster.AccountSelection{Sort: roster.SortName, Limit: 50, Cursor: cursor})
 			if err != nil || len(p.Accounts) == 0 {
 				b.Fatal(err)
 			}

@@ -91,14 +91,21 @@ type access int
 
 const (
 	signedIn access = iota // a key or a session
-	open                   // anyone (the OpenAPI document, signing in)
+	open                   // anyone (the OpenAPI document, signing out)
+	// signIn: anyone, and credentials the request carries are not looked at: signing
+	// in again from a browser that still holds a session cookie needs no CSRF token.
+	signIn
 )
 
 // serve authenticates the request, checks CSRF for cookie sessions, runs fn and maps
 // its error.
 func (h *Handler) serve(acc access, fn handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		actor, err := h.authenticate(r)
+		actor := roster.Actor{Via: roster.ViaAPI, RequestID: httpx.RequestIDFrom(r.Context()), ClientIP: h.ips.IP(r)}
+		err := httpx.CheckQuery(r)
+		if err == nil && acc != signIn {
+			actor, err = h.authenticate(r)
+		}
 		if err == nil && acc == signedIn && actor.Anonymous() {
 			err = roster.Errorf(roster.EUNAUTHENTICATED, "Authentication required: send an API key (Authorization: Bearer KEY) or sign in.")
 		}
@@ -146,7 +153,7 @@ func (h *Handler) authenticate(r *http.Request) (roster.Actor, error) {
 // writeError writes err in the native shape; internal errors are logged with their
 // cause and shown only as "Internal error.".
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	if roster.ErrorCode(err) == roster.EINTERNAL || roster.ErrorCode(err) == roster.EUNAVAILABLE {
+	if code := roster.ErrorCode(err); (code == roster.EINTERNAL || code == roster.EUNAVAILABLE) && !httpx.ClientGone(r) {
 		h.log.ErrorContext(r.Context(), "request failed", "request_id", httpx.RequestIDFrom(r.Context()), "err", err)
 	}
 	httpx.WriteError(w, err)

@@ -120,7 +120,7 @@ func (r reply) fields() map[string]any {
 
 func newJarClient(t *testing.T, s *server) *http.Client {
 	jar, _ := cookiejar.New(nil)
-	c := s.Client()
+	c := *s.Client() // a copy: the server's client is shared by every other request
 	c.Jar = jar
-	return c
+	return &c
 }

@@ -182,7 +182,9 @@ func (h *Handler) listProjectMembers(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	if err != nil {
-		h.log.ErrorContext(r.Context(), "member list ended early", "request_id", httpx.RequestIDFrom(r.Context()), "err", err)
+		if !httpx.ClientGone(r) {
+			h.log.ErrorContext(r.Context(), "member list ended early", "request_id", httpx.RequestIDFrom(r.Context()), "err", err)
+		}
 		_ = bw.Flush()
 		return nil
 	}

@@ -19,7 +19,7 @@ type route struct {
 var routes = []route{
 	{"GET", "/v1/openapi.json", open, (*Handler).openapi},
 	{"GET", "/v1/schema", signedIn, (*Handler).schema},
-	{"POST", "/v1/session", open, (*Handler).login},
+	{"POST", "/v1/session", signIn, (*Handler).login},
 	{"GET", "/v1/session", signedIn, (*Handler).session},
 	{"DELETE", "/v1/session", open, (*Handler).logout},
 

@@ -73,42 +73,117 @@ func (s *Service) GetAccounts(ctx context.Context, refs []roster.AccountRef, opt
 	return out, nil
 }
 
-// checkListFilter refuses filters and orders on what the actor may not see, and keeps
-// deleted accounts and email matches from non-staff.
-func checkListFilter(actor roster.Actor, f *roster.AccountFilter) error {
-	if err := checkFilterText(f); err != nil {
-		return err
-	}
-	if actor.IsStaff() {
-		return nil
+// selection turns a surface's filter into what the store reads. Filters and orders on
+// attributes the caller may never read of others are refused; a search, a filter or an
+// order on an attribute the caller may read of some accounts only matches and orders by
+// it only in those accounts: a user whose privacy hides his name is not found by it.
+func (s *Service) selection(actor roster.Actor, f roster.AccountFilter) (roster.AccountSelection, error) {
+	sel := roster.AccountSelection{States: f.States, AnyState: f.AnyState, Sort: f.Sort, Desc: f.Desc,
+		Limit: f.Limit, Offset: f.Offset, Cursor: f.Cursor, WantTotal: f.WantTotal}
+	if err := checkFilterText(&f); err != nil {
+		return sel, err
 	}
 	var bad []roster.Problem
 	deny := func(field string) {
 		bad = append(bad, roster.Problem{Field: field, Code: roster.PForbidden, Message: "Only staff may filter or sort on this."})
 	}
+	staff := actor.IsStaff()
+	attr := s.schema.Attr
+	var where []roster.Cond
 	if f.Email != "" || len(f.Emails) > 0 {
-		deny("email")
+		if !staff {
+			deny("email")
+		}
+		if f.Email != "" {
+			where = append(where, roster.Match{Attr: attr("email"), Lookup: roster.IExact, Value: f.Email})
+		}
+		if len(f.Emails) > 0 {
+			where = append(where, roster.Match{Attr: attr("email"), Lookup: roster.IIn, Value: anyList(f.Emails)})
+		}
 	}
-	if f.Sysadmin != nil {
-		deny("sysadmin")
-	}
-	if f.Staff != nil {
-		deny("staff")
+	for _, b := range []struct {
+		name string
+		v    *bool
+	}{{"sysadmin", f.Sysadmin}, {"staff", f.Staff}} {
+		if b.v == nil {
+			continue
+		}
+		if !staff {
+			deny(b.name)
+		}
+		where = append(where, roster.Match{Attr: attr(b.name), Lookup: roster.Exact, Value: *b.v})
 	}
 	if f.Capability != "" {
-		deny("capability")
+		if !staff {
+			deny("capability")
+		}
+		c := attr(f.Capability)
+		if c == nil || c.Storage != roster.StoreCapability {
+			return sel, roster.Invalid(roster.Problem{Field: "capability", Code: roster.PChoice, Message: fmt.Sprintf("%q is not a capability.", f.Capability)})
+		}
+		where = append(where, roster.Match{Attr: c, Lookup: roster.Exact, Value: true})
 	}
-	if len(f.States) > 0 || f.AnyState {
+	if (len(f.States) > 0 || f.AnyState) && !staff {
 		deny("state")
 	}
 	if f.Sort == roster.SortEmail || f.Sort == roster.SortLastLogin {
-		deny("sort")
+		if !staff {
+			deny("sort")
+		}
 	}
 	if len(bad) > 0 {
-		return &roster.Error{Code: roster.EFORBIDDEN, Message: "Only staff may filter or sort on these fields.", Problems: bad}
+		return sel, &roster.Error{Code: roster.EFORBIDDEN, Message: "Only staff may filter or sort on these fields.", Problems: bad}
 	}
-	f.QueryNoEmail = true
-	return nil
+	if len(f.Usernames) > 0 {
+		where = append(where, roster.Match{Attr: attr("username"), Lookup: roster.IIn, Value: anyList(f.Usernames)})
+	}
+	if f.Query != "" {
+		var alts []roster.Cond
+		for _, name := range []string{"username", "name", "email"} {
+			a := attr(name)
+			alts = append(alts, roster.And(s.readableWhere(actor, a), roster.Match{Attr: a, Lookup: roster.IContains, Value: f.Query}))
+		}
+		where = append(where, roster.Or(alts...))
+	}
+	created := attr("created")
+	if !f.CreatedAfter.IsZero() {
+		where = append(where, s.readableWhere(actor, created), roster.Match{Attr: created, Lookup: roster.GT, Value: f.CreatedAfter})
+	}
+	if !f.CreatedBefore.IsZero() {
+		where = append(where, s.readableWhere(actor, created), roster.Match{Attr: created, Lookup: roster.LT, Value: f.CreatedBefore})
+	}
+	sel.Where = roster.And(where...)
+	if a := sortAttr(f.Sort); a != "" {
+		sel.SortVisible = s.readableWhere(actor, attr(a))
+	}
+	return sel, nil
+}
+
+// sortAttr is the attribute an order reads ("" for the id).
+func sortAttr(k roster.AccountSort) string {
+	switch k {
+	case roster.SortUsername:
+		return "username"
+	case roster.SortName, roster.SortDisplay: // the display name shows the full name
+		return "name"
+	case roster.SortCreated:
+		return "created"
+	case roster.SortLastLogin:
+		return "last_login"
+	case roster.SortEmail:
+		return "email"
+	case roster.SortUUID:
+		return "uuid"
+	}
+	return ""
+}
+
+func anyList(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // checkRefText refuses an account reference that is not valid text: no account can have
@@ -132,10 +207,11 @@ func checkFilterText(f *roster.AccountFilter) error {
 // ListAccounts returns a page of accounts as the actor may see them.
 func (s *Service) ListAccounts(ctx context.Context, f roster.AccountFilter, opt roster.ReadOptions) (*roster.RecordPage, error) {
 	actor := roster.ActorFromContext(ctx)
-	if err := checkListFilter(actor, &f); err != nil {
+	sel, err := s.selection(actor, f)
+	if err != nil {
 		return nil, err
 	}
-	p, err := s.store.ListAccounts(ctx, f)
+	p, err := s.store.ListAccounts(ctx, sel)
 	if err != nil {
 		return nil, err
 	}
@@ -150,18 +226,20 @@ func (s *Service) ListAccounts(ctx context.Context, f roster.AccountFilter, opt 
 // it, reading as it goes: memory does not grow with the number of accounts.
 func (s *Service) StreamAccounts(ctx context.Context, f roster.AccountFilter, opt roster.ReadOptions, fn func(*roster.Record) error) error {
 	actor := roster.ActorFromContext(ctx)
-	if err := checkListFilter(actor, &f); err != nil {
+	sel, err := s.selection(actor, f)
+	if err != nil {
 		return err
 	}
-	return s.store.StreamAccounts(ctx, f, func(a *roster.Account) error { return fn(s.record(actor, a, opt)) })
+	return s.store.StreamAccounts(ctx, sel, func(a *roster.Account) error { return fn(s.record(actor, a, opt)) })
 }
 
 // CountAccounts counts the accounts a filter selects.
 func (s *Service) CountAccounts(ctx context.Context, f roster.AccountFilter) (int, error) {
-	if err := checkListFilter(roster.ActorFromContext(ctx), &f); err != nil {
+	sel, err := s.selection(roster.ActorFromContext(ctx), f)
+	if err != nil {
 		return 0, err
 	}
-	return s.store.CountAccounts(ctx, f)
+	return s.store.CountAccounts(ctx, sel)
 }
 
 // Password rules, worded as CKAN words them.
@@ -404,7 +482,7 @@ func auditValue(v any) any {
 }
 
 // checkUnique reports, as problems, a username or email that another account holds.
-func checkUnique(ctx context.Context, tx roster.Tx, a *roster.Account, before *roster.Account) ([]roster.Problem, error) {
+func (s *Service) checkUnique(ctx context.Context, tx roster.Tx, a *roster.Account, before *roster.Account) ([]roster.Problem, error) {
 	var out []roster.Problem
 	if before == nil || roster.FoldKey(before.Username) != roster.FoldKey(a.Username) {
 		other, err := tx.GetAccount(ctx, roster.AccountRef{Username: a.Username})
@@ -416,7 +494,8 @@ func checkUnique(ctx context.Context, tx roster.Tx, a *roster.Account, before *r
 		}
 	}
 	if before == nil || roster.FoldKey(before.Email) != roster.FoldKey(a.Email) {
-		n, err := tx.CountAccounts(ctx, roster.AccountFilter{Email: a.Email, AnyState: true})
+		n, err := tx.CountAccounts(ctx, roster.AccountSelection{AnyState: true,
+			Where: roster.Match{Attr: s.schema.Attr("email"), Lookup: roster.IExact, Value: a.Email}})
 		if err != nil {
 			return nil, err
 		}
@@ -441,7 +520,7 @@ func (s *Service) CreateAccount(ctx context.Context, in map[string]any) (*roster
 		return nil, err
 	}
 	err = s.store.InTx(ctx, func(tx roster.Tx) error {
-		if err := uniqueError(checkUnique(ctx, tx, a, nil)); err != nil {
+		if err := uniqueError(s.checkUnique(ctx, tx, a, nil)); err != nil {
 			return err
 		}
 		if err := tx.CreateAccount(ctx, a); err != nil {
@@ -468,7 +547,7 @@ func (s *Service) CheckNewAccount(ctx context.Context, in map[string]any) error 
 	if err != nil {
 		return err
 	}
-	return uniqueError(checkUnique(ctx, s.store, a, nil))
+	return uniqueError(s.checkUnique(ctx, s.store, a, nil))
 }
 
 // newAccount checks who may create and what, and builds the account unsaved.
@@ -628,7 +707,7 @@ func (s *Service) saveChange(ctx context.Context, tx roster.Tx, before, a *roste
 	if len(c.changes) == 0 {
 		return nil
 	}
-	if err := uniqueError(checkUnique(ctx, tx, a, before)); err != nil {
+	if err := uniqueError(s.checkUnique(ctx, tx, a, before)); err != nil {
 		return err
 	}
 	if c.demoted {
@@ -676,7 +755,8 @@ func stateAction(st roster.State) string {
 // sees every concurrent change of administrators that committed before this one.
 func (s *Service) lastSysadminGuard(ctx context.Context, tx roster.Tx, changing int64) error {
 	yes := true
-	p, err := tx.ListAccounts(ctx, roster.AccountFilter{Sysadmin: &yes, States: []roster.State{roster.StateActive}, Limit: 2})
+	p, err := tx.ListAccounts(ctx, roster.AccountSelection{States: []roster.State{roster.StateActive}, Limit: 2,
+		Where: roster.Match{Attr: s.schema.Attr("sysadmin"), Lookup: roster.Exact, Value: yes}})
 	if err != nil {
 		return err
 	}

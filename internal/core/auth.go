@@ -264,7 +264,8 @@ func (s *Service) findLogin(ctx context.Context, login string) (*roster.Account,
 		return nil, nil
 	}
 	if strings.Contains(login, "@") {
-		p, err := s.store.ListAccounts(ctx, roster.AccountFilter{Email: login, Limit: 1})
+		p, err := s.store.ListAccounts(ctx, roster.AccountSelection{Limit: 1,
+			Where: roster.Match{Attr: s.schema.Attr("email"), Lookup: roster.IExact, Value: login}})
 		if err != nil || len(p.Accounts) == 0 {
 			return nil, err
 		}

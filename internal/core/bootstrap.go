@@ -18,7 +18,7 @@ type Bootstrap struct {
 // nil when accounts already exist. Replicas starting together on one empty database
 // make one admin: the others' inserts hit the unique username and they find it made.
 func (s *Service) EnsureAdmin(ctx context.Context, password string) (*Bootstrap, error) {
-	n, err := s.store.CountAccounts(ctx, roster.AccountFilter{AnyState: true})
+	n, err := s.store.CountAccounts(ctx, roster.AccountSelection{AnyState: true})
 	if err != nil || n > 0 {
 		return nil, err
 	}

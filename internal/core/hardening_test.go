@@ -19,7 +19,10 @@ import (
 
 // engines runs fn against a service over SQLite, and over PostgreSQL when
 // ROSTER_TEST_POSTGRES_URL is set.
-func engines(t *testing.T, fn func(t *testing.T, e *env)) {
+func engines(t *testing.T, fn func(t *testing.T, e *env)) { enginesWith(t, core.Config{}, fn) }
+
+// enginesWith is engines with a service configured by cfg.
+func enginesWith(t *testing.T, cfg core.Config, fn func(t *testing.T, e *env)) {
 	open := map[string]func(t *testing.T) roster.Store{
 		"sqlite": func(t *testing.T) roster.Store {
 			st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"), nil)
@@ -33,7 +36,8 @@ func engines(t *testing.T, fn func(t *testing.T, e *env)) {
 			st := open[name](t)
 			t.Cleanup(func() { st.Close() })
 			c := newClock()
-			svc, err := core.New(st, core.Config{PasswordParams: secret.TestParams, Now: c.now})
+			cfg.PasswordParams, cfg.Now = secret.TestParams, c.now
+			svc, err := core.New(st, cfg)
 			mustNil(t, err)
 			t.Cleanup(svc.Quiesce)
 			fn(t, &env{svc: svc, store: st, clock: c})
@@ -211,9 +215,9 @@ func TestLastSysadminRace(t *testing.T) {
 			b := e.user(t, fmt.Sprintf("admin%db", round), map[string]any{"sysadmin": true})
 			// Only a and b are active administrators: retire the others first.
 			yes := true
-			p, err := e.store.ListAccounts(context.Background(), roster.AccountFilter{Sysadmin: &yes, States: []roster.State{roster.StateActive}})
+			p, err := e.svc.ListAccounts(operator(), roster.AccountFilter{Sysadmin: &yes, States: []roster.State{roster.StateActive}}, roster.ReadOptions{})
 			mustNil(t, err)
-			for _, o := range p.Accounts {
+			for _, o := range p.Records {
 				if o.ID != a.AccountID && o.ID != b.AccountID {
 					_, err := e.svc.UpdateAccount(operator(), roster.RefID(o.ID), map[string]any{"sysadmin": false})
 					mustNil(t, err)
@@ -244,10 +248,10 @@ func TestLastSysadminRace(t *testing.T) {
 			wg.Wait()
 			core.SetHookAfterSysadminGuard(e.svc, nil)
 
-			p, err = e.store.ListAccounts(context.Background(), roster.AccountFilter{Sysadmin: &yes, States: []roster.State{roster.StateActive}})
+			p, err = e.svc.ListAccounts(operator(), roster.AccountFilter{Sysadmin: &yes, States: []roster.State{roster.StateActive}}, roster.ReadOptions{})
 			mustNil(t, err)
-			if len(p.Accounts) != 1 {
-				t.Fatalf("%s: %d active administrators remain (errors: %v, %v); want exactly 1", c.name, len(p.Accounts), errs[0], errs[1])
+			if len(p.Records) != 1 {
+				t.Fatalf("%s: %d active administrators remain (errors: %v, %v); want exactly 1", c.name, len(p.Records), errs[0], errs[1])
 			}
 			failed := 0
 			for _, err := range errs {
@@ -421,4 +425,73 @@ func wantProblem(t *testing.T, err error, field string) {
 		}
 	}
 	t.Fatalf("problems %s name no %q", problemFields(err), field)
+}
+
+// TestReadableWhereAgreesWithRecords: the condition the core gives the store for "the
+// caller may read this attribute" holds for exactly the accounts whose record shows the
+// attribute to that caller, for every attribute the store can compare, for callers of
+// every kind, with and without the parental-consent rule.
+func TestReadableWhereAgreesWithRecords(t *testing.T) {
+	for _, age := range []int{0, 13} {
+		t.Run(fmt.Sprintf("consent-age=%d", age), func(t *testing.T) {
+			enginesWith(t, core.Config{ParentalConsentAge: age}, func(t *testing.T, e *env) {
+				year := e.clock.now().Year()
+				var actors []roster.Actor
+				for i, p := range []map[string]any{
+					{},
+					{"privacy": "all_users", "year_of_birth": year - 40},
+					{"privacy": "all_users", "year_of_birth": year - 10},
+					{"privacy": "all_users"},
+					{"privacy": "custom", "shared_fields": []any{"name", "bio"}, "year_of_birth": year - 30},
+					{"privacy": "custom", "shared_fields": []any{"country"}, "year_of_birth": year - 30},
+					{"privacy": "private", "year_of_birth": year - 50},
+				} {
+					p["name"] = fmt.Sprintf("Person %d", i)
+					actors = append(actors, e.user(t, fmt.Sprintf("person%d", i), p))
+				}
+				staff := e.user(t, "watcher", map[string]any{"staff": true})
+				callers := map[string]roster.Actor{"anonymous": {}, "staff": staff, "other": actors[1], "self": actors[4]}
+				for who, caller := range callers {
+					ctx := as(caller)
+					if who == "anonymous" {
+						ctx = anonymous()
+					}
+					for _, attr := range e.svc.Schema().Attrs() {
+						if !comparable(attr) {
+							continue
+						}
+						var want []string
+						for _, a := range actors {
+							rec, err := e.svc.GetAccount(ctx, roster.RefID(a.AccountID), roster.ReadOptions{})
+							mustNil(t, err)
+							if rec.Visible(attr.Name) {
+								want = append(want, a.Username)
+							}
+						}
+						var got []string
+						cond := core.ReadableWhere(e.svc, caller, attr)
+						p, err := e.store.ListAccounts(context.Background(), roster.AccountSelection{Where: roster.And(cond, roster.Match{Attr: e.svc.Schema().Attr("username"), Lookup: roster.IStartsWith, Value: "person"})})
+						mustNil(t, err)
+						for _, a := range p.Accounts {
+							got = append(got, a.Username)
+						}
+						if strings.Join(got, ",") != strings.Join(want, ",") {
+							t.Errorf("%s reading %s: the condition holds for %v, records show it for %v", who, attr.Name, got, want)
+						}
+					}
+				}
+			})
+		})
+	}
+}
+
+// comparable reports whether the store can compare the attribute's values.
+func comparable(a *roster.Attribute) bool {
+	switch a.Storage {
+	case roster.StoreColumn, roster.StoreCapability:
+		return true
+	case roster.StoreProfile:
+		return a.Type != roster.TypeList && a.Type != roster.TypeObject
+	}
+	return false
 }

@@ -208,11 +208,12 @@ func (im *importer) lookup(rows []roster.ImportRow) (lookedUp, error) {
 	lu := lookedUp{rows: rows, byName: map[string]*roster.Account{}, emailOwner: map[string]int64{}}
 	refs := make([]roster.AccountRef, 0, len(rows))
 	var emails []string
+	// Values that are not valid text name no account; the row's check refuses them.
 	for _, r := range rows {
-		if u, ok := r.Values["username"].(string); ok && u != "" {
+		if u, ok := r.Values["username"].(string); ok && u != "" && roster.ValidText(u) {
 			refs = append(refs, roster.AccountRef{Username: u})
 		}
-		if e, ok := r.Values["email"].(string); ok && e != "" {
+		if e, ok := r.Values["email"].(string); ok && e != "" && roster.ValidText(e) {
 			emails = append(emails, e)
 		}
 	}
@@ -224,7 +225,8 @@ func (im *importer) lookup(rows []roster.ImportRow) (lookedUp, error) {
 		lu.byName[roster.FoldKey(a.Username)] = a
 	}
 	if len(emails) > 0 {
-		err := im.s.store.StreamAccounts(ctx, roster.AccountFilter{Emails: emails, AnyState: true}, func(a *roster.Account) error {
+		sel := roster.AccountSelection{AnyState: true, Where: roster.Match{Attr: im.s.schema.Attr("email"), Lookup: roster.IIn, Value: anyList(emails)}}
+		err := im.s.store.StreamAccounts(ctx, sel, func(a *roster.Account) error {
 			lu.emailOwner[roster.FoldKey(a.Email)] = a.ID
 			return nil
 		})

@@ -27,7 +27,7 @@ func TestImport(t *testing.T) {
 	e.user(t, "existing", map[string]any{"name": "Old Name", "bio": "old bio"})
 	ctx := as(root)
 	count := func() int {
-		n, err := e.store.CountAccounts(context.Background(), roster.AccountFilter{AnyState: true})
+		n, err := e.store.CountAccounts(context.Background(), roster.AccountSelection{AnyState: true})
 		mustNil(t, err)
 		return n
 	}

@@ -106,6 +106,48 @@ func (s *Service) requiresParentalConsent(a *roster.Account) bool {
 	return age < int64(s.cfg.ParentalConsentAge)
 }
 
+// readableWhere is the condition under which the actor may read attr of an account:
+// the read rule of record, written as a condition on stored values so that the store
+// searches, filters and orders only by what the caller may read. It must agree with
+// reader.may for every account (TestReadableWhereAgreesWithRecords checks).
+func (s *Service) readableWhere(actor roster.Actor, attr *roster.Attribute) roster.Cond {
+	if !attr.Readable() {
+		return roster.Never{}
+	}
+	if actor.IsStaff() || attr.Read <= roster.LevelPublic {
+		return nil
+	}
+	var self roster.Cond = roster.Never{}
+	if actor.AccountID != 0 {
+		self = roster.IsAccount{ID: actor.AccountID}
+	}
+	switch {
+	case attr.Read == roster.LevelSelf:
+		return self
+	case attr.Read > roster.LevelSelf:
+		return roster.Never{}
+	}
+	privacy := s.schema.Attr("privacy")
+	isPrivacy := func(p string) roster.Cond { return roster.Match{Attr: privacy, Lookup: roster.Exact, Value: p} }
+	sharedOne := roster.And(isPrivacy("custom"), roster.Holds{Attr: s.schema.Attr("shared_fields"), Value: attr.Name})
+	byOwner := sharedOne
+	if attr.Read == roster.LevelShared {
+		byOwner = roster.Or(isPrivacy("all_users"), sharedOne)
+	}
+	return roster.Or(self, roster.And(roster.Negate(s.needsConsentWhere()), byOwner))
+}
+
+// needsConsentWhere is requiresParentalConsent as a condition: no year of birth, or one
+// that makes the owner younger than the age limit this year. nil… never: Never.
+func (s *Service) needsConsentWhere() roster.Cond {
+	if s.cfg.ParentalConsentAge <= 0 {
+		return roster.Never{}
+	}
+	yob := s.schema.Attr("year_of_birth")
+	youngest := int64(s.cfg.Now().UTC().Year() - s.cfg.ParentalConsentAge)
+	return roster.Or(roster.Match{Attr: yob, Lookup: roster.IsNull, Value: true}, roster.Match{Attr: yob, Lookup: roster.GTE, Value: youngest})
+}
+
 // visibleToReader reports whether the actor may know the account exists at all: deleted
 // accounts are known only to staff.
 func visibleToReader(actor roster.Actor, a *roster.Account) bool {

@@ -5,6 +5,7 @@
 package httpx
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -16,10 +17,12 @@ import (
 	"mime"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rosterhq/roster/internal/roster"
 )
@@ -110,7 +113,11 @@ func AccessLog(log *slog.Logger, ips *ClientIPs) func(http.Handler) http.Handler
 				sw.Status = http.StatusOK
 			}
 			level := slog.LevelInfo
-			if sw.Status >= 500 {
+			if ClientGone(r) {
+				// Whatever the handler answered, nobody received it: the client went away,
+				// which is ordinary and must not set off alerts on server errors.
+				sw.Status = StatusClientClosed
+			} else if sw.Status >= 500 {
 				level = slog.LevelError
 			}
 			log.LogAttrs(r.Context(), level, "request",
@@ -126,6 +133,13 @@ func AccessLog(log *slog.Logger, ips *ClientIPs) func(http.Handler) http.Handler
 		})
 	}
 }
+
+// StatusClientClosed is logged and counted for requests whose client closed the
+// connection before the answer (nginx's 499).
+const StatusClientClosed = 499
+
+// ClientGone reports whether the client closed the connection before it was answered.
+func ClientGone(r *http.Request) bool { return errors.Is(r.Context().Err(), context.Canceled) }
 
 // Recover turns a panic into a 500 and a logged stack, keeping the server up.
 func Recover(log *slog.Logger) func(http.Handler) http.Handler {
@@ -332,23 +346,47 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// DecodeJSON reads a JSON object from the body into v, keeping numbers exact, and
-// reports a malformed body as EINVALID.
+// DecodeJSON reads a JSON value from the body into v, keeping numbers exact. A body
+// that is not one well-formed JSON value in valid UTF-8 is EINVALID: Go's decoder would
+// silently replace invalid UTF-8, and storing the replacement would hide the client's
+// mistake.
 func DecodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &roster.Error{Code: roster.EINVALID, Message: fmt.Sprintf("The request body is larger than %d bytes.", mbe.Limit)}
+		}
+		return roster.Errorf(roster.EINVALID, "The request body could not be read.")
+	}
+	return DecodeJSONBytes(b, v)
+}
+
+// DecodeJSONBytes is DecodeJSON for a body already read.
+func DecodeJSONBytes(b []byte, v any) error {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return roster.Errorf(roster.EINVALID, "The request body is empty; send a JSON object.")
+	}
+	if !utf8.Valid(b) {
+		return roster.Errorf(roster.EINVALID, "The request body is not valid UTF-8.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(err, &mbe):
-			return &roster.Error{Code: roster.EINVALID, Message: fmt.Sprintf("The request body is larger than %d bytes.", mbe.Limit)}
-		case errors.Is(err, io.EOF):
-			return roster.Errorf(roster.EINVALID, "The request body is empty; send a JSON object.")
-		}
 		return roster.Errorf(roster.EINVALID, "The request body is not valid JSON: %s.", strings.TrimPrefix(err.Error(), "json: "))
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return roster.Errorf(roster.EINVALID, "The request body holds more than one JSON value.")
+	}
+	return nil
+}
+
+// CheckQuery refuses a query string that does not parse: Go's URL.Query drops the pairs
+// it cannot read (a ";" separator, a bad escape) without a word, so a client's sort or
+// filter would be ignored silently.
+func CheckQuery(r *http.Request) error {
+	if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+		return roster.Errorf(roster.EINVALID, "The query string is malformed: %s.", err.Error())
 	}
 	return nil
 }

@@ -1,10 +1,19 @@
 package httpx_test
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster/internal/httpx"
+	"github.com/rosterhq/roster/internal/roster"
 )
 
 func TestAPIKey(t *testing.T) {
@@ -59,4 +68,59 @@ func TestClientIPs(t *testing.T) {
 	if _, err := httpx.ParsePrefixes("10.0.0.0/33"); err == nil {
 		t.Error("a bad prefix was accepted")
 	}
+}
+
+// TestClientGoneIsNoServerError: a client that hangs up mid-request is logged as what it
+// is (499, at INFO), not as the 503 the handler answered nobody with.
+func TestClientGoneIsNoServerError(t *testing.T) {
+	var logs syncBuffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	entered := make(chan struct{})
+	done := make(chan struct{})
+	h := httpx.AccessLog(log, &httpx.ClientIPs{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(done)
+		close(entered)
+		<-r.Context().Done() // the store would fail with the request's cancellation
+		httpx.WriteError(w, &roster.Error{Code: roster.EUNAVAILABLE, Message: "The request was cancelled or timed out."})
+	}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/slow", nil)
+	go func() { <-entered; cancel() }()
+	if _, err := srv.Client().Do(req); err == nil {
+		t.Fatal("the cancelled request got an answer")
+	}
+	<-done
+	var line struct {
+		Level  string `json:"level"`
+		Status int    `json:"status"`
+	}
+	for i := 0; i < 100 && !strings.Contains(logs.String(), `"msg":"request"`); i++ {
+		time.Sleep(10 * time.Millisecond) // the access log line follows the handler
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(logs.String())), &line); err != nil {
+		t.Fatalf("log %q: %v", logs.String(), err)
+	}
+	if line.Level != "INFO" || line.Status != httpx.StatusClientClosed {
+		t.Fatalf("logged %s", logs.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a server goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

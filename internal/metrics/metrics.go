@@ -58,6 +58,9 @@ func (m *HTTP) Middleware(next http.Handler) http.Handler {
 		if sw.Status == 0 {
 			sw.Status = http.StatusOK
 		}
+		if httpx.ClientGone(r) {
+			sw.Status = httpx.StatusClientClosed
+		}
 		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.Status)).Inc()
 		m.duration.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
 	})

@@ -65,11 +65,32 @@ func Open(ctx context.Context, url string, opts Options, log *slog.Logger) (*sql
 		MapError:     mapError,
 		ArrayInserts: true,
 		RowLocks:     true,
+		JSON:         jsonSyntax,
 		// An unnamed statement, planned for its parameter values on every run.
 		PlanEachTime: []any{pgx.QueryExecModeExec},
 		Retryable:    retryable,
 		Backup:       backup,
 	})
+}
+
+// jsonSyntax reads the profile document (JSONB) with PostgreSQL's operators, casting only
+// values of the expected JSON type so that no stored value can make a query fail.
+var jsonSyntax = sqlstore.JSONSyntax{
+	Text: func(key string) string {
+		return "(CASE WHEN jsonb_typeof(a.profile -> '" + key + "') = 'string' THEN a.profile ->> '" + key + "' END)"
+	},
+	Number: func(key string) string {
+		return "(CASE WHEN jsonb_typeof(a.profile -> '" + key + "') = 'number' THEN (a.profile ->> '" + key + "')::numeric END)"
+	},
+	Bool: func(key string) string {
+		return "(CASE WHEN jsonb_typeof(a.profile -> '" + key + "') = 'boolean' THEN (a.profile ->> '" + key + "')::boolean END)"
+	},
+	Time: func(key string) string {
+		return "(CASE WHEN jsonb_typeof(a.profile -> '" + key + "') = 'string' THEN (a.profile ->> '" + key + "')::timestamptz END)"
+	},
+	Holds: func(key, ph string) string {
+		return "(a.profile -> '" + key + "') @> jsonb_build_array(" + ph + "::text)"
+	},
 }
 
 // constraintColumns names the table and column of each unique constraint.

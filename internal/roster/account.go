@@ -190,8 +190,9 @@ func (s AccountSort) Valid() bool {
 	return false
 }
 
-// AccountFilter selects, orders and pages accounts. Nil pointers and empty values select
-// everything.
+// AccountFilter is what a surface asks of a list of accounts: it selects, orders and
+// pages them. Nil pointers and empty values select everything. The core turns it into an
+// AccountSelection for the store, keeping to what the caller may read.
 type AccountFilter struct {
 	States     []State // empty: every state except deleted
 	AnyState   bool    // include deleted accounts too
@@ -202,9 +203,9 @@ type AccountFilter struct {
 	Emails     []string // any of these, case-insensitive
 	// Usernames selects these usernames (case-insensitive); empty selects all.
 	Usernames []string
-	// Query matches a case-insensitive substring of username, full name or email.
+	// Query matches a case-insensitive substring of username, full name or email, each
+	// where the caller may read it.
 	Query         string
-	QueryNoEmail  bool // do not match Query against email (callers who may not see emails)
 	CreatedAfter  time.Time
 	CreatedBefore time.Time
 	Sort          AccountSort

@@ -24,10 +24,10 @@ type AccountStore interface {
 	// GetAccounts returns the accounts the refs name, in no particular order; refs that
 	// name nothing are skipped.
 	GetAccounts(ctx context.Context, refs []AccountRef) ([]*Account, error)
-	ListAccounts(ctx context.Context, f AccountFilter) (*AccountPage, error)
-	// StreamAccounts calls fn for every account the filter selects, reading rows as it
+	ListAccounts(ctx context.Context, f AccountSelection) (*AccountPage, error)
+	// StreamAccounts calls fn for every account the selection holds, reading rows as it
 	// goes, so memory does not grow with the number of accounts. Limit and Cursor apply.
-	StreamAccounts(ctx context.Context, f AccountFilter, fn func(*Account) error) error
+	StreamAccounts(ctx context.Context, f AccountSelection, fn func(*Account) error) error
 	// CreateAccount inserts a; it sets a.ID.
 	CreateAccount(ctx context.Context, a *Account) error
 	// CreateAccounts inserts many accounts at once (imports); it sets their IDs.
@@ -35,7 +35,7 @@ type AccountStore interface {
 	// UpdateAccount writes a over the stored row with the same ID, provided the stored
 	// Version equals a.Version; it then increments a.Version. A stale Version is ECONFLICT.
 	UpdateAccount(ctx context.Context, a *Account) error
-	CountAccounts(ctx context.Context, f AccountFilter) (int, error)
+	CountAccounts(ctx context.Context, f AccountSelection) (int, error)
 	GetPasswordHash(ctx context.Context, accountID int64) (string, error)
 	SetPasswordHash(ctx context.Context, accountID int64, hash string) error
 	SetLastLogin(ctx context.Context, accountID int64, at time.Time) error

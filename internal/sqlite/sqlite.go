@@ -86,10 +86,33 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*sqlstore.DB, err
 		Positional: true,
 		// Point reads take microseconds on a local file; see sqlstore.Engine.
 		UncancelledPointReads: true,
+		JSON:                  jsonSyntax,
 		MapError:              mapError,
 		Retryable:             retryable,
 		Backup:                backup,
 	})
+}
+
+// jsonSyntax reads the profile document with SQLite's JSON functions. json_extract
+// gives JSON's true and false as 1 and 0, which is how SQLite binds Go's booleans too;
+// times are stored as RFC 3339 text and compared as integer microseconds, the form the
+// driver binds time parameters in.
+var jsonSyntax = sqlstore.JSONSyntax{
+	Text: func(key string) string {
+		return "(CASE WHEN json_type(a.profile, '$." + key + "') = 'text' THEN json_extract(a.profile, '$." + key + "') END)"
+	},
+	Number: func(key string) string {
+		return "(CASE WHEN json_type(a.profile, '$." + key + "') IN ('integer', 'real') THEN json_extract(a.profile, '$." + key + "') END)"
+	},
+	Bool: func(key string) string {
+		return "(CASE WHEN json_type(a.profile, '$." + key + "') IN ('true', 'false') THEN json_extract(a.profile, '$." + key + "') END)"
+	},
+	Time: func(key string) string {
+		return "CAST(unixepoch((CASE WHEN json_type(a.profile, '$." + key + "') = 'text' THEN json_extract(a.profile, '$." + key + "') END), 'subsec') * 1000000 AS INTEGER)"
+	},
+	Holds: func(key, ph string) string {
+		return "EXISTS (SELECT 1 FROM json_each(a.profile, '$." + key + "') WHERE json_each.value = " + ph + ")"
+	},
 }
 
 // fileLocker keeps two processes (a server and a CLI command, say) from migrating the

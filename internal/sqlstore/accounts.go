@@ -261,8 +261,8 @@ func decodeCursor(s string) (cursor, error) {
 	return c, nil
 }
 
-// where builds the WHERE clause of a filter, without paging.
-func where(f roster.AccountFilter, a *args) string {
+// where builds the WHERE clause of a selection, without paging.
+func (q *q) where(f roster.AccountSelection, a *args) (string, error) {
 	var conds []string
 	switch {
 	case f.AnyState:
@@ -275,74 +275,82 @@ func where(f roster.AccountFilter, a *args) string {
 	default:
 		conds = append(conds, "a.state <> 'deleted'")
 	}
-	if f.Sysadmin != nil {
-		conds = append(conds, "a.sysadmin = "+a.add(*f.Sysadmin))
+	c, err := q.cond(f.Where, a)
+	if err != nil {
+		return "", roster.Internal("store.where", err)
 	}
-	if f.Staff != nil {
-		conds = append(conds, "a.staff = "+a.add(*f.Staff))
-	}
-	if f.Capability != "" {
-		conds = append(conds, "(',' || a.capabilities || ',') LIKE "+a.add("%,"+escapeLike(f.Capability)+",%")+` ESCAPE '\'`)
-	}
-	if f.Email != "" {
-		conds = append(conds, "a.email_key = "+a.add(roster.FoldKey(f.Email)))
-	}
-	if len(f.Emails) > 0 {
-		ph := make([]string, len(f.Emails))
-		for i, e := range f.Emails {
-			ph[i] = a.add(roster.FoldKey(e))
-		}
-		conds = append(conds, "a.email_key IN ("+strings.Join(ph, ",")+")")
-	}
-	if len(f.Usernames) > 0 {
-		ph := make([]string, len(f.Usernames))
-		for i, u := range f.Usernames {
-			ph[i] = a.add(roster.FoldKey(u))
-		}
-		conds = append(conds, "a.username_key IN ("+strings.Join(ph, ",")+")")
-	}
-	if f.Query != "" {
-		pattern := "%" + escapeLike(strings.ToLower(f.Query)) + "%"
-		c := "a.username_key LIKE " + a.add(pattern) + ` ESCAPE '\' OR a.name_key LIKE ` + a.add(pattern) + ` ESCAPE '\'`
-		if !f.QueryNoEmail {
-			c += " OR a.email_key LIKE " + a.add(pattern) + ` ESCAPE '\'`
-		}
+	if c != "" {
 		conds = append(conds, "("+c+")")
 	}
-	if !f.CreatedAfter.IsZero() {
-		conds = append(conds, "a.created_at > "+a.add(dbTime(f.CreatedAfter)))
-	}
-	if !f.CreatedBefore.IsZero() {
-		conds = append(conds, "a.created_at < "+a.add(dbTime(f.CreatedBefore)))
-	}
 	if len(conds) == 0 {
-		return ""
+		return "", nil
 	}
-	return " WHERE " + strings.Join(conds, " AND ")
+	return " WHERE " + strings.Join(conds, " AND "), nil
 }
 
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// listQuery builds the SELECT for a page or a stream.
-func listQuery(f roster.AccountFilter, a args) (string, args, error) {
+// sortKeyHidden is what a row sorts by when the caller may not read its sort key: the
+// key's empty value, or for the display name the username it falls back to.
+func sortKeyHidden(key roster.AccountSort, a *args) string {
+	switch key {
+	case roster.SortDisplay:
+		return "a.username_key"
+	case roster.SortCreated, roster.SortLastLogin:
+		return a.add(zeroTime)
+	}
+	return "''"
+}
+
+// listQuery builds the SELECT for a page or a stream. When the sort key is visible to
+// the caller only in some rows, the statement selects the key as the caller sees it as
+// its first column (keyed reports so), for the cursor.
+func (q *q) listQuery(f roster.AccountSelection, a args) (query string, keyed bool, _ args, _ error) {
 	sortKey := f.Sort
 	if sortKey == "" {
 		sortKey = roster.SortID
 	}
 	col, ok := sortColumn[sortKey]
 	if !ok {
-		return "", a, roster.Invalid(roster.Problem{Field: "sort", Code: roster.PChoice, Message: fmt.Sprintf("%q is not a valid sort key.", sortKey)})
+		return "", false, a, roster.Invalid(roster.Problem{Field: "sort", Code: roster.PChoice, Message: fmt.Sprintf("%q is not a valid sort key.", sortKey)})
 	}
-	w := where(f, &a)
+	// The sort expression appears up to three times; with ? placeholders each use binds
+	// its own arguments, so it is written afresh, in the statement's order.
+	index := col
+	sortExpr := func() (string, error) { return index, nil }
+	var head string
+	if f.SortVisible != nil && sortKey != roster.SortID {
+		sortExpr = func() (string, error) {
+			vis, err := q.cond(f.SortVisible, &a)
+			if err != nil || vis == "" {
+				return index, err
+			}
+			return "(CASE WHEN " + vis + " THEN " + index + " ELSE " + sortKeyHidden(sortKey, &a) + " END)", nil
+		}
+		var err error
+		if head, err = sortExpr(); err != nil {
+			return "", false, a, roster.Internal("store.listQuery", err)
+		}
+		keyed = head != index
+		if keyed {
+			head += ", "
+		} else {
+			head = ""
+		}
+	}
+	w, err := q.where(f, &a)
+	if err != nil {
+		return "", false, a, err
+	}
 	if f.Cursor != "" {
 		c, err := decodeCursor(f.Cursor)
 		if err != nil {
-			return "", a, err
+			return "", false, a, err
 		}
 		if c.Sort != string(sortKey) || c.Desc != f.Desc {
-			return "", a, roster.Invalid(roster.Problem{Field: "cursor", Code: roster.PFormat, Message: "The cursor belongs to a different sort order."})
+			return "", false, a, roster.Invalid(roster.Problem{Field: "cursor", Code: roster.PFormat, Message: "The cursor belongs to a different sort order."})
 		}
 		op := ">"
 		if f.Desc {
@@ -356,13 +364,17 @@ func listQuery(f roster.AccountFilter, a args) (string, args, error) {
 			if sortKey == roster.SortCreated || sortKey == roster.SortLastLogin {
 				t, err := time.Parse(time.RFC3339Nano, c.Key)
 				if err != nil {
-					return "", a, roster.Invalid(roster.Problem{Field: "cursor", Code: roster.PFormat, Message: "The cursor is not one this server issued."})
+					return "", false, a, roster.Invalid(roster.Problem{Field: "cursor", Code: roster.PFormat, Message: "The cursor is not one this server issued."})
 				}
 				key = dbTime(t)
 			}
 			// A row-value comparison is what both engines turn into an index range;
 			// the equivalent OR form is only a filter to PostgreSQL.
-			cond = "(" + col + ", a.id) " + op + " (" + a.add(key) + ", " + a.add(c.ID) + ")"
+			e, err := sortExpr()
+			if err != nil {
+				return "", false, a, roster.Internal("store.listQuery", err)
+			}
+			cond = "(" + e + ", a.id) " + op + " (" + a.add(key) + ", " + a.add(c.ID) + ")"
 		}
 		if w == "" {
 			w = " WHERE " + cond
@@ -374,11 +386,15 @@ func listQuery(f roster.AccountFilter, a args) (string, args, error) {
 	if f.Desc {
 		dir = " DESC"
 	}
-	order := " ORDER BY " + col + dir
+	e, err := sortExpr()
+	if err != nil {
+		return "", false, a, roster.Internal("store.listQuery", err)
+	}
+	order := " ORDER BY " + e + dir
 	if sortKey != roster.SortID {
 		order += ", a.id" + dir
 	}
-	query := "SELECT " + accountCols + " FROM accounts a" + w + order
+	query = "SELECT " + head + accountCols + " FROM accounts a" + w + order
 	if f.Limit > 0 {
 		query += " LIMIT " + a.add(f.Limit)
 		if f.Offset > 0 && f.Cursor == "" {
@@ -387,15 +403,30 @@ func listQuery(f roster.AccountFilter, a args) (string, args, error) {
 	} else if f.Offset > 0 && f.Cursor == "" {
 		query += " LIMIT " + a.add(int64(math.MaxInt64)) + " OFFSET " + a.add(f.Offset) // SQLite needs a LIMIT before OFFSET
 	}
-	return query, a, nil
+	return query, keyed, a, nil
 }
 
-func cursorAfter(f roster.AccountFilter, last *roster.Account) string {
+// cursorAfter is the cursor past last. key is the sort key as the caller saw it, when
+// the statement selected it.
+func cursorAfter(f roster.AccountSelection, last *roster.Account, key any) string {
 	sortKey := f.Sort
 	if sortKey == "" {
 		sortKey = roster.SortID
 	}
 	c := cursor{Sort: string(sortKey), Desc: f.Desc, ID: last.ID}
+	if key != nil {
+		switch k := key.(type) {
+		case time.Time:
+			c.Key = dbTime(k).Format(time.RFC3339Nano)
+		case int64: // SQLite: a time read through an expression comes back as microseconds
+			c.Key = dbTime(time.UnixMicro(k)).Format(time.RFC3339Nano)
+		case []byte:
+			c.Key = string(k)
+		default:
+			c.Key = fmt.Sprint(k)
+		}
+		return encodeCursor(c)
+	}
 	switch sortKey {
 	case roster.SortUsername:
 		c.Key = roster.FoldKey(last.Username)
@@ -418,19 +449,46 @@ func cursorAfter(f roster.AccountFilter, last *roster.Account) string {
 // MaxPage caps one page of a list.
 const MaxPage = 1000
 
-func (q *q) ListAccounts(ctx context.Context, f roster.AccountFilter) (*roster.AccountPage, error) {
+// eachListed runs a list statement and calls fn with each account and, for a keyed
+// statement, its sort key as the caller sees it.
+func (q *q) eachListed(ctx context.Context, query string, keyed bool, a args, fn func(*roster.Account, any) error) error {
+	rows, err := q.r.QueryContext(ctx, query, a.vals...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key any
+		var prefix []any
+		if keyed {
+			prefix = []any{&key}
+		}
+		acct, err := scanAccount(rows, prefix...)
+		if err != nil {
+			return err
+		}
+		if err := fn(acct, key); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func (q *q) ListAccounts(ctx context.Context, f roster.AccountSelection) (*roster.AccountPage, error) {
 	if f.Limit <= 0 || f.Limit > MaxPage {
 		f.Limit = MaxPage
 	}
 	want := f.Limit
 	f.Limit++ // one more row tells whether a next page exists
-	query, a, err := listQuery(f, q.args())
+	query, keyed, a, err := q.listQuery(f, q.args())
 	if err != nil {
 		return nil, err
 	}
 	page := &roster.AccountPage{Total: -1}
-	err = q.each(ctx, q.r, query, a, func(acct *roster.Account) error {
+	var keys []any
+	err = q.eachListed(ctx, query, keyed, a, func(acct *roster.Account, key any) error {
 		page.Accounts = append(page.Accounts, acct)
+		keys = append(keys, key)
 		return nil
 	})
 	if err != nil {
@@ -439,7 +497,7 @@ func (q *q) ListAccounts(ctx context.Context, f roster.AccountFilter) (*roster.A
 	f.Limit = want
 	if len(page.Accounts) > want {
 		page.Accounts = page.Accounts[:want]
-		page.NextCursor = cursorAfter(f, page.Accounts[want-1])
+		page.NextCursor = cursorAfter(f, page.Accounts[want-1], keys[want-1])
 	}
 	if f.WantTotal {
 		if page.Total, err = q.CountAccounts(ctx, f); err != nil {
@@ -449,20 +507,24 @@ func (q *q) ListAccounts(ctx context.Context, f roster.AccountFilter) (*roster.A
 	return page, nil
 }
 
-func (q *q) CountAccounts(ctx context.Context, f roster.AccountFilter) (int, error) {
+func (q *q) CountAccounts(ctx context.Context, f roster.AccountSelection) (int, error) {
 	a := q.args()
+	w, err := q.where(f, &a)
+	if err != nil {
+		return 0, err
+	}
 	var n int
-	err := q.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM accounts a"+where(f, &a), a.vals...).Scan(&n)
+	err = q.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM accounts a"+w, a.vals...).Scan(&n)
 	return n, q.wrap("store.CountAccounts", err)
 }
 
-func (q *q) StreamAccounts(ctx context.Context, f roster.AccountFilter, fn func(*roster.Account) error) error {
-	query, a, err := listQuery(f, q.args())
+func (q *q) StreamAccounts(ctx context.Context, f roster.AccountSelection, fn func(*roster.Account) error) error {
+	query, keyed, a, err := q.listQuery(f, q.args())
 	if err != nil {
 		return err
 	}
 	var fnErr error
-	err = q.each(ctx, q.r, query, a, func(acct *roster.Account) error {
+	err = q.eachListed(ctx, query, keyed, a, func(acct *roster.Account, _ any) error {
 		fnErr = fn(acct)
 		return fnErr
 	})

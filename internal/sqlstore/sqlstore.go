@@ -45,6 +45,8 @@ type Engine struct {
 	// SQLite has no row locks and needs none: its one writer holds the database's write
 	// lock from BEGIN IMMEDIATE to COMMIT.
 	RowLocks bool
+	// JSON reads keys of the profile document.
+	JSON JSONSyntax
 	// MapError translates a driver error into a *roster.Error (ECONFLICT for unique
 	// violations, with a Problem naming the field), or returns nil if it does not know it.
 	MapError func(err error) *roster.Error

@@ -104,7 +104,7 @@ func testAccountDuplicates(t *testing.T, s roster.Store) {
 	if p := roster.AsError(err).Problems; len(p) != 1 || p[0].Field != "email" {
 		t.Fatalf("update duplicate email problems = %+v", p)
 	}
-	n, err := s.CountAccounts(ctx, roster.AccountFilter{AnyState: true})
+	n, err := s.CountAccounts(ctx, roster.AccountSelection{AnyState: true})
 	mustNil(t, err)
 	if n != 2 {
 		t.Fatalf("%d accounts stored, want 2: a refused insert left a row", n)
@@ -283,7 +283,7 @@ func testInTxRollback(t *testing.T, s roster.Store) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("InTx returned %v, want fn's error", err)
 	}
-	n, _ := s.CountAccounts(ctx, roster.AccountFilter{AnyState: true})
+	n, _ := s.CountAccounts(ctx, roster.AccountSelection{AnyState: true})
 	entries, _ := s.ListAudit(ctx, roster.AuditFilter{})
 	if n != 0 || len(entries) != 0 {
 		t.Fatalf("after rollback: %d accounts, %d audit entries; want none", n, len(entries))
@@ -300,7 +300,7 @@ func testInTxRollback(t *testing.T, s roster.Store) {
 			panic("boom")
 		})
 	}()
-	if n, _ := s.CountAccounts(ctx, roster.AccountFilter{AnyState: true}); n != 0 {
+	if n, _ := s.CountAccounts(ctx, roster.AccountSelection{AnyState: true}); n != 0 {
 		t.Fatal("a panicking transaction committed")
 	}
 	// The store still works after both.

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -43,6 +44,29 @@ func seedList(t *testing.T, s roster.Store) []*roster.Account {
 		} else if i%5 == 1 {
 			a.Capabilities = []string{"project_admin_extra"}
 		}
+		// Profile values of every type, some absent (read as the default, if any).
+		switch i % 4 {
+		case 1:
+			a.Profile["privacy"] = "all_users"
+		case 2:
+			a.Profile["privacy"] = "custom"
+			if i%3 != 0 {
+				a.Profile["shared_fields"] = []any{"bio", "name"}
+			} else {
+				a.Profile["shared_fields"] = []any{"bio"}
+			}
+		case 3:
+			a.Profile["privacy"] = "private"
+		}
+		if i%3 != 0 {
+			a.Profile["year_of_birth"] = json.Number(fmt.Sprint(1950 + i))
+		}
+		if i%2 == 0 {
+			a.Profile["city"] = []string{"Oslo", "oslo", "Bergen", "Osaka", "ÅLESUND"}[i%5]
+		}
+		if i%7 != 0 {
+			a.Profile["doe_affiliation"] = i%2 == 0
+		}
 		as = append(as, a)
 	}
 	inTx(t, s, func(tx roster.Tx) error { return tx.CreateAccounts(ctx, as) })
@@ -67,7 +91,7 @@ func selectAccounts(as []*roster.Account, keep func(*roster.Account) bool) []*ro
 	return out
 }
 
-func list(t *testing.T, s roster.Store, f roster.AccountFilter) []*roster.Account {
+func list(t *testing.T, s roster.Store, f roster.AccountSelection) []*roster.Account {
 	t.Helper()
 	f.Limit = 1000
 	p, err := s.ListAccounts(context.Background(), f)
@@ -75,40 +99,111 @@ func list(t *testing.T, s roster.Store, f roster.AccountFilter) []*roster.Accoun
 	return p.Accounts
 }
 
+// schemaAttr returns an attribute of the default schema.
+func schemaAttr(name string) *roster.Attribute {
+	s, err := roster.LoadSchema()
+	if err != nil {
+		panic(err)
+	}
+	a := s.Attr(name)
+	if a == nil {
+		panic("no attribute " + name)
+	}
+	return a
+}
+
+func match(name string, l roster.Lookup, v any) roster.Match {
+	return roster.Match{Attr: schemaAttr(name), Lookup: l, Value: v}
+}
+
+// testListFilters: every kind of condition, on columns and on profile values, selects
+// what the same rule selects when applied to the accounts in Go.
 func testListFilters(t *testing.T, s roster.Store) {
 	as := seedList(t, s)
 	notDeleted := func(a *roster.Account) bool { return a.State != roster.StateDeleted }
-	yes, no := true, false
+	value := func(a *roster.Account, name string) any { return a.Value(schemaAttr(name)) }
+	str := func(a *roster.Account, name string) string { v, _ := value(a, name).(string); return v }
+	yob := func(a *roster.Account) (int64, bool) { return roster.AsInt64(value(a, "year_of_birth")) }
+	shares := func(a *roster.Account, f string) bool {
+		l, _ := value(a, "shared_fields").([]string)
+		return slices.Contains(l, f)
+	}
 	for _, tc := range []struct {
 		name string
-		f    roster.AccountFilter
+		f    roster.AccountSelection
 		keep func(*roster.Account) bool
 	}{
-		{"DefaultHidesDeleted", roster.AccountFilter{}, notDeleted},
-		{"AnyState", roster.AccountFilter{AnyState: true}, func(*roster.Account) bool { return true }},
-		{"States", roster.AccountFilter{States: []roster.State{roster.StatePending, roster.StateDeleted}}, func(a *roster.Account) bool {
+		{"DefaultHidesDeleted", roster.AccountSelection{}, notDeleted},
+		{"AnyState", roster.AccountSelection{AnyState: true}, func(*roster.Account) bool { return true }},
+		{"States", roster.AccountSelection{States: []roster.State{roster.StatePending, roster.StateDeleted}}, func(a *roster.Account) bool {
 			return a.State == roster.StatePending || a.State == roster.StateDeleted
 		}},
-		{"Sysadmin", roster.AccountFilter{Sysadmin: &yes}, func(a *roster.Account) bool { return notDeleted(a) && a.Sysadmin }},
-		{"NotStaff", roster.AccountFilter{Staff: &no}, func(a *roster.Account) bool { return notDeleted(a) && !a.Staff }},
-		{"CapabilityExact", roster.AccountFilter{Capability: "project_admin"}, func(a *roster.Account) bool {
+		{"Never", roster.AccountSelection{Where: roster.Never{}}, func(*roster.Account) bool { return false }},
+		{"Sysadmin", roster.AccountSelection{Where: match("sysadmin", roster.Exact, true)}, func(a *roster.Account) bool { return notDeleted(a) && a.Sysadmin }},
+		{"NotStaff", roster.AccountSelection{Where: match("staff", roster.Exact, false)}, func(a *roster.Account) bool { return notDeleted(a) && !a.Staff }},
+		{"CapabilityExact", roster.AccountSelection{Where: match("project_admin", roster.Exact, true)}, func(a *roster.Account) bool {
 			return notDeleted(a) && a.HasCapability("project_admin")
 		}},
-		{"EmailCaseInsensitive", roster.AccountFilter{Email: "USER0003@example.ORG"}, func(a *roster.Account) bool { return a.Username == "user0003" }},
-		{"Emails", roster.AccountFilter{Emails: []string{"USER0005@example.org", "user0006@EXAMPLE.org", "x@y.z"}}, func(a *roster.Account) bool {
+		{"CapabilityNot", roster.AccountSelection{Where: match("project_admin", roster.Exact, false)}, func(a *roster.Account) bool {
+			return notDeleted(a) && !a.HasCapability("project_admin")
+		}},
+		{"EmailIExact", roster.AccountSelection{Where: match("email", roster.IExact, "USER0003@example.ORG")}, func(a *roster.Account) bool { return a.Username == "user0003" }},
+		{"EmailsIIn", roster.AccountSelection{Where: match("email", roster.IIn, []any{"USER0005@example.org", "user0006@EXAMPLE.org", "x@y.z"})}, func(a *roster.Account) bool {
 			return a.Username == "user0005" || a.Username == "user0006"
 		}},
-		{"Usernames", roster.AccountFilter{Usernames: []string{"USER0001", "user0002", "nobody"}}, func(a *roster.Account) bool {
+		{"UsernamesIIn", roster.AccountSelection{Where: match("username", roster.IIn, []any{"USER0001", "user0002", "nobody"})}, func(a *roster.Account) bool {
 			return a.Username == "user0001" || a.Username == "user0002"
 		}},
-		{"QueryName", roster.AccountFilter{Query: "ADAM"}, func(a *roster.Account) bool {
+		{"InEmpty", roster.AccountSelection{Where: match("username", roster.In, []any{})}, func(*roster.Account) bool { return false }},
+		{"NameIContains", roster.AccountSelection{Where: match("name", roster.IContains, "ADAM")}, func(a *roster.Account) bool {
 			return notDeleted(a) && strings.Contains(strings.ToLower(a.Name), "adam")
 		}},
-		{"QueryEmail", roster.AccountFilter{Query: "0042@EX"}, func(a *roster.Account) bool { return a.Username == "user0042" }},
-		{"QueryNoEmail", roster.AccountFilter{Query: "example.org", QueryNoEmail: true}, func(*roster.Account) bool { return false }},
-		{"QueryWildcardsAreLiteral", roster.AccountFilter{Query: "%_"}, func(*roster.Account) bool { return false }},
-		{"CreatedRange", roster.AccountFilter{CreatedAfter: base.Add(10 * time.Hour), CreatedBefore: base.Add(20 * time.Hour)}, func(a *roster.Account) bool {
+		{"WildcardsAreLiteral", roster.AccountSelection{Where: match("name", roster.IContains, "%_")}, func(*roster.Account) bool { return false }},
+		{"NameIsNull", roster.AccountSelection{Where: match("name", roster.IsNull, true)}, func(a *roster.Account) bool { return notDeleted(a) && a.Name == "" }},
+		{"LastLoginIsNull", roster.AccountSelection{Where: match("last_login", roster.IsNull, true)}, func(a *roster.Account) bool { return notDeleted(a) && a.LastLoginAt.IsZero() }},
+		{"CreatedRange", roster.AccountSelection{Where: roster.And(match("created", roster.GT, base.Add(10*time.Hour)), match("created", roster.LT, base.Add(20*time.Hour)))}, func(a *roster.Account) bool {
 			return notDeleted(a) && a.CreatedAt.After(base.Add(10*time.Hour)) && a.CreatedAt.Before(base.Add(20*time.Hour))
+		}},
+		{"IsAccountOr", roster.AccountSelection{Where: roster.Or(roster.IsAccount{ID: as[2].ID}, roster.IsAccount{ID: as[4].ID})}, func(a *roster.Account) bool {
+			return a.ID == as[2].ID || a.ID == as[4].ID
+		}},
+		{"ProfileDefault", roster.AccountSelection{Where: match("privacy", roster.Exact, "private")}, func(a *roster.Account) bool {
+			return notDeleted(a) && str(a, "privacy") == "private" // absent reads as the default, private
+		}},
+		{"ProfileHolds", roster.AccountSelection{Where: roster.Holds{Attr: schemaAttr("shared_fields"), Value: "name"}}, func(a *roster.Account) bool {
+			return notDeleted(a) && shares(a, "name")
+		}},
+		{"ProfileNumberIsNull", roster.AccountSelection{Where: match("year_of_birth", roster.IsNull, true)}, func(a *roster.Account) bool {
+			_, ok := yob(a)
+			return notDeleted(a) && !ok
+		}},
+		{"ProfileNumberGTE", roster.AccountSelection{Where: match("year_of_birth", roster.GTE, int64(1980))}, func(a *roster.Account) bool {
+			y, ok := yob(a)
+			return notDeleted(a) && ok && y >= 1980
+		}},
+		{"ProfileTextExact", roster.AccountSelection{Where: match("city", roster.Exact, "Oslo")}, func(a *roster.Account) bool { return notDeleted(a) && str(a, "city") == "Oslo" }},
+		{"ProfileTextIExact", roster.AccountSelection{Where: match("city", roster.IExact, "OSLO")}, func(a *roster.Account) bool {
+			return notDeleted(a) && strings.EqualFold(str(a, "city"), "oslo")
+		}},
+		{"ProfileTextStartsWith", roster.AccountSelection{Where: match("city", roster.StartsWith, "Os")}, func(a *roster.Account) bool {
+			return notDeleted(a) && strings.HasPrefix(str(a, "city"), "Os")
+		}},
+		{"ProfileTextEndsWith", roster.AccountSelection{Where: match("city", roster.EndsWith, "ka")}, func(a *roster.Account) bool {
+			return notDeleted(a) && strings.HasSuffix(str(a, "city"), "ka")
+		}},
+		{"ProfileTextIStartsWith", roster.AccountSelection{Where: match("city", roster.IStartsWith, "OS")}, func(a *roster.Account) bool {
+			return notDeleted(a) && strings.HasPrefix(strings.ToLower(str(a, "city")), "os")
+		}},
+		{"ProfileBool", roster.AccountSelection{Where: match("doe_affiliation", roster.Exact, true)}, func(a *roster.Account) bool {
+			return notDeleted(a) && value(a, "doe_affiliation") == true
+		}},
+		{"ProfileBoolIsNull", roster.AccountSelection{Where: match("doe_affiliation", roster.IsNull, true)}, func(a *roster.Account) bool {
+			return notDeleted(a) && value(a, "doe_affiliation") == nil
+		}},
+		{"NotAndOr", roster.AccountSelection{Where: roster.And(roster.Negate(match("privacy", roster.Exact, "private")),
+			roster.Or(match("privacy", roster.Exact, "all_users"), roster.Holds{Attr: schemaAttr("shared_fields"), Value: "name"}))}, func(a *roster.Account) bool {
+			p := str(a, "privacy")
+			return notDeleted(a) && p != "private" && (p == "all_users" || shares(a, "name"))
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -116,6 +211,11 @@ func testListFilters(t *testing.T, s roster.Store) {
 			want := usernames(selectAccounts(as, tc.keep))
 			if !slices.Equal(got, want) {
 				t.Fatalf("got %v\nwant %v", got, want)
+			}
+			n, err := s.CountAccounts(context.Background(), tc.f)
+			mustNil(t, err)
+			if n != len(want) {
+				t.Fatalf("CountAccounts = %d, want %d", n, len(want))
 			}
 		})
 	}
@@ -167,7 +267,7 @@ func testListPaging(t *testing.T, s roster.Store) {
 			t.Run(fmt.Sprintf("%s/desc=%v", key, desc), func(t *testing.T) {
 				want := usernames(sortedBy(as, key, desc))
 				var got []string
-				f := roster.AccountFilter{Sort: key, Desc: desc, Limit: 7}
+				f := roster.AccountSelection{Sort: key, Desc: desc, Limit: 7}
 				for pages := 0; ; pages++ {
 					if pages > 20 {
 						t.Fatal("paging does not end")
@@ -189,24 +289,65 @@ func testListPaging(t *testing.T, s roster.Store) {
 			})
 		}
 	}
+	// Where the caller may not read the sort key, a row sorts as if the key were empty:
+	// the order, and the cursors, reveal nothing of it.
+	visible := roster.Or(match("privacy", roster.Exact, "all_users"),
+		roster.And(match("privacy", roster.Exact, "custom"), roster.Holds{Attr: schemaAttr("shared_fields"), Value: "name"}))
+	seen := func(a *roster.Account) bool {
+		p, _ := a.Value(schemaAttr("privacy")).(string)
+		l, _ := a.Value(schemaAttr("shared_fields")).([]string)
+		return p == "all_users" || p == "custom" && slices.Contains(l, "name")
+	}
+	for _, key := range []roster.AccountSort{roster.SortName, roster.SortDisplay, roster.SortCreated} {
+		for _, desc := range []bool{false, true} {
+			t.Run(fmt.Sprintf("hidden/%s/desc=%v", key, desc), func(t *testing.T) {
+				shown := make([]*roster.Account, len(as))
+				for i, a := range as {
+					c := *a
+					if !seen(a) {
+						c.Name, c.CreatedAt = "", time.Time{}
+					}
+					shown[i] = &c
+				}
+				want := usernames(sortedBy(shown, key, desc))
+				var got []string
+				f := roster.AccountSelection{Sort: key, Desc: desc, Limit: 6, SortVisible: visible}
+				for pages := 0; ; pages++ {
+					if pages > 20 {
+						t.Fatal("paging does not end")
+					}
+					p, err := s.ListAccounts(ctx, f)
+					mustNil(t, err)
+					got = append(got, usernames(p.Accounts)...)
+					if p.NextCursor == "" {
+						break
+					}
+					f.Cursor = p.NextCursor
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("pages gave %v\nwant %v", got, want)
+				}
+			})
+		}
+	}
 	t.Run("CursorOfAnotherSort", func(t *testing.T) {
-		p, err := s.ListAccounts(ctx, roster.AccountFilter{Sort: roster.SortName, Limit: 3})
+		p, err := s.ListAccounts(ctx, roster.AccountSelection{Sort: roster.SortName, Limit: 3})
 		mustNil(t, err)
-		_, err = s.ListAccounts(ctx, roster.AccountFilter{Sort: roster.SortEmail, Limit: 3, Cursor: p.NextCursor})
+		_, err = s.ListAccounts(ctx, roster.AccountSelection{Sort: roster.SortEmail, Limit: 3, Cursor: p.NextCursor})
 		wantCode(t, err, roster.EINVALID)
-		_, err = s.ListAccounts(ctx, roster.AccountFilter{Limit: 3, Cursor: "not a cursor"})
+		_, err = s.ListAccounts(ctx, roster.AccountSelection{Limit: 3, Cursor: "not a cursor"})
 		wantCode(t, err, roster.EINVALID)
-		_, err = s.ListAccounts(ctx, roster.AccountFilter{Sort: "password"})
+		_, err = s.ListAccounts(ctx, roster.AccountSelection{Sort: "password"})
 		wantCode(t, err, roster.EINVALID)
 	})
 	t.Run("WritesBetweenPages", func(t *testing.T) {
 		// Keyset paging neither repeats nor skips rows when others are inserted meanwhile.
-		p, err := s.ListAccounts(ctx, roster.AccountFilter{Sort: roster.SortUsername, Limit: 10})
+		p, err := s.ListAccounts(ctx, roster.AccountSelection{Sort: roster.SortUsername, Limit: 10})
 		mustNil(t, err)
 		early := newAccount(900)
 		early.Username = "aaa-inserted-before"
 		MustCreate(t, s, early)
-		rest, err := s.ListAccounts(ctx, roster.AccountFilter{Sort: roster.SortUsername, Limit: 1000, Cursor: p.NextCursor})
+		rest, err := s.ListAccounts(ctx, roster.AccountSelection{Sort: roster.SortUsername, Limit: 1000, Cursor: p.NextCursor})
 		mustNil(t, err)
 		all := append(usernames(p.Accounts), usernames(rest.Accounts)...)
 		if !slices.Equal(all, usernames(sortedBy(as, roster.SortUsername, false))) {
@@ -218,7 +359,7 @@ func testListPaging(t *testing.T, s roster.Store) {
 func testListOffsetAndTotal(t *testing.T, s roster.Store) {
 	ctx := context.Background()
 	as := selectAccounts(seedList(t, s), func(a *roster.Account) bool { return a.State != roster.StateDeleted })
-	p, err := s.ListAccounts(ctx, roster.AccountFilter{Sort: roster.SortUsername, Limit: 5, Offset: 10, WantTotal: true})
+	p, err := s.ListAccounts(ctx, roster.AccountSelection{Sort: roster.SortUsername, Limit: 5, Offset: 10, WantTotal: true})
 	mustNil(t, err)
 	if want := usernames(as[10:15]); !slices.Equal(usernames(p.Accounts), want) {
 		t.Fatalf("offset page = %v, want %v", usernames(p.Accounts), want)
@@ -226,13 +367,13 @@ func testListOffsetAndTotal(t *testing.T, s roster.Store) {
 	if p.Total != len(as) {
 		t.Fatalf("Total = %d, want %d", p.Total, len(as))
 	}
-	p, err = s.ListAccounts(ctx, roster.AccountFilter{Limit: 5})
+	p, err = s.ListAccounts(ctx, roster.AccountSelection{Limit: 5})
 	mustNil(t, err)
 	if p.Total != -1 {
 		t.Fatalf("Total = %d without WantTotal, want -1", p.Total)
 	}
 	var streamed []string
-	err = s.StreamAccounts(ctx, roster.AccountFilter{Sort: roster.SortUsername, Offset: 40}, func(a *roster.Account) error {
+	err = s.StreamAccounts(ctx, roster.AccountSelection{Sort: roster.SortUsername, Offset: 40}, func(a *roster.Account) error {
 		streamed = append(streamed, a.Username)
 		return nil
 	})
@@ -246,7 +387,7 @@ func testStreamAccounts(t *testing.T, s roster.Store) {
 	ctx := context.Background()
 	as := seedList(t, s)
 	var got []string
-	mustNil(t, s.StreamAccounts(ctx, roster.AccountFilter{AnyState: true}, func(a *roster.Account) error {
+	mustNil(t, s.StreamAccounts(ctx, roster.AccountSelection{AnyState: true}, func(a *roster.Account) error {
 		got = append(got, a.Username)
 		return nil
 	}))
@@ -255,7 +396,7 @@ func testStreamAccounts(t *testing.T, s roster.Store) {
 	}
 	stop := errors.New("stop")
 	n := 0
-	err := s.StreamAccounts(ctx, roster.AccountFilter{}, func(*roster.Account) error {
+	err := s.StreamAccounts(ctx, roster.AccountSelection{}, func(*roster.Account) error {
 		n++
 		if n == 3 {
 			return stop

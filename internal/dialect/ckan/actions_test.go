@@ -51,12 +51,16 @@ func TestUserList(t *testing.T) {
 				t.Fatalf("got %v, want %v", got, want)
 			}
 		}
-		// The default order is the display name: full name, else username. Deleted users
-		// are left out.
-		check(call(t, e, "", "user_list", `{}`), "zed", "alice", "bob", "sysop")
+		// The default order is the display name: full name, else username, as the
+		// caller may read them (zed's full name is private). Deleted users are left out.
+		check(call(t, e, "", "user_list", `{}`), "alice", "bob", "sysop", "zed")
+		check(call(t, e, f.admin, "user_list", `{}`), "zed", "alice", "bob", "sysop")
 		check(call(t, e, "", "user_list", `{"order_by": "name"}`), "alice", "bob", "sysop", "zed")
 		check(call(t, e, f.admin, "user_list", `{"q": "AL"}`), "alice")
-		check(e.Do(t, "GET", "/api/3/action/user_list?q=o&order_by=name", ""), "alice", "bob", "sysop", "zed") // q matches full names too
+		// q matches full names too, where the caller may read them: alice's and zed's
+		// are hidden from anonymous callers, so only usernames match for them.
+		check(e.Do(t, "GET", "/api/3/action/user_list?q=o&order_by=name", ""), "bob", "sysop")
+		check(call(t, e, f.admin, "user_list", `{"q": "o", "order_by": "name"}`), "alice", "bob", "sysop", "zed")
 		check(e.Do(t, "GET", "/api/3/action/user_list?q=bo", ""), "bob")
 		check(call(t, e, f.admin, "user_list", `{"email": "BOB@example.org"}`), "bob")
 		check(call(t, e, f.admin, "user_list", `{"order_by": "name", "limit": 2, "offset": 1}`), "bob", "sysop")
@@ -260,9 +264,15 @@ func TestJSONP(t *testing.T) {
 	engines(t, func(t *testing.T, e *testkit.Env) {
 		f := setup(t, e)
 		// JSONP never authenticates: a page on any site could make the call.
-		r := e.Do(t, "GET", "/api/3/action/user_show?id=alice&callback=cb<x>", "", "X-CKAN-API-Key", f.admin)
-		if r.Status != 200 || !strings.HasPrefix(r.Body, "cb&lt;x&gt;({") || strings.Contains(r.Body, "Alice@Example.org") {
-			t.Fatalf("JSONP: %d %s", r.Status, r.Body)
+		r := e.Do(t, "GET", "/api/3/action/user_show?id=alice&callback=jQuery3_1.cb$", "", "X-CKAN-API-Key", f.admin)
+		if r.Status != 200 || !strings.HasPrefix(r.Body, "jQuery3_1.cb$({") || strings.Contains(r.Body, "Alice@Example.org") ||
+			r.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Fatalf("JSONP: %d %s %v", r.Status, r.Body, r.Header)
+		}
+		// A callback is echoed into a script: anything but a name path is refused.
+		for _, cb := range []string{"cb<x>", "alert(1)//", "a..b", "1a", "a b", "", strings.Repeat("a", 129), "x;y"} {
+			r := e.Do(t, "GET", "/api/3/action/user_show?id=alice&callback="+url.QueryEscape(cb), "")
+			want(t, r, 400, `"Bad request - Invalid callback: a JavaScript function name (letters, digits, _, $ and dots) of at most 128 characters"`)
 		}
 	})
 }

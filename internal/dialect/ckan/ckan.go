@@ -126,8 +126,23 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		writeFailure(w, help, &ckanError{status: http.StatusForbidden, body: authBody("this server requires User-Agent: EDX-USER")})
 		return
 	}
+	// Who is asking is known from the headers before the body is read, so an anonymous
+	// caller's body is held to the small limit every surface gives anonymous callers.
+	actor, retryAfter := h.authenticate(r)
+	if retryAfter > 0 {
+		w.Header().Set("Retry-After", itoa(retryAfter))
+		writeFailure(w, help, &ckanError{status: http.StatusForbidden, body: authBody("too many invalid API keys from your address; try again later")})
+		return
+	}
+	if actor.Anonymous() {
+		httpx.LimitAnonymousBody(w, r)
+	}
 	data, err := requestData(r, act.sideEffectFree)
 	if err != nil {
+		if httpx.IsBodyTooLarge(err) {
+			writeRaw(w, http.StatusRequestEntityTooLarge, pyJSON("Bad request - the request body is too large"))
+			return
+		}
 		writeBadRequest(w, "JSON Error: "+err.Error())
 		return
 	}
@@ -137,15 +152,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		// CKAN answers JSONP without authenticating: a page on any site could call it.
 		delete(data, "callback")
 		jsonp, _ = cb.(string)
-	} else {
-		actor, retryAfter := h.authenticate(r)
-		if retryAfter > 0 {
-			w.Header().Set("Retry-After", itoa(retryAfter))
-			writeFailure(w, help, &ckanError{status: http.StatusForbidden, body: authBody("too many invalid API keys from your address; try again later")})
+		if r.Method == http.MethodGet && !validCallback(jsonp) {
+			writeBadRequest(w, "Invalid callback: a JavaScript function name (letters, digits, _, $ and dots) of at most 128 characters")
 			return
 		}
-		ctx = roster.NewContextWithActor(ctx, actor)
+		actor = roster.Actor{Via: roster.ViaCKAN, RequestID: actor.RequestID, ClientIP: actor.ClientIP}
 	}
+	ctx = roster.NewContextWithActor(ctx, actor)
 	result, err := act.fn(ctx, data)
 	if err != nil {
 		h.writeError(w, r, help, name, err)
@@ -178,7 +191,7 @@ func (h *Handler) authenticate(r *http.Request) (roster.Actor, int) {
 		if e := roster.AsError(err); e.Code == roster.ETOOMANY {
 			return anon, max(1, e.RetryAfter)
 		}
-		if roster.ErrorCode(err) == roster.EINTERNAL || roster.ErrorCode(err) == roster.EUNAVAILABLE {
+		if code := roster.ErrorCode(err); (code == roster.EINTERNAL || code == roster.EUNAVAILABLE) && !httpx.ClientGone(r) {
 			h.log.Error("authenticating a CKAN request", "err", err, "request_id", anon.RequestID)
 		}
 		return anon, 0
@@ -219,7 +232,9 @@ func (h *Handler) writeStream(w http.ResponseWriter, r *http.Request, help, name
 		return
 	}
 	if err != nil {
-		h.log.Error("CKAN list ended early", "action", name, "err", err, "request_id", httpx.RequestIDFrom(r.Context()))
+		if !httpx.ClientGone(r) {
+			h.log.Error("CKAN list ended early", "action", name, "err", err, "request_id", httpx.RequestIDFrom(r.Context()))
+		}
 		bw.Flush()
 		return
 	}

@@ -62,7 +62,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, help, actio
 	var ce *ckanError
 	if !errors.As(err, &ce) {
 		ce = h.translate(action, err)
-		if ce.status == http.StatusInternalServerError {
+		if ce.status >= http.StatusInternalServerError && !httpx.ClientGone(r) {
 			h.log.Error("CKAN action failed", "action", action, "err", err, "request_id", httpx.RequestIDFrom(r.Context()))
 		}
 	}
@@ -88,7 +88,7 @@ func (h *Handler) translate(action string, err error) *ckanError {
 		return denied("too many failed attempts; try again later").(*ckanError)
 	case roster.ENOTFOUND:
 		return notFound("").(*ckanError)
-	case roster.EINVALID, roster.ECONFLICT:
+	case roster.EINVALID, roster.ECONFLICT, roster.EPRECONDITION:
 		if len(e.Problems) > 0 {
 			return invalid(h.fieldErrors(e.Problems)).(*ckanError)
 		}
@@ -174,9 +174,29 @@ func writeBadRequest(w http.ResponseWriter, msg string) {
 	writeRaw(w, http.StatusBadRequest, pyJSON("Bad request - "+msg))
 }
 
+// validCallback reports whether a JSONP callback is a plain JavaScript name path
+// (jQuery's jQuery123_456, a.b.c): echoed into a script, anything else could be code.
+func validCallback(cb string) bool {
+	if cb == "" || len(cb) > 128 {
+		return false
+	}
+	for _, part := range strings.Split(cb, ".") {
+		if part == "" {
+			return false
+		}
+		for i, c := range part {
+			letter := c == '_' || c == '$' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+			if !letter && (i == 0 || c < '0' || c > '9') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 func writeJSONP(w http.ResponseWriter, callback string, body []byte) {
-	cb := strings.NewReplacer("<", "&lt;", ">", "&gt;", "&", "&amp;", `"`, "&quot;", "'", "&#x27;").Replace(callback)
 	w.Header().Set("Content-Type", "application/javascript;charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	fmt.Fprintf(w, "%s(%s);", cb, body)
+	fmt.Fprintf(w, "%s(%s);", callback, body)
 }

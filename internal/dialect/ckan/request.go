@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // requestData reads an action's data dict as CKAN does: from the query string of a GET
@@ -21,7 +22,11 @@ func requestData(r *http.Request, sideEffectFree bool) (map[string]any, error) {
 		if !sideEffectFree {
 			return nil, errors.New("Invalid request. Please use POST method for your request")
 		}
-		return mixed(r.URL.Query()), nil
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			return nil, fmt.Errorf("Invalid query string: %w", err)
+		}
+		return mixed(q), nil
 	}
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
@@ -29,12 +34,12 @@ func requestData(r *http.Request, sideEffectFree bool) (map[string]any, error) {
 		var form url.Values
 		if mt == "multipart/form-data" {
 			if err := r.ParseMultipartForm(1 << 20); err != nil {
-				return nil, fmt.Errorf("Error decoding form data: %v", err)
+				return nil, fmt.Errorf("Error decoding form data: %w", err)
 			}
 			form = r.MultipartForm.Value
 		} else {
 			if err := r.ParseForm(); err != nil {
-				return nil, fmt.Errorf("Error decoding form data: %v", err)
+				return nil, fmt.Errorf("Error decoding form data: %w", err)
 			}
 			form = r.PostForm
 		}
@@ -52,7 +57,7 @@ func requestData(r *http.Request, sideEffectFree bool) (map[string]any, error) {
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		return nil, fmt.Errorf("Error reading the request: %v", err)
+		return nil, fmt.Errorf("Error reading the request: %w", err)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return map[string]any{}, nil
@@ -61,11 +66,18 @@ func requestData(r *http.Request, sideEffectFree bool) (map[string]any, error) {
 }
 
 func decodeObject(b []byte) (map[string]any, error) {
+	if !utf8.Valid(b) {
+		return nil, errors.New("Error decoding JSON data. Error: the request body is not valid UTF-8 JSON data extracted from the request: {}")
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return nil, fmt.Errorf("Error decoding JSON data. Error: %v JSON data extracted from the request: {}", err)
+	}
+	// Python's json.loads, which CKAN uses, refuses anything after the value.
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("Error decoding JSON data. Error: Extra data JSON data extracted from the request: {}")
 	}
 	m, ok := v.(map[string]any)
 	if !ok {

@@ -145,12 +145,13 @@ func (h *Handler) userShow(ctx context.Context, data map[string]any) (any, error
 	return d, nil
 }
 
-// orders maps user_list's order_by onto Roster's indexed orders. about, sysadmin and
-// number_created_packages have no index; they fall back to the default, as an unknown
-// order_by does in CKAN.
+// orders maps user_list's order_by onto Roster's orders. CKAN also accepts about,
+// sysadmin and number_created_packages, which Roster does not order by; they fall back
+// to the default order. Anything else is refused rather than ignored.
 var orders = map[string]roster.AccountSort{
 	"display_name": roster.SortDisplay, "name": roster.SortUsername, "fullname": roster.SortName,
 	"created": roster.SortCreated, "id": roster.SortUUID,
+	"about": roster.SortDisplay, "sysadmin": roster.SortDisplay, "number_created_packages": roster.SortDisplay, "": roster.SortDisplay,
 }
 
 // userList lists every account but the deleted. Without limit (CKAN has none) the whole
@@ -162,7 +163,7 @@ func (h *Handler) userList(ctx context.Context, data map[string]any) (any, error
 	}
 	sortKey, ok := orders[orderBy]
 	if !ok {
-		sortKey = roster.SortDisplay
+		return nil, invalid(obj{{"order_by", []string{"Unknown order_by: use one of display_name, name, fullname, created, id, about, sysadmin, number_created_packages"}}})
 	}
 	allFields, err := asbool(data["all_fields"], true)
 	if err != nil {

@@ -67,6 +67,9 @@ func (h *Handler) writeCoreError(req *request, err error) {
 		status, msg = http.StatusServiceUnavailable, "The database is unavailable; try again shortly."
 	case roster.EINTERNAL:
 		status, msg = http.StatusInternalServerError, msgServerError
+		if httpx.ClientGone(req.r) {
+			break
+		}
 		h.log.Error("REDCap API call failed", "content", req.content, "action", req.action, "err", err,
 			"request_id", httpx.RequestIDFrom(req.r.Context()))
 	}

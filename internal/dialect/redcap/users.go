@@ -42,6 +42,9 @@ func (h *Handler) streamed(req *request, t *table, export func() error) error {
 		return err
 	}
 	if err != nil {
+		if httpx.ClientGone(req.r) {
+			return nil
+		}
 		h.log.Error("REDCap export ended early", "content", req.content, "err", err, "request_id", httpx.RequestIDFrom(req.r.Context()))
 		t.bw.Flush()
 		return nil
