@@ -30,6 +30,7 @@ func errs(codes ...string) obj {
 	text := map[string]string{"400": "Invalid input: every problem is listed.", "401": "No or bad credentials.",
 		"403": "Not allowed, or CSRF check failed.", "404": "No such thing (or not visible to you).",
 		"409": "Conflict: duplicate username or email, concurrent change, last system administrator.",
+		"412": "If-Match named another version of the account: read it again.",
 		"429": "Too many failed attempts; see Retry-After."}
 	for _, c := range codes {
 		out[c] = resp(text[c], ref("Error"))
@@ -67,6 +68,9 @@ var (
 	pRef = obj{"name": "ref", "in": "path", "required": true, "schema": obj{"type": "string"},
 		"description": "The account's numeric id, UUID or username."}
 	pID = obj{"name": "id", "in": "path", "required": true, "schema": obj{"type": "integer"}}
+	// pIfMatch makes a change conditional on the version read (the ETag of a GET).
+	pIfMatch = obj{"name": "If-Match", "in": "header", "required": false, "schema": obj{"type": "string"},
+		"description": "The ETag of the account as you read it (either view), or *. Another version gives 412 and changes nothing."}
 
 	pProject  = obj{"name": "id", "in": "path", "required": true, "schema": obj{"type": "integer"}, "description": "The project's id."}
 	pUsername = obj{"name": "username", "in": "path", "required": true, "schema": obj{"type": "string"},
@@ -261,12 +265,14 @@ func (h *Handler) buildOpenAPI() obj {
 			"csrf_token": obj{"type": "string", "description": "Send in X-CSRF-Token on unsafe requests of this session."},
 			"expires_at": timeOrNull, "account": ref("Account")}},
 	}
-	accountOK := resp("The account.", ref("Account"))
+	accountOK := merge(resp("The account.", ref("Account")), obj{"headers": obj{"ETag": obj{"schema": obj{"type": "string"},
+		"description": "The account's version, \"7\" (\"7-shared\" for view=shared): send it back in If-Match."}}})
 	paths := obj{
 		"/v1/openapi.json": obj{"get": op("This document.", "", obj{"200": resp("OpenAPI 3.1 document.", obj{"type": "object"})}, obj{"security": []any{}})},
 		"/v1/schema":       obj{"get": op("The profile schema: every attribute with its type, validation, read level, write rule and dialect names.", "", merge(obj{"200": resp("The schema.", obj{"type": "object"})}, errs("401")))},
 		"/v1/session": obj{
-			"post": op("Sign in with a username (or email) and password.", "Sets the roster_session cookie. Repeated failures are slowed down (429).",
+			"post": op("Sign in with a username (or email) and password.", "Sets the roster_session cookie, and the roster_device cookie that marks the browser as one the account signed in from. "+
+				"Repeated failures are slowed down (429) per account and address, per address, per account for browsers without its device cookie, and per device.",
 				merge(obj{"201": resp("Signed in.", ref("Session"))}, errs("400", "401", "429")),
 				obj{"security": []any{}, "requestBody": jsonBody(obj{"type": "object", "required": []string{"password"}, "properties": obj{
 					"login": obj{"type": "string"}, "username": obj{"type": "string"}, "password": obj{"type": "string"}}})}),
@@ -275,13 +281,15 @@ func (h *Handler) buildOpenAPI() obj {
 		},
 		"/v1/me": obj{
 			"get":   op("Your own account.", "", merge(obj{"200": accountOK}, errs("401")), obj{"parameters": []any{qparam("view", "string", "shared: show what others see.")}}),
-			"patch": op("Change your own account (merge patch).", "", merge(obj{"200": accountOK}, errs("400", "401", "403", "409")), obj{"requestBody": jsonBody(ref("AccountWrite"))}),
+			"patch": op("Change your own account (merge patch).", "", merge(obj{"200": accountOK}, errs("400", "401", "403", "409", "412")),
+				obj{"requestBody": jsonBody(ref("AccountWrite")), "parameters": []any{pIfMatch}}),
 		},
 		"/v1/users": obj{
-			"get": op("List accounts.", "Filtered, sorted and paged (keyset cursor, or offset). Non-staff callers may not filter or sort on attributes they cannot see.",
+			"get": op("List accounts.", "Filtered, sorted and paged (keyset cursor, or offset). Non-staff callers may not filter or sort on attributes they can never see of others; "+
+				"a search, filter or order on an attribute visible in some accounts only matches and orders by it in those (elsewhere it sorts as empty).",
 				merge(obj{"200": resp("A page of accounts.", ref("UserList"))}, errs("400", "401", "403")),
 				obj{"parameters": []any{
-					qparam("q", "string", "Case-insensitive substring of username, name or (staff only) email."),
+					qparam("q", "string", "Case-insensitive substring of username, name or email, each where you may read it."),
 					qparam("username", "string", "Usernames, comma-separated or repeated."),
 					qparam("email", "string", "Exact email (staff only)."),
 					qparam("state", "string", "active, pending, deactivated, deleted or any (staff only; default: all but deleted)."),
@@ -299,12 +307,16 @@ func (h *Handler) buildOpenAPI() obj {
 		"/v1/users/{ref}": obj{
 			"parameters": []any{pRef},
 			"get":        op("One account.", "", merge(obj{"200": accountOK}, errs("401", "404")), obj{"parameters": []any{qparam("view", "string", "shared: show what others see.")}}),
-			"patch": op("Change an account (merge patch).", "Owners change the attributes whose write rule is self; system administrators any writable one. One refused attribute refuses the whole patch.",
-				merge(obj{"200": accountOK}, errs("400", "401", "403", "404", "409")), obj{"requestBody": jsonBody(ref("AccountWrite"))}),
-			"delete": op("Delete an account (soft: state deleted; the username and email stay reserved).", "", merge(obj{"200": accountOK}, errs("401", "403", "404", "409"))),
+			"patch": op("Change an account (merge patch).", "Owners change the attributes whose write rule is self; system administrators any writable one. One refused attribute refuses the whole patch. "+
+				"Concurrent changes of one account are applied one after the other; send If-Match to apply yours only to the version you read.",
+				merge(obj{"200": accountOK}, errs("400", "401", "403", "404", "409", "412")), obj{"requestBody": jsonBody(ref("AccountWrite")), "parameters": []any{pIfMatch}}),
+			"delete": op("Delete an account (soft: state deleted; the username and email stay reserved).", "", merge(obj{"200": accountOK}, errs("401", "403", "404", "409", "412")),
+				obj{"parameters": []any{pIfMatch}}),
 		},
-		"/v1/users/{ref}/deactivate": obj{"parameters": []any{pRef}, "post": op("Deactivate an account: it can no longer sign in, and its sessions end.", "", merge(obj{"200": accountOK}, errs("401", "403", "404", "409")))},
-		"/v1/users/{ref}/activate":   obj{"parameters": []any{pRef}, "post": op("Reactivate an account.", "", merge(obj{"200": accountOK}, errs("401", "403", "404")))},
+		"/v1/users/{ref}/deactivate": obj{"parameters": []any{pRef}, "post": op("Deactivate an account: it can no longer sign in, and its sessions end.", "",
+			merge(obj{"200": accountOK}, errs("401", "403", "404", "409", "412")), obj{"parameters": []any{pIfMatch}})},
+		"/v1/users/{ref}/activate": obj{"parameters": []any{pRef}, "post": op("Reactivate an account.", "", merge(obj{"200": accountOK}, errs("401", "403", "404", "412")),
+			obj{"parameters": []any{pIfMatch}})},
 		"/v1/users/{ref}/password": obj{"parameters": []any{pRef}, "put": op("Set a password.", "Owners give current_password; system administrators need not.",
 			merge(obj{"204": resp("Set.", nil)}, errs("400", "401", "403", "404")),
 			obj{"requestBody": jsonBody(obj{"type": "object", "required": []string{"password"}, "properties": obj{
