@@ -99,6 +99,10 @@ func mapError(err error) *roster.Error {
 		return sqlstore.Conflict(tc[0], tc[1])
 	case "40001", "40P01": // serialization_failure, deadlock_detected
 		return &roster.Error{Code: roster.ECONFLICT, Message: "A concurrent change got in the way; try again."}
+	case "22021", "22P05": // character_not_in_repertoire, untranslatable_character
+		// A NUL byte or invalid UTF-8 in text, or a \u0000 in JSONB: the client's input,
+		// not the server's fault.
+		return &roster.Error{Code: roster.EINVALID, Message: "Text may not contain NUL characters or invalid UTF-8."}
 	case "57P01", "57P02", "57P03", "08000", "08003", "08006":
 		return &roster.Error{Code: roster.EUNAVAILABLE, Message: "The database is unreachable; try again."}
 	}
