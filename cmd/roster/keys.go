@@ -52,7 +52,7 @@ func keysCreate(ctx context.Context, e *env, args []string) error {
 			return usagef("--expires %q: give a duration such as 720h or an RFC 3339 time", *expires)
 		}
 	}
-	a, err := openApp(ctx, e, &c, nil)
+	a, err := openApp(ctx, e, &c, nil, writes)
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func keysList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := openApp(ctx, e, &c, nil)
+	a, err := openApp(ctx, e, &c, nil, reads)
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func keysRevoke(ctx context.Context, e *env, args []string) error {
 	if err != nil || id <= 0 {
 		return usagef("keys revoke: %q is not a key id (see roster keys list)", s)
 	}
-	a, err := openApp(ctx, e, &c, nil)
+	a, err := openApp(ctx, e, &c, nil, writes)
 	if err != nil {
 		return err
 	}

@@ -117,6 +117,8 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		return nil
 	case "serve":
 		return cmdServe(ctx, e, rest)
+	case "init":
+		return cmdInit(ctx, e, rest)
 	case "users":
 		return cmdUsers(ctx, e, rest)
 	case "keys":
