@@ -11,13 +11,11 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"slices"
 	"strings"
 	"syscall"
 
@@ -131,6 +129,12 @@ func open(ctx context.Context, abs string, access sqlstore.Access, log *slog.Log
 		VersionTable: "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'goose_db_version')",
 		Where:        abs,
 	}, access, readOnly, log)
+	if err == nil && !readOnly {
+		// WAL, so that readers and the one writer do not block each other. The file
+		// keeps the setting, and it is a write: made only once the file is known to
+		// be a Roster store.
+		_, err = write.ExecContext(ctx, "PRAGMA journal_mode=WAL")
+	}
 	if err != nil {
 		write.Close()
 		read.Close()
@@ -153,15 +157,8 @@ func open(ctx context.Context, abs string, access sqlstore.Access, log *slog.Log
 // openPools opens the writer and the readers, and reads from the file once, so that
 // a store SQLite cannot open fails here.
 func openPools(ctx context.Context, abs, mode string) (write, read *sql.DB, err error) {
-	q := params
-	if mode == "rw" {
-		// WAL: readers and the one writer do not block each other. Setting it writes
-		// the file, so a read-only connection keeps the mode the file has.
-		q = maps.Clone(params)
-		q["_pragma"] = append(slices.Clone(q["_pragma"]), "journal_mode(WAL)")
-	}
 	// SQLite decodes %HH in a URI's path.
-	dsn := "file:" + strings.ReplaceAll(abs, "%", "%25") + "?mode=" + mode + "&" + q.Encode()
+	dsn := "file:" + strings.ReplaceAll(abs, "%", "%25") + "?mode=" + mode + "&" + params.Encode()
 	// One writer: SQLite allows one at a time, and BEGIN IMMEDIATE takes the write lock
 	// up front, so a transaction never fails halfway when it first writes.
 	write, err = sql.Open("sqlite", dsn+"&_txlock=immediate")
