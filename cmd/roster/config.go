@@ -31,8 +31,12 @@ type common struct {
 }
 
 func (c *common) register(fs *flag.FlagSet, e *env) {
-	fs.StringVar(&c.db, "db", envOr(e, "ROSTER_DB", DefaultDB), "database URL")
-	fs.StringVar(&c.schema, "schema", e.getenv("ROSTER_SCHEMA"), "profile schema extension (JSON file)")
+	fs.StringVar(&c.db, "db", envOr(e, "ROSTER_DB", DefaultDB), "the store's database `URL`: sqlite://PATH or postgres://… (default: $ROSTER_DB, else "+DefaultDB+")")
+	fs.StringVar(&c.schema, "schema", e.getenv("ROSTER_SCHEMA"), "profile schema extension, a JSON `FILE` (default: $ROSTER_SCHEMA)")
+	// Help shows where the defaults come from, not their values: $ROSTER_DB may hold a
+	// password.
+	fs.Lookup("db").DefValue = ""
+	fs.Lookup("schema").DefValue = ""
 }
 
 func envOr(e *env, key, def string) string {

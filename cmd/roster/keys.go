@@ -15,6 +15,9 @@ func cmdKeys(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
 		return usagef("keys needs a subcommand: create, list, revoke")
 	}
+	if groupHelp(e, "keys", args) {
+		return nil
+	}
 	switch sub, rest := args[0], args[1:]; sub {
 	case "create":
 		return keysCreate(ctx, e, rest)

@@ -17,6 +17,9 @@ func cmdProjects(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
 		return usagef("projects needs a subcommand: create, list, members, add-user, remove-user, token, revoke-token")
 	}
+	if groupHelp(e, "projects", args) {
+		return nil
+	}
 	switch sub, rest := args[0], args[1:]; sub {
 	case "create":
 		return projectsCreate(ctx, e, rest)

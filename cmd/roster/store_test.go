@@ -319,3 +319,44 @@ func TestOlderStoreNeedsMigrate(t *testing.T) {
 		te.mustCLI(t, "", "users", "list")
 	}
 }
+
+// Every command and subcommand explains itself with --help (and -h): usage on standard
+// output, exit 0, and nothing done.
+func TestEveryCommandExplainsItself(t *testing.T) {
+	dir := t.TempDir()
+	te := newTestEnv(t)
+	te.db = "sqlite://" + filepath.Join(dir, "roster.db")
+	groups := map[string][]string{
+		"users":    {"create", "list", "show", "set-password", "deactivate", "activate", "delete", "import", "export"},
+		"keys":     {"create", "list", "revoke"},
+		"projects": {"create", "list", "members", "add-user", "remove-user", "token", "revoke-token"},
+	}
+	cmds := [][]string{{"serve"}, {"init"}, {"backup"}, {"schema"}, {"migrate"}}
+	for g, subs := range groups {
+		cmds = append(cmds, []string{g})
+		for _, s := range subs {
+			cmds = append(cmds, []string{g, s})
+		}
+	}
+	for _, cmd := range cmds {
+		for _, h := range []string{"--help", "-h", "-help"} {
+			code, out, errs := te.cli(t, "", append(cmd, h)...)
+			name := "roster " + strings.Join(cmd, " ")
+			if code != 0 || errs != "" || !strings.HasPrefix(out, "Usage:\n") || !strings.Contains(out, "  "+name) {
+				t.Errorf("%s %s: exit %d, stderr %q, stdout:\n%s", name, h, code, errs, out)
+			}
+			if len(cmd) == 2 || len(groups[cmd[0]]) == 0 {
+				if !strings.Contains(out, "-db URL") {
+					t.Errorf("%s %s does not describe its flags:\n%s", name, h, out)
+				}
+			}
+		}
+	}
+	code, out, _ := te.cli(t, "", "help")
+	if code != 0 || !strings.Contains(out, "roster init") {
+		t.Errorf("roster help: exit %d:\n%s", code, out)
+	}
+	if got := tree(t, dir); len(got) != 1 {
+		t.Errorf("asking for help created %v", got[1:])
+	}
+}

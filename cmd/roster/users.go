@@ -21,6 +21,9 @@ func cmdUsers(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
 		return usagef("users needs a subcommand: create, list, show, set-password, deactivate, activate, delete, import, export")
 	}
+	if groupHelp(e, "users", args) {
+		return nil
+	}
 	switch sub, rest := args[0], args[1:]; sub {
 	case "create":
 		return usersCreate(ctx, e, rest)
