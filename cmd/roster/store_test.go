@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"io/fs"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -297,14 +300,33 @@ func TestOlderStoreNeedsMigrate(t *testing.T) {
 		pgURL = pgtest.URL(t)
 		olderStore(t, "pgx", database.DialectPostgres, pgURL, "../../internal/postgres/migration")
 	}
-	for _, c := range []struct{ db, where string }{{"sqlite://" + path, path}, {pgURL, (dbTarget{kind: "postgres", url: pgURL}).String()}} {
+	// The newest migration's version: other migrations may be added after this test.
+	target := func(dir string) int64 {
+		names, err := filepath.Glob(filepath.Join(dir, "*.sql"))
+		if err != nil || len(names) == 0 {
+			t.Fatalf("no migrations in %s: %v", dir, err)
+		}
+		slices.Sort(names)
+		v, err := strconv.ParseInt(strings.SplitN(filepath.Base(names[len(names)-1]), "_", 2)[0], 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, c := range []struct {
+		db, where string
+		target    int64
+	}{
+		{"sqlite://" + path, path, target("../../internal/sqlite/migration")},
+		{pgURL, (dbTarget{kind: "postgres", url: pgURL}).String(), target("../../internal/postgres/migration")},
+	} {
 		if c.db == "" {
 			continue
 		}
 		te := &testEnv{db: c.db, vars: map[string]string{"USER": "tester"}}
 		for _, args := range [][]string{{"users", "list"}, {"users", "create", "--username", "bob", "--email", "bob@example.org"}, {"backup", filepath.Join(t.TempDir(), "b.db")}} {
 			code, out, errs := te.cli(t, "", args...)
-			want := "roster: the store at " + c.where + " has schema version 3 and this roster needs 4 (bring it up to date with 'roster migrate', with the same --db)"
+			want := fmt.Sprintf("roster: the store at %s has schema version 3 and this roster needs %d (bring it up to date with 'roster migrate', with the same --db)", c.where, c.target)
 			if code != 1 || out != "" || strings.TrimSpace(errs) != want {
 				t.Errorf("roster %s on %s: exit %d, stdout %q, stderr %q; want %q", strings.Join(args, " "), c.where, code, out, errs, want)
 			}
@@ -312,9 +334,16 @@ func TestOlderStoreNeedsMigrate(t *testing.T) {
 		if v := schemaVersion(t, c.db); v != 3 {
 			t.Fatalf("refused commands moved %s to schema version %d", c.where, v)
 		}
-		code, _, errs := te.cli(t, "", "migrate")
-		if code != 0 || !strings.Contains(errs, "is up to date") {
-			t.Fatalf("migrate: exit %d, %q", code, errs)
+		if c.db == pgURL {
+			code, _, errs := te.cli(t, "", "migrate")
+			if code != 0 || !strings.Contains(errs, "is up to date") {
+				t.Fatalf("migrate: exit %d, %q", code, errs)
+			}
+		} else {
+			te.serve(t).stop()
+		}
+		if v := schemaVersion(t, c.db); v != c.target {
+			t.Fatalf("%s is at schema version %d after migrating", c.where, v)
 		}
 		te.mustCLI(t, "", "users", "list")
 	}
