@@ -114,7 +114,7 @@ func open(ctx context.Context, abs string, access sqlstore.Access, log *slog.Log
 		// file beside it. Where nobody can write the store either (no write bits, a
 		// read-only mount), nothing can change under the reader, and SQLite may read it
 		// as immutable.
-		log.Info("reading the store as immutable: its directory is not writable and nobody can change it", "path", abs)
+		log.Info("reading the store as immutable: SQLite may not create its -shm file, and nobody can change the store", "path", abs)
 		write, read, err = openPools(ctx, abs, "ro&immutable=1")
 	}
 	if err != nil {
