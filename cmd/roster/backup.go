@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -15,7 +16,7 @@ func cmdBackup(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := openApp(ctx, e, &c, nil)
+	a, err := openApp(ctx, e, &c, nil, reads)
 	if err != nil {
 		return err
 	}
@@ -63,11 +64,37 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	a, err := openApp(ctx, e, &c, nil)
+	a, err := openApp(ctx, e, &c, nil, migrates)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	fmt.Fprintf(e.stderr, "migrate: %s is up to date\n", a.target)
 	return nil
+}
+
+// cmdInit creates a store, migrated, and its first administrator as serve's first start
+// does. It refuses a store that exists: init never changes one.
+func cmdInit(ctx context.Context, e *env, args []string) error {
+	fs := flags("init", e)
+	var c common
+	c.register(fs, e)
+	noAdmin := fs.Bool("no-admin", false, "create no administrator: the store stays empty, say for 'roster users import'")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("init takes no arguments, got %q", strings.Join(pos, " "))
+	}
+	a, err := openApp(ctx, e, &c, nil, creates)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	announceNewStore(e, a)
+	if *noAdmin {
+		return nil
+	}
+	return bootstrapAdmin(ctx, e, a)
 }

@@ -12,7 +12,7 @@ import (
 )
 
 func TestUsersAndKeysCLI(t *testing.T) {
-	te := newTestEnv(t)
+	te := newStore(t)
 	id := te.mustCLI(t, "s3cret password\n", "users", "create", "--username", "alice", "--email", "alice@example.org", "--name", "Alice Smith", "--password-stdin")
 	if !regexp.MustCompile(`^\d+\n$`).MatchString(id) {
 		t.Fatalf("users create printed %q, want the id alone", id)
@@ -110,7 +110,7 @@ func TestUsersAndKeysCLI(t *testing.T) {
 func TestImportExportRoundTrip(t *testing.T) {
 	for _, format := range []string{"csv", "json"} {
 		t.Run(format, func(t *testing.T) {
-			te := newTestEnv(t)
+			te := newStore(t)
 			dir := t.TempDir()
 			in := filepath.Join(dir, "in."+format)
 			var rows string
@@ -139,7 +139,7 @@ func TestImportExportRoundTrip(t *testing.T) {
 				t.Fatalf("re-import: %d %s", code, errs)
 			}
 			// …and into an empty one reproduces every account, down to UUIDs and join dates.
-			te2 := newTestEnv(t)
+			te2 := newStore(t)
 			te2.mustCLI(t, "", "users", "import", out1)
 			out2 := filepath.Join(dir, "out2."+format)
 			te2.mustCLI(t, "", "users", "export", "--format", format, "--out", out2)
@@ -186,7 +186,7 @@ func dropUpdated(s string) string {
 }
 
 func TestImportReportsEveryBadRow(t *testing.T) {
-	te := newTestEnv(t)
+	te := newStore(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "users.csv")
 	os.WriteFile(path, []byte("username,email,country\nok1,ok1@example.org,DK\nbad,not-an-email,XX\nok2,ok1@example.org,\n"), 0o600)
@@ -269,7 +269,7 @@ func TestCLIWhileServerRuns(t *testing.T) {
 }
 
 func TestSchemaExtensionEndToEnd(t *testing.T) {
-	te := newTestEnv(t)
+	te := newStore(t)
 	dir := t.TempDir()
 	ext := filepath.Join(dir, "schema.json")
 	os.WriteFile(ext, []byte(`{"attributes": [{"name": "lab_room", "type": "string", "read": "self", "write": "self", "maxLength": 10,
@@ -298,7 +298,7 @@ func TestSchemaExtensionEndToEnd(t *testing.T) {
 }
 
 func TestProjectsCLI(t *testing.T) {
-	te := newTestEnv(t)
+	te := newStore(t)
 	id := te.mustCLI(t, "", "projects", "create", "--title", "Demo Study", "--forms", "demographics, day_3")
 	if id != "1\n" {
 		t.Fatalf("projects create printed %q, want the id alone", id)

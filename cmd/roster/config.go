@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,8 +31,12 @@ type common struct {
 }
 
 func (c *common) register(fs *flag.FlagSet, e *env) {
-	fs.StringVar(&c.db, "db", envOr(e, "ROSTER_DB", DefaultDB), "database URL")
-	fs.StringVar(&c.schema, "schema", e.getenv("ROSTER_SCHEMA"), "profile schema extension (JSON file)")
+	fs.StringVar(&c.db, "db", envOr(e, "ROSTER_DB", DefaultDB), "the store's database `URL`: sqlite://PATH or postgres://… (default: $ROSTER_DB, else "+DefaultDB+")")
+	fs.StringVar(&c.schema, "schema", e.getenv("ROSTER_SCHEMA"), "profile schema extension, a JSON `FILE` (default: $ROSTER_SCHEMA)")
+	// Help shows where the defaults come from, not their values: $ROSTER_DB may hold a
+	// password.
+	fs.Lookup("db").DefValue = ""
+	fs.Lookup("schema").DefValue = ""
 }
 
 func envOr(e *env, key, def string) string {
@@ -42,28 +49,36 @@ func envOr(e *env, key, def string) string {
 // dbTarget is a parsed database URL.
 type dbTarget struct {
 	kind string // sqlite or postgres
-	path string // sqlite file
+	path string // sqlite file, absolute
 	url  string // postgres URL
 }
 
 // parseDB reads sqlite:///abs/path.db, sqlite://rel/path.db, postgres://… (or
 // postgresql://…), or a bare file path as SQLite.
 func parseDB(s string) (dbTarget, error) {
+	var p string
 	switch {
 	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
 		return dbTarget{kind: "postgres", url: s}, nil
 	case strings.HasPrefix(s, "sqlite://"):
-		p := strings.TrimPrefix(s, "sqlite://")
+		p = strings.TrimPrefix(s, "sqlite://")
 		if p == "" || p == "/" {
 			return dbTarget{}, usagef("database URL %q names no file", s)
 		}
-		return dbTarget{kind: "sqlite", path: filepath.Clean(p)}, nil
 	case strings.Contains(s, "://"):
 		return dbTarget{}, usagef("unsupported database URL %q: use sqlite://PATH or postgres://…", s)
 	case s == "":
 		return dbTarget{}, usagef("no database given")
+	default:
+		p = s
 	}
-	return dbTarget{kind: "sqlite", path: filepath.Clean(s)}, nil
+	// Messages name the file absolutely: a relative path means little in a log, or to
+	// an operator who ran the command from another directory.
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return dbTarget{}, err
+	}
+	return dbTarget{kind: "sqlite", path: abs}, nil
 }
 
 // String names the database without credentials, for logs.
@@ -79,7 +94,38 @@ func (t dbTarget) String() string {
 	return t.url
 }
 
-func openStore(ctx context.Context, e *env, c *common, log *slog.Logger) (*sqlstore.DB, dbTarget, error) {
+// where names the store in messages: the file, or the database without credentials.
+func (t dbTarget) where() string {
+	if t.kind == "sqlite" {
+		return t.path
+	}
+	return t.String()
+}
+
+// use is what a command does with the store, which decides what opening it may do.
+type use int
+
+const (
+	reads    use = iota // an existing store at the current schema
+	writes              // the same, and it must be writable
+	migrates            // an existing store, migrated (roster migrate)
+	creates             // a new store (roster init)
+	serves              // created if missing, migrated if older (roster serve)
+)
+
+func (u use) access() sqlstore.Access {
+	switch u {
+	case migrates:
+		return sqlstore.MigrateExisting
+	case creates:
+		return sqlstore.CreateNew
+	case serves:
+		return sqlstore.CreateOrMigrate
+	}
+	return sqlstore.UseExisting
+}
+
+func openStore(ctx context.Context, e *env, c *common, log *slog.Logger, u use) (*sqlstore.DB, dbTarget, error) {
 	t, err := parseDB(c.db)
 	if err != nil {
 		return nil, t, err
@@ -87,15 +133,37 @@ func openStore(ctx context.Context, e *env, c *common, log *slog.Logger) (*sqlst
 	var st *sqlstore.DB
 	switch t.kind {
 	case "sqlite":
-		st, err = sqlite.Open(ctx, t.path, log)
+		st, err = sqlite.OpenWith(ctx, t.path, sqlite.Options{Access: u.access(), Log: log})
 	default:
 		conns, _ := strconv.Atoi(e.getenv("ROSTER_PG_MAX_CONNS"))
-		st, err = postgres.Open(ctx, t.url, postgres.Options{MaxConns: conns}, log)
+		st, err = postgres.Open(ctx, t.url, postgres.Options{MaxConns: conns, Access: u.access()}, log)
 	}
 	if err != nil {
-		return nil, t, fmt.Errorf("opening %s: %w", t, err)
+		return nil, t, storeError(t, err)
 	}
 	return st, t, nil
+}
+
+// storeError words the engine's verdict on a store for the operator, naming the store.
+func storeError(t dbTarget, err error) error {
+	var missing *sqlstore.NoStoreError
+	var outdated *sqlstore.OutdatedError
+	const sameDB = "with the same --db"
+	switch {
+	case errors.As(err, &missing) && t.kind == "sqlite":
+		return fmt.Errorf("no Roster store at %s (create one with 'roster init' or 'roster serve', %s)", t.where(), sameDB)
+	case errors.As(err, &missing):
+		return fmt.Errorf("no Roster store at %s (%s holds none; create one with 'roster init' or 'roster serve', %s)", t.where(), missing.Where, sameDB)
+	case errors.Is(err, sqlstore.ErrReadOnlyCreate):
+		return fmt.Errorf("no Roster store at %s, and none can be made there: the database is read-only", t.where())
+	case errors.Is(err, sqlstore.ErrExists):
+		return fmt.Errorf("a Roster store already exists at %s; init changed nothing (bring it up to date with 'roster migrate'; serve it with 'roster serve')", t.where())
+	case errors.As(err, &outdated) && outdated.ReadOnly:
+		return fmt.Errorf("the store at %s is read-only and has schema version %d; this roster needs %d, and can migrate it only where it is writable", t.where(), outdated.Current, outdated.Target)
+	case errors.As(err, &outdated):
+		return fmt.Errorf("the store at %s has schema version %d and this roster needs %d (bring it up to date with 'roster migrate', %s)", t.where(), outdated.Current, outdated.Target, sameDB)
+	}
+	return fmt.Errorf("opening %s: %w", t, err)
 }
 
 func loadSchema(c *common) (*roster.Schema, error) {
@@ -142,10 +210,19 @@ func (a *app) Close() {
 	a.store.Close()
 }
 
-// openApp opens the database and the service for a command.
-func openApp(ctx context.Context, e *env, c *common, log *slog.Logger) (*app, error) {
+// describe names the store as it was opened: a file, or a database and its schema.
+func (a *app) describe() string {
+	if a.target.kind == "sqlite" {
+		return a.store.Where()
+	}
+	return a.target.String() + " (" + a.store.Where() + ")"
+}
+
+// openApp opens the database and the service for a command. Without a log, warnings
+// go to standard error as plain lines.
+func openApp(ctx context.Context, e *env, c *common, log *slog.Logger, u use) (*app, error) {
 	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+		log = slog.New(&warnings{w: e.stderr})
 	}
 	schema, err := loadSchema(c)
 	if err != nil {
@@ -155,9 +232,20 @@ func openApp(ctx context.Context, e *env, c *common, log *slog.Logger) (*app, er
 	if err != nil {
 		return nil, err
 	}
-	st, t, err := openStore(ctx, e, c, log)
+	st, t, err := openStore(ctx, e, c, log, u)
 	if err != nil {
 		return nil, err
+	}
+	if u == writes {
+		// Refused here, with the store named, rather than by the first write.
+		ro, err := st.ReadOnly(ctx)
+		if err == nil && ro {
+			err = fmt.Errorf("the store at %s is read-only: this command would change it", t.where())
+		}
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
 	}
 	svc, err := core.New(st, cfg)
 	if err != nil {
@@ -166,6 +254,41 @@ func openApp(ctx context.Context, e *env, c *common, log *slog.Logger) (*app, er
 	}
 	return &app{store: st, target: t, svc: svc, log: log}, nil
 }
+
+// warnings is the log of commands other than serve: warnings and errors, one plain
+// line each, for an operator at a terminal.
+type warnings struct {
+	w     io.Writer
+	attrs []slog.Attr
+}
+
+func (h *warnings) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+
+func (h *warnings) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString("roster: warning: ")
+	b.WriteString(r.Message)
+	var kv []string
+	for _, a := range h.attrs {
+		kv = append(kv, a.String())
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		kv = append(kv, a.String())
+		return true
+	})
+	if len(kv) > 0 {
+		b.WriteString(" (" + strings.Join(kv, " ") + ")")
+	}
+	b.WriteByte('\n')
+	_, err := io.WriteString(h.w, b.String())
+	return err
+}
+
+func (h *warnings) WithAttrs(as []slog.Attr) slog.Handler {
+	return &warnings{w: h.w, attrs: append(slices.Clone(h.attrs), as...)}
+}
+
+func (h *warnings) WithGroup(string) slog.Handler { return h }
 
 // operator is the actor of CLI commands: whoever can run the binary against the database
 // can do anything, and the audit log records the OS user.

@@ -15,6 +15,9 @@ func cmdKeys(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
 		return usagef("keys needs a subcommand: create, list, revoke")
 	}
+	if groupHelp(e, "keys", args) {
+		return nil
+	}
 	switch sub, rest := args[0], args[1:]; sub {
 	case "create":
 		return keysCreate(ctx, e, rest)
@@ -52,7 +55,7 @@ func keysCreate(ctx context.Context, e *env, args []string) error {
 			return usagef("--expires %q: give a duration such as 720h or an RFC 3339 time", *expires)
 		}
 	}
-	a, err := openApp(ctx, e, &c, nil)
+	a, err := openApp(ctx, e, &c, nil, writes)
 	if err != nil {
 		return err
 	}
@@ -80,7 +83,7 @@ func keysList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := openApp(ctx, e, &c, nil)
+	a, err := openApp(ctx, e, &c, nil, reads)
 	if err != nil {
 		return err
 	}
@@ -114,7 +117,7 @@ func keysRevoke(ctx context.Context, e *env, args []string) error {
 	if err != nil || id <= 0 {
 		return usagef("keys revoke: %q is not a key id (see roster keys list)", s)
 	}
-	a, err := openApp(ctx, e, &c, nil)
+	a, err := openApp(ctx, e, &c, nil, writes)
 	if err != nil {
 		return err
 	}

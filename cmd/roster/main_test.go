@@ -47,6 +47,14 @@ func newTestEnv(t *testing.T) *testEnv {
 	return &testEnv{db: "sqlite://" + filepath.Join(t.TempDir(), "roster.db"), vars: map[string]string{"USER": "tester"}}
 }
 
+// newStore is newTestEnv with an empty store, made by 'roster init --no-admin'.
+func newStore(t *testing.T) *testEnv {
+	t.Helper()
+	te := newTestEnv(t)
+	te.mustCLI(t, "", "init", "--no-admin")
+	return te
+}
+
 func (te *testEnv) getenv(k string) string {
 	if k == "ROSTER_DB" {
 		return te.db

@@ -17,6 +17,9 @@ func cmdProjects(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
 		return usagef("projects needs a subcommand: create, list, members, add-user, remove-user, token, revoke-token")
 	}
+	if groupHelp(e, "projects", args) {
+		return nil
+	}
 	switch sub, rest := args[0], args[1:]; sub {
 	case "create":
 		return projectsCreate(ctx, e, rest)
@@ -68,7 +71,7 @@ func projectsCreate(ctx context.Context, e *env, args []string) error {
 	for _, f := range strings.Split(*forms, ",") {
 		p.Forms = append(p.Forms, roster.Form{Name: strings.TrimSpace(f)})
 	}
-	a, err := openApp(ctx, e, &c, nil)
+	a, err := openApp(ctx, e, &c, nil, writes)
 	if err != nil {
 		return err
 	}
@@ -93,7 +96,7 @@ func projectsList(ctx context.Context, e *env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("projects list takes no arguments")
 	}
-	a, err := openApp(ctx, e, &c, nil)
+	a, err := openApp(ctx, e, &c, nil, reads)
 	if err != nil {
 		return err
 	}
@@ -152,7 +155,7 @@ func projectsMembers(ctx context.Context, e *env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("projects members takes no arguments")
 	}
-	a, err := openApp(ctx, e, &c, nil)
+	a, err := openApp(ctx, e, &c, nil, reads)
 	if err != nil {
 		return err
 	}
@@ -220,7 +223,7 @@ func projectsAddUser(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	in["username"] = *username
-	a, err := openApp(ctx, e, &c, nil)
+	a, err := openApp(ctx, e, &c, nil, writes)
 	if err != nil {
 		return err
 	}
@@ -247,7 +250,7 @@ func projectsMemberOp(ctx context.Context, e *env, name string, args []string, f
 	if len(pos) > 0 || *username == "" {
 		return usagef("projects %s needs --project and --username and takes no arguments", name)
 	}
-	a, err := openApp(ctx, e, &c, nil)
+	a, err := openApp(ctx, e, &c, nil, writes)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/rosterhq/roster/internal/dialect/redcap"
 	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/metrics"
+	"github.com/rosterhq/roster/internal/roster"
+	"github.com/rosterhq/roster/internal/sqlstore"
 )
 
 // newHandler is Roster's whole HTTP surface, on one mux so that every route's pattern
@@ -25,9 +27,19 @@ func newHandler(a *app, reg *prometheus.Registry, log *slog.Logger, ips *httpx.C
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := a.svc.Ping(ctx); err != nil {
+		err := a.svc.Ping(ctx)
+		if err != nil {
 			log.Warn("not ready", "err", err)
-			httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": a.store.Kind()})
+		} else if ro, rerr := a.store.ReadOnly(ctx); rerr != nil {
+			err = rerr
+			log.Warn("not ready", "err", err)
+		} else if ro {
+			// Not logged: serve said so when it started, and probes come every few seconds.
+			err = sqlstore.ReadOnlyError()
+		}
+		if err != nil {
+			httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": a.store.Kind(),
+				"reason": roster.ErrorMessage(err)})
 			return
 		}
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": a.store.Kind()})

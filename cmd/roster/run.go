@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/rosterhq/roster/internal/roster"
@@ -30,14 +32,15 @@ func usagef(format string, args ...any) error { return &usageError{msg: fmt.Spri
 const usage = `Roster: one user directory that speaks CKAN, Open edX, PYBOSSA, BrainSTEM and REDCap.
 
 Usage:
-  roster serve [--addr 127.0.0.1:8080] [--db URL]
+  roster serve [--addr 127.0.0.1:8080] [--db URL] [--log-level info] [--trusted-proxies CIDRS] [--secure-cookies]
+  roster init [--db URL] [--no-admin]
   roster users create --username U --email E [--name "Full Name"] [--sysadmin] [--staff] [--password-stdin]
   roster users list [--q TEXT] [--state STATE] [--json]
   roster users show U [--json]
   roster users set-password U --password-stdin
   roster users deactivate|activate|delete U
   roster users import FILE [--format csv|json] [--dry-run]
-  roster users export [--format csv|json] [--out FILE]
+  roster users export [--format csv|json] [--out FILE] [--state STATE]
   roster keys create --username U [--label L] [--read-only] [--expires DURATION]
   roster keys list U
   roster keys revoke ID
@@ -49,13 +52,51 @@ Usage:
   roster projects token --project ID --username U
   roster projects revoke-token --project ID --username U
   roster backup FILE
-  roster schema
+  roster schema [--markdown]
   roster migrate
 
-Every command takes --db URL (default: $ROSTER_DB, else sqlite://roster-data/roster.db).
-URLs: sqlite:///abs/path.db, sqlite://rel/path.db, postgres://user@host/db.
+serve creates the store on its first start, as init does; every other command needs
+an existing store. Every command takes --db URL (default: $ROSTER_DB, else
+sqlite://roster-data/roster.db). URLs: sqlite:///abs/path.db, sqlite://rel/path.db,
+postgres://user@host/db. 'roster COMMAND --help' describes a command's flags.
 Exit status: 0 success, 1 failure, 2 bad usage.
 `
+
+// synopsis returns the usage lines of a command ("users activate") or of a group of
+// them ("users"), from usage above, so that there is one description of each.
+func synopsis(name string) string {
+	want := strings.Fields(name)
+	var b strings.Builder
+	for _, line := range strings.Split(usage, "\n") {
+		words := strings.Fields(line)
+		if len(words) <= len(want) || words[0] != "roster" {
+			continue
+		}
+		match := true
+		for i, w := range want {
+			alts := strings.Split(words[i+1], "|")
+			if !slices.Contains(alts, w) {
+				match = false
+				break
+			}
+			words[i+1] = w // "deactivate|activate|delete" names one of them
+		}
+		if match {
+			b.WriteString("  " + strings.Join(words, " ") + "\n")
+		}
+	}
+	return b.String()
+}
+
+// groupHelp answers "roster users --help" with the group's commands.
+func groupHelp(e *env, group string, args []string) bool {
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintf(e.stdout, "Usage:\n%s\n'roster %s COMMAND --help' describes a command's flags.\n", synopsis(group), group)
+		return true
+	}
+	return false
+}
 
 // run runs one command line and returns the exit status.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -117,6 +158,8 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		return nil
 	case "serve":
 		return cmdServe(ctx, e, rest)
+	case "init":
+		return cmdInit(ctx, e, rest)
 	case "users":
 		return cmdUsers(ctx, e, rest)
 	case "keys":
@@ -133,11 +176,25 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 	return usagef("unknown command %q", cmd)
 }
 
-// flags returns a flag set for a command; its errors are usage errors, not printed twice.
+// flags returns a flag set for a command. What the flag package prints is kept: only
+// a request for help is shown (on standard output), since errors are reported once, as
+// usage errors.
 func flags(name string, e *env) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	out := &helpOut{stdout: e.stdout}
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		out.Reset()
+		fmt.Fprintf(out, "Usage:\n%s\nFlags:\n", synopsis(name))
+		fs.PrintDefaults()
+	}
 	return fs
+}
+
+// helpOut holds a flag set's output until parse knows whether help was asked for.
+type helpOut struct {
+	bytes.Buffer
+	stdout io.Writer
 }
 
 // parse parses args, allowing flags after positional arguments ("users show alice --json").
@@ -146,6 +203,9 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				if h, ok := fs.Output().(*helpOut); ok {
+					h.WriteTo(h.stdout)
+				}
 				return nil, err
 			}
 			return nil, usagef("%s: %v", fs.Name(), err)

@@ -70,19 +70,34 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
-	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
-
-	a, err := openApp(ctx, e, &c.common, log)
-	if err != nil {
+	if _, err := parseDB(c.db); err != nil {
 		return err
 	}
-	defer a.Close()
+	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+
+	// The port first: a second serve started by mistake must fail before it creates
+	// or migrates a store.
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
-	if err := bootstrapAdmin(ctx, e, a); err != nil {
+	a, err := openApp(ctx, e, &c.common, log, serves)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if a.store.Created() {
+		announceNewStore(e, a)
+	}
+	readOnly, err := a.store.ReadOnly(ctx)
+	if err != nil {
+		return err
+	}
+	if readOnly {
+		log.Warn("the store is read-only: Roster answers reads, refuses changes with 503 and reports not ready", "db", a.target.String())
+		fmt.Fprintf(e.stdout, "The store at %s is read-only: Roster answers reads, and refuses changes with 503.\n", a.target.where())
+	} else if err := bootstrapAdmin(ctx, e, a); err != nil {
 		return err
 	}
 
@@ -133,6 +148,13 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
+// announceNewStore says, on standard output and in the log, that opening the store
+// created it, and where: a store appearing somewhere unexpected should not go unseen.
+func announceNewStore(e *env, a *app) {
+	a.log.Info("created a new store", "store", a.describe())
+	fmt.Fprintf(e.stdout, "Created a new Roster store at %s\n", a.describe())
+}
+
 // bootstrapAdmin makes the first system administrator on an empty store and shows its
 // password once, on standard output (not in the log stream).
 func bootstrapAdmin(ctx context.Context, e *env, a *app) error {
@@ -160,6 +182,9 @@ func expireSessions(ctx context.Context, a *app) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			if ro, err := a.store.ReadOnly(ctx); err != nil || ro {
+				continue // the deletes would fail; readiness reports why
+			}
 			if n, err := a.svc.ExpireSessions(ctx); err != nil {
 				a.log.Warn("expiring sessions", "err", err)
 			} else if n > 0 {

@@ -21,6 +21,9 @@ func cmdUsers(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
 		return usagef("users needs a subcommand: create, list, show, set-password, deactivate, activate, delete, import, export")
 	}
+	if groupHelp(e, "users", args) {
+		return nil
+	}
 	switch sub, rest := args[0], args[1:]; sub {
 	case "create":
 		return usersCreate(ctx, e, rest)
@@ -95,7 +98,7 @@ func usersCreate(ctx context.Context, e *env, args []string) error {
 		}
 		in["password"] = p
 	}
-	a, err := openApp(ctx, e, &c, nil)
+	a, err := openApp(ctx, e, &c, nil, writes)
 	if err != nil {
 		return err
 	}
@@ -129,7 +132,7 @@ func usersList(ctx context.Context, e *env, args []string) error {
 		}
 		f.States = []roster.State{roster.State(*state)}
 	}
-	a, err := openApp(ctx, e, &c, nil)
+	a, err := openApp(ctx, e, &c, nil, reads)
 	if err != nil {
 		return err
 	}
@@ -188,7 +191,7 @@ func usersShow(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := openApp(ctx, e, &c, nil)
+	a, err := openApp(ctx, e, &c, nil, reads)
 	if err != nil {
 		return err
 	}
@@ -240,7 +243,7 @@ func usersSetPassword(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := openApp(ctx, e, &c, nil)
+	a, err := openApp(ctx, e, &c, nil, writes)
 	if err != nil {
 		return err
 	}
@@ -256,7 +259,7 @@ func usersState(ctx context.Context, e *env, args []string, verb string, st rost
 	if err != nil {
 		return err
 	}
-	a, err := openApp(ctx, e, &c, nil)
+	a, err := openApp(ctx, e, &c, nil, writes)
 	if err != nil {
 		return err
 	}
@@ -288,7 +291,7 @@ func usersImport(ctx context.Context, e *env, args []string) error {
 		defer file.Close()
 		in = file
 	}
-	a, err := openApp(ctx, e, &c, nil)
+	a, err := openApp(ctx, e, &c, nil, writes)
 	if err != nil {
 		return err
 	}
@@ -339,7 +342,7 @@ func usersExport(ctx context.Context, e *env, args []string) error {
 	} else {
 		return usagef("--state %q: use active, pending, deactivated, deleted or any", *state)
 	}
-	a, err := openApp(ctx, e, &c, nil)
+	a, err := openApp(ctx, e, &c, nil, reads)
 	if err != nil {
 		return err
 	}

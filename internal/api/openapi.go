@@ -280,7 +280,7 @@ func (h *Handler) buildOpenAPI() obj {
 			"delete": op("Sign out.", "", merge(obj{"204": resp("Signed out.", nil)}, errs("403")), obj{"security": []any{}}),
 		},
 		"/v1/me": obj{
-			"get":   op("Your own account.", "", merge(obj{"200": accountOK}, errs("401")), obj{"parameters": []any{qparam("view", "string", "shared: show what others see.")}}),
+			"get": op("Your own account.", "", merge(obj{"200": accountOK}, errs("401")), obj{"parameters": []any{qparam("view", "string", "shared: show what others see.")}}),
 			"patch": op("Change your own account (merge patch).", "", merge(obj{"200": accountOK}, errs("400", "401", "403", "409", "412")),
 				obj{"requestBody": jsonBody(ref("AccountWrite")), "parameters": []any{pIfMatch}}),
 		},

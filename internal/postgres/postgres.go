@@ -27,12 +27,16 @@ import (
 //go:embed migration/*.sql
 var migrations embed.FS
 
-// Options tune the pool.
+// Options say how to open the store.
 type Options struct {
 	MaxConns int // default 20
+	// Access is what opening may do to the store; the zero value creates and migrates.
+	Access sqlstore.Access
 }
 
-// Open connects to the database at the postgres:// URL and brings its schema up to date.
+// Open connects to the database at the postgres:// URL and checks or brings its schema
+// up to date as opts.Access allows. The store lives in the first schema of the
+// search_path (current_schema()).
 func Open(ctx context.Context, url string, opts Options, log *slog.Logger) (*sqlstore.DB, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -47,17 +51,43 @@ func Open(ctx context.Context, url string, opts Options, log *slog.Logger) (*sql
 	db.SetMaxOpenConns(opts.MaxConns)
 	db.SetMaxIdleConns(opts.MaxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("postgres: connect: %w", err)
-	}
-	locker, err := lock.NewPostgresSessionLocker()
+	st, err := open(ctx, db, opts, log)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	if err := sqlstore.Migrate(ctx, db, "postgres", database.DialectPostgres, migrations, locker, log); err != nil {
-		db.Close()
+	return st, nil
+}
+
+func open(ctx context.Context, db *sql.DB, opts Options, log *slog.Logger) (*sqlstore.DB, error) {
+	if err := db.PingContext(ctx); err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	var schema sql.NullString
+	if err := db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if !schema.Valid {
+		return nil, fmt.Errorf("postgres: no schema of the search_path exists")
+	}
+	ro, err := readOnly(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if ro {
+		log.Info("the database is read-only: writes will be refused until it is not", "schema", schema.String)
+	}
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return nil, err
+	}
+	created, err := sqlstore.Prepare(ctx, db, sqlstore.Migrations{
+		Kind: "postgres", Dialect: database.DialectPostgres, FS: migrations, Locker: locker,
+		// Where goose creates its table: the first existing schema of the search_path.
+		VersionTable: "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'goose_db_version')",
+		Where:        fmt.Sprintf("schema %q", schema.String),
+	}, opts.Access, ro, log)
+	if err != nil {
 		return nil, err
 	}
 	return sqlstore.New(ctx, db, db, sqlstore.Engine{
@@ -70,6 +100,11 @@ func Open(ctx context.Context, url string, opts Options, log *slog.Logger) (*sql
 		PlanEachTime: []any{pgx.QueryExecModeExec},
 		Retryable:    retryable,
 		Backup:       backup,
+		Created:      created,
+		Where:        fmt.Sprintf("schema %q", schema.String),
+		// A standby can be promoted and a primary demoted while Roster runs: asked
+		// each time.
+		ReadOnly: func(ctx context.Context) (bool, error) { return readOnly(ctx, db) },
 	})
 }
 
@@ -91,6 +126,16 @@ var jsonSyntax = sqlstore.JSONSyntax{
 	Holds: func(key, ph string) string {
 		return "(a.profile -> '" + key + "') @> jsonb_build_array(" + ph + "::text)"
 	},
+}
+
+// readOnly reports whether a new transaction refuses writes: a hot standby, or
+// default_transaction_read_only (set for the role, the database, or the connection).
+func readOnly(ctx context.Context, db *sql.DB) (bool, error) {
+	var v string
+	if err := db.QueryRowContext(ctx, "SHOW transaction_read_only").Scan(&v); err != nil {
+		return false, err
+	}
+	return v == "on", nil
 }
 
 // constraintColumns names the table and column of each unique constraint.
@@ -121,6 +166,12 @@ func mapError(err error) *roster.Error {
 		return sqlstore.Conflict(tc[0], tc[1])
 	case "40001", "40P01": // serialization_failure, deadlock_detected
 		return &roster.Error{Code: roster.ECONFLICT, Message: "A concurrent change got in the way; try again."}
+	case "25006": // read_only_sql_transaction
+		return sqlstore.ReadOnlyError()
+	case "22021", "22P05": // character_not_in_repertoire, untranslatable_character
+		// A NUL byte or invalid UTF-8 in text, or a \u0000 in JSONB: the client's input,
+		// not the server's fault.
+		return &roster.Error{Code: roster.EINVALID, Message: "Text may not contain NUL characters or invalid UTF-8."}
 	case "57P01", "57P02", "57P03", "08000", "08003", "08006":
 		return &roster.Error{Code: roster.EUNAVAILABLE, Message: "The database is unreachable; try again."}
 	}

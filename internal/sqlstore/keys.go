@@ -87,7 +87,16 @@ func (q *q) RevokeAPIKey(ctx context.Context, id int64, at time.Time) error {
 }
 
 func (q *q) TouchAPIKey(ctx context.Context, id int64, at time.Time) error {
-	return q.execOne(ctx, "store.TouchAPIKey", "API key", "UPDATE api_keys SET last_used_at = $1 WHERE id = $2", dbTime(at), id)
+	return bookkeeping(q.execOne(ctx, "store.TouchAPIKey", "API key", "UPDATE api_keys SET last_used_at = $1 WHERE id = $2", dbTime(at), id))
+}
+
+// bookkeeping drops a read-only store's refusal of a last-used time: every
+// authenticated request would otherwise log it, and the time is not worth an error.
+func bookkeeping(err error) error {
+	if IsReadOnly(err) {
+		return nil
+	}
+	return err
 }
 
 const sessionCols = "s.id, s.account_id, s.hash, s.created_at, s.expires_at, s.last_seen_at, s.client_ip, s.user_agent"
@@ -124,7 +133,7 @@ func (q *q) GetSessionByHash(ctx context.Context, hash []byte) (*roster.Session,
 }
 
 func (q *q) TouchSession(ctx context.Context, id int64, at time.Time) error {
-	return q.execOne(ctx, "store.TouchSession", "Session", "UPDATE sessions SET last_seen_at = $1 WHERE id = $2", dbTime(at), id)
+	return bookkeeping(q.execOne(ctx, "store.TouchSession", "Session", "UPDATE sessions SET last_seen_at = $1 WHERE id = $2", dbTime(at), id))
 }
 
 func (q *q) DeleteSession(ctx context.Context, id int64) error {

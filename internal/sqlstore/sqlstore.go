@@ -57,6 +57,13 @@ type Engine struct {
 	Backup func(ctx context.Context, db *DB, path string, progress func(string, int64)) error
 	// Close releases what the engine opened besides the pools.
 	Close func() error
+	// Created: opening the store created it.
+	Created bool
+	// Where names the store: an SQLite file's absolute path, a PostgreSQL schema.
+	Where string
+	// ReadOnly reports whether the database refuses writes now: an SQLite file opened
+	// read-only, a PostgreSQL hot standby or default_transaction_read_only. Nil: never.
+	ReadOnly func(ctx context.Context) (bool, error)
 }
 
 // execer is what both *sql.DB and *sql.Tx offer.
@@ -121,6 +128,37 @@ func (db *DB) Ping(ctx context.Context) error {
 		return &roster.Error{Code: roster.EUNAVAILABLE, Message: "The database is unreachable.", Op: "store.Ping", Err: err}
 	}
 	return nil
+}
+
+// Where names the store: an SQLite file's absolute path, a PostgreSQL schema.
+func (db *DB) Where() string { return db.engine.Where }
+
+// Created reports whether opening the store created it.
+func (db *DB) Created() bool { return db.engine.Created }
+
+// ReadOnly reports whether the database refuses writes now.
+func (db *DB) ReadOnly(ctx context.Context) (bool, error) {
+	if db.engine.ReadOnly == nil {
+		return false, nil
+	}
+	ro, err := db.engine.ReadOnly(ctx)
+	return ro, db.wrap("store.ReadOnly", err)
+}
+
+// reasonReadOnly marks ReadOnlyError's errors.
+const reasonReadOnly = "read_only"
+
+// ReadOnlyError is a write the database refused because it is read-only. It is
+// EUNAVAILABLE, a 503: the same request succeeds once the store is writable again.
+func ReadOnlyError() *roster.Error {
+	return &roster.Error{Code: roster.EUNAVAILABLE, Reason: reasonReadOnly,
+		Message: "The store is read-only: changes cannot be saved at the moment."}
+}
+
+// IsReadOnly reports whether err is a ReadOnlyError.
+func IsReadOnly(err error) bool {
+	var re *roster.Error
+	return errors.As(err, &re) && re.Code == roster.EUNAVAILABLE && re.Reason == reasonReadOnly
 }
 
 // Backup writes a consistent copy of the database to path.

@@ -88,6 +88,9 @@ func (h *Handler) translate(action string, err error) *ckanError {
 		return denied("too many failed attempts; try again later").(*ckanError)
 	case roster.ENOTFOUND:
 		return notFound("").(*ckanError)
+	case roster.EUNAVAILABLE: // the database is unreachable, busy or read-only
+		return &ckanError{status: http.StatusServiceUnavailable,
+			body: obj{{"__type", "Service Unavailable"}, {"message", roster.ErrorMessage(e)}}}
 	case roster.EINVALID, roster.ECONFLICT, roster.EPRECONDITION:
 		if len(e.Problems) > 0 {
 			return invalid(h.fieldErrors(e.Problems)).(*ckanError)

@@ -63,8 +63,11 @@ func (h *Handler) writeCoreError(req *request, err error) {
 		if e.Reason == roster.RAPIRights {
 			status = http.StatusForbidden
 		}
-	case roster.EUNAVAILABLE:
-		status, msg = http.StatusServiceUnavailable, "The database is unavailable; try again shortly."
+	case roster.EUNAVAILABLE: // the database is unreachable, busy or read-only: the message says which
+		status = http.StatusServiceUnavailable
+		if msg == "" {
+			msg = "The database is unavailable; try again shortly."
+		}
 	case roster.EINTERNAL:
 		status, msg = http.StatusInternalServerError, msgServerError
 		if httpx.ClientGone(req.r) {
