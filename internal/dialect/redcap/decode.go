@@ -2,6 +2,7 @@ package redcap
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
@@ -228,15 +229,22 @@ func (c *csvReader) next() (record, error) {
 }
 
 // xmlReader reads <root><item><key>value</key>…</item>…</root>; a key whose content is
-// elements (forms) is a nested record.
+// elements (forms) is a nested record. The document must be well-formed: REDCap refuses
+// what libxml cannot parse, and a lenient reader would import a guess at what a broken
+// document meant. Only whitespace, comments and processing instructions may surround the
+// root.
 type xmlReader struct {
-	d    *xml.Decoder
-	root bool
+	d     *xml.Decoder
+	root  bool // the root has begun
+	ended bool // and ended
 }
 
 func newXMLReader(r io.Reader) *xmlReader {
-	d := xml.NewDecoder(r)
-	d.Strict = false
+	br := bufio.NewReader(r)
+	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
+		br.Discard(3) // a byte order mark is no part of the document
+	}
+	d := xml.NewDecoder(br)
 	d.CharsetReader = func(label string, input io.Reader) (io.Reader, error) { return input, nil }
 	return &xmlReader{d: d}
 }
@@ -247,6 +255,7 @@ func xmlDataError(err error) error {
 
 func (x *xmlReader) next() (record, error) {
 	for {
+		line, _ := x.d.InputPos()
 		t, err := x.d.Token()
 		if err == io.EOF {
 			if !x.root {
@@ -257,9 +266,19 @@ func (x *xmlReader) next() (record, error) {
 		if err != nil {
 			return nil, xmlDataError(err)
 		}
-		switch t.(type) {
+		outside := func(what string) error {
+			where := "before"
+			if x.ended {
+				where = "after"
+			}
+			return xmlDataError(&xml.SyntaxError{Line: line, Msg: what + " " + where + " the root element"})
+		}
+		switch t := t.(type) {
 		case xml.StartElement:
-			if !x.root {
+			switch {
+			case x.ended:
+				return nil, outside("element <" + t.Name.Local + ">")
+			case !x.root:
 				x.root = true
 				continue
 			}
@@ -269,8 +288,11 @@ func (x *xmlReader) next() (record, error) {
 			}
 			return rec, nil
 		case xml.EndElement:
-			// the root's end; anything after it is ignored
-			return nil, io.EOF
+			x.ended = true // the root's: read on, to see that nothing follows it
+		case xml.CharData:
+			if (!x.root || x.ended) && len(bytes.TrimSpace(t)) > 0 {
+				return nil, outside("text")
+			}
 		}
 	}
 }

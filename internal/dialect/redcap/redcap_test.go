@@ -58,9 +58,13 @@ func wantError(t *testing.T, r testkit.Reply, status int, format, msg string) {
 // phpJSON encodes a string as PHP's json_encode does: slashes escaped, and everything
 // beyond ASCII as \u escapes.
 func phpJSON(s string) string {
-	b, _ := json.Marshal(s)
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // PHP leaves < > & as they are
+	enc.Encode(s)
+	b := strings.TrimSuffix(buf.String(), "\n")
 	var out strings.Builder
-	for _, r := range strings.ReplaceAll(string(b), "/", `\/`) {
+	for _, r := range strings.ReplaceAll(b, "/", `\/`) {
 		if r < 128 {
 			out.WriteRune(r)
 			continue
