@@ -220,7 +220,7 @@ func (c *csvReader) next() (record, error) {
 		for i, k := range c.header {
 			v := ""
 			if i < len(cells) {
-				v = cells[i]
+				v = roster.UnguardCSVCell(cells[i])
 			}
 			rec = append(rec, field{key: k, value: v})
 		}
