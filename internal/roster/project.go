@@ -246,6 +246,9 @@ type ProjectMember struct {
 	Role     *Privileges
 	// DAGName is the DAG's unique name, set by the core on exports.
 	DAGName string
+	// DAGSwitch are the unique names of the DAGs the member may switch among, "" for no
+	// DAG, set by the core when it reads one member (never nil then); nil otherwise.
+	DAGSwitch []string
 }
 
 // Effective returns the privileges that apply: the role's when the member has one.
@@ -377,6 +380,10 @@ type MemberRow struct {
 	// core refuses the row; reading the value as text would make it 0, or "", and clear
 	// a right.
 	Malformed []string
+	// DAGSwitch, when not nil, replaces the DAGs the member may switch among: unique DAG
+	// names, "" for no DAG. Only Roster's own API and command line set it, one member at
+	// a time (core.PutProjectMember); REDCap has no such column.
+	DAGSwitch []string
 }
 
 // IsMalformed reports whether the row's value for key had the wrong shape.
@@ -509,6 +516,10 @@ func MemberRowFromJSON(in map[string]any) MemberRow {
 			} else {
 				row.FormsExport = fr
 			}
+		case "dag_switch":
+			if row.DAGSwitch = jsonStrings(v); row.DAGSwitch == nil {
+				row.malformed(k, v)
+			}
 		default:
 			if !isJSONScalar(v) {
 				row.malformed(k, v)
@@ -528,6 +539,25 @@ func (r *MemberRow) malformed(key string, v any) {
 		b = []byte(fmt.Sprint(v))
 	}
 	r.Fields[key] = string(b)
+}
+
+// jsonStrings reads a JSON list of strings (null: an empty one); nil when v is anything
+// else.
+func jsonStrings(v any) []string {
+	if v == nil {
+		return []string{}
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return nil
+	}
+	out := make([]string, len(list))
+	for i, x := range list {
+		if out[i], ok = x.(string); !ok {
+			return nil
+		}
+	}
+	return out
 }
 
 func isJSONScalar(v any) bool {
@@ -631,6 +661,8 @@ type MemberDoc struct {
 	FormsExport     map[string]int `json:"forms_export"`
 	HasToken        bool           `json:"has_token"`
 	AddedAt         time.Time      `json:"added_at"`
+	// DAGSwitch is shown when one member is read.
+	DAGSwitch *[]string `json:"dag_switch,omitempty"`
 }
 
 // Doc returns the member of p in Roster's own JSON.
@@ -645,6 +677,10 @@ func (m *ProjectMember) Doc(p *Project) MemberDoc {
 	for _, f := range p.Forms {
 		d.Forms[f.Name] = FormValue(priv.Forms, f.Name)
 		d.FormsExport[f.Name] = FormValue(priv.FormsExport, f.Name)
+	}
+	if m.DAGSwitch != nil {
+		ds := m.DAGSwitch
+		d.DAGSwitch = &ds
 	}
 	return d
 }
