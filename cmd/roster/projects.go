@@ -204,7 +204,7 @@ func projectsAddUser(ctx context.Context, e *env, args []string) error {
 	c.register(fs, e)
 	project := projectFlag(fs)
 	username := fs.String("username", "", "the member's username (required); it need not have an account yet")
-	rightsJSON := fs.String("rights-json", "", `rights as JSON, REDCap's names: '{"user_rights":1,"api_export":1,"forms":{"form_1":1}}'`)
+	rightsJSON := fs.String("rights-json", "", `rights as JSON, REDCap's names: '{"user_rights":1,"api_export":1,"forms":{"form_1":1}}'; "dag_switch": ["site_a", ""] sets the DAGs it may switch among`)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -228,8 +228,7 @@ func projectsAddUser(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.Close()
-	_, err = a.svc.ImportProjectUsers(operator(ctx, e), id, roster.NewSliceRows([]roster.MemberRow{roster.MemberRowFromJSON(in)}))
-	return err
+	return a.svc.PutProjectMember(operator(ctx, e), id, roster.MemberRowFromJSON(in))
 }
 
 // projectsMemberOp runs a command of the form: --project ID --username U.

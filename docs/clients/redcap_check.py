@@ -1,16 +1,21 @@
 """Drive Roster's REDCap dialect with REDCap's Python client, PyCap, through every user,
 role and DAG method the REDCap issue lists, checking what each returns.
 
-    python3 docs/clients/redcap_check.py URL TOKEN PYCAP_DIR
+    python3 docs/clients/redcap_check.py URL TOKEN PYCAP_DIR ADMIN_KEY
 
-URL ends with /api/. TOKEN belongs to a project member with User Rights, Data Access
-Groups, API export and import and Delete Records rights, in a project whose forms are
-demographics, day_3 and other (see docs/clients.md). PYCAP_DIR is a copy of
-redcap-tools/PyCap outside this repository; nothing of it is part of Roster.
+URL ends with /api/. TOKEN belongs to jane, a project member with User Rights, Data
+Access Groups, API export and import and Delete Records rights, in a project whose forms
+are demographics, day_3 and other (see docs/clients.md). PYCAP_DIR is a copy of
+redcap-tools/PyCap outside this repository; nothing of it is part of Roster. ADMIN_KEY
+is a Roster API key of a project administrator: REDCap's API cannot assign the DAGs a
+member may switch among (REDCap's DAG Switcher), so the script does it once through
+Roster's own API.
 """
 import sys
 
-url, token, pycap_dir = sys.argv[1:4]
+import requests
+
+url, token, pycap_dir, admin_key = sys.argv[1:5]
 sys.path.insert(0, pycap_dir)
 from redcap import Project, RedcapError  # noqa: E402
 
@@ -83,6 +88,11 @@ print("export_dags:", dags)
 check("import_user_dag_assignment", proj.import_user_dag_assignment([{"username": "new_user", "redcap_data_access_group": "test_dag"}]), 1)
 check("export_user_dag_assignment", proj.export_user_dag_assignment(),
       [{"username": "jane", "redcap_data_access_group": ""}, {"username": "new_user", "redcap_data_access_group": "test_dag"}])
+fails("switch_dag before any DAG is assigned", lambda: proj.switch_dag("test_dag"))
+# Roster's own API: let jane switch between test_dag and no DAG.
+assigned = requests.put(f"{url[:-len('/api/')]}/v1/projects/{info['project_id']}/members/jane",
+                        json={"dag_switch": ["test_dag", ""]}, headers={"Authorization": "Bearer " + admin_key})
+check("PUT /v1/…/members/jane dag_switch", (assigned.status_code, assigned.json()["dag_switch"]), (200, ["", "test_dag"]))
 check("switch_dag into test_dag", proj.switch_dag("test_dag"), "1")
 fails("export_dags while in a DAG", proj.export_dags)
 check("switch_dag out", proj.switch_dag(""), "1")

@@ -102,7 +102,7 @@ func (c *csvWriter) Write(r *roster.Record) error {
 	c.row = c.row[:0]
 	for _, a := range c.cols {
 		v, _ := r.Get(a.Name)
-		c.row = append(c.row, guardFormula(cell(v)))
+		c.row = append(c.row, roster.GuardCSVCell(cell(v)))
 	}
 	return c.w.Write(c.row)
 }
@@ -142,22 +142,6 @@ func cell(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
-}
-
-// guardFormula keeps spreadsheets from running a cell as a formula: a cell starting with
-// = + - @ gets a leading tab, which Read removes again.
-func guardFormula(s string) string {
-	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
-		return "\t" + s
-	}
-	return s
-}
-
-func unguardFormula(s string) string {
-	if len(s) > 1 && s[0] == '\t' && strings.ContainsRune("=+-@", rune(s[1])) {
-		return s[1:]
-	}
-	return s
 }
 
 type jsonWriter struct {
@@ -241,7 +225,7 @@ func readCSV(r io.Reader) iter.Seq2[roster.ImportRow, error] {
 				if v == "" {
 					values[cols[i]] = nil
 				} else {
-					values[cols[i]] = unguardFormula(v)
+					values[cols[i]] = roster.UnguardCSVCell(v)
 				}
 			}
 			if !yield(roster.ImportRow{Line: line, Values: values}, nil) {

@@ -91,3 +91,44 @@ func TestFormatOf(t *testing.T) {
 		}
 	}
 }
+
+// TestCSVFormulaGuardRoundTrip: an account CSV guards every cell a spreadsheet would run
+// (= + - @ TAB CR) and reads back exactly the value written, including values that
+// genuinely start with a TAB or a CR.
+func TestCSVFormulaGuardRoundTrip(t *testing.T) {
+	values := []string{"=1+1", "+1", "-1", "@SUM(A1)", "\t", "\tindented", "\t=1+1", "\t\t=x", "\r", "\rcarriage", "\r=1",
+		"plain", "a=b", " spaced", "-", "\t-"}
+	s, _ := roster.LoadSchema()
+	var buf bytes.Buffer
+	w := accountfile.NewWriter(accountfile.CSV, &buf, s)
+	for i, v := range values {
+		r := roster.NewRecord(s, &roster.Account{ID: int64(i + 1)})
+		r.Set("username", fmt.Sprintf("u%d", i))
+		r.Set("bio", v)
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, guarded := range []string{"\"\t\t\"", "\"\t\rcarriage\"", "\"\t\t=1+1\""} {
+		if !strings.Contains(buf.String(), guarded) {
+			t.Errorf("export lacks the guarded cell %q", guarded)
+		}
+	}
+	got, err := rows(t, accountfile.CSV, buf.String())
+	if err != nil || len(got) != len(values) {
+		t.Fatalf("read back %d rows, %v", len(got), err)
+	}
+	for i, v := range values {
+		if got[i].Values["bio"] != v {
+			t.Errorf("%q came back as %q", v, got[i].Values["bio"])
+		}
+	}
+	// A hand-written cell that starts with a TAB the guard would not have added keeps it.
+	got, err = rows(t, accountfile.CSV, "username,bio\nu,\"\tkept\"\n")
+	if err != nil || got[0].Values["bio"] != "\tkept" {
+		t.Fatalf("hand-written leading TAB: %q, %v", got[0].Values["bio"], err)
+	}
+}

@@ -52,7 +52,7 @@ type Directory interface {
 	AddProjectForms(ctx context.Context, id int64, forms []roster.Form) (*roster.Project, error)
 	ExportProjectUsers(ctx context.Context, id int64, fn func(*roster.ProjectView, *roster.ProjectMember) error) (*roster.ProjectView, error)
 	GetProjectMember(ctx context.Context, id int64, username string) (*roster.ProjectView, *roster.ProjectMember, error)
-	ImportProjectUsers(ctx context.Context, id int64, rows roster.Rows[roster.MemberRow]) (int, error)
+	PutProjectMember(ctx context.Context, id int64, row roster.MemberRow) error
 	DeleteProjectUsers(ctx context.Context, id int64, usernames []string) (int, error)
 	IssueProjectToken(ctx context.Context, id int64, username string) (*roster.NewProjectToken, error)
 	RevokeProjectToken(ctx context.Context, id int64, username string) error

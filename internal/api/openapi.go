@@ -96,6 +96,7 @@ const (
 	formsExportDesc  = "Data export rights by form name, every form of the project listed: 0 no access, 2 de-identified, 3 remove identifier fields, 1 full data set."
 	formsInputDesc   = `Form names, or {"name", "label"} objects; a form without a label is labelled after its name ("day_3" → "Day 3").`
 	memberInputDesc  = "The rights to set, by REDCap's names, flat as REDCap takes them; keys not sent keep their value (a new member starts with none). The rights object of a member as read is also accepted. username (taken from the path), email, firstname, lastname and unknown keys are ignored. Members in a role cannot have rights set."
+	dagSwitchDesc    = `The DAGs the member may move itself among with REDCap's DAG switch (REDCap's DAG Switcher), by unique name; "" is no DAG. A switch to any other is refused.`
 	forbiddenProject = "Not allowed in this project: the rights the call needs are missing, or the membership has expired."
 )
 
@@ -242,13 +243,16 @@ func (h *Handler) buildOpenAPI() obj {
 			"forms":             formRightsSchema(formsRightsDesc),
 			"forms_export":      formRightsSchema(formsExportDesc),
 			"has_token":         obj{"type": "boolean", "description": "Whether the member holds a project API token; the token itself is never shown again."},
-			"added_at":          obj{"type": "string", "format": "date-time"}}},
+			"added_at":          obj{"type": "string", "format": "date-time"},
+			"dag_switch":        obj{"type": "array", "items": obj{"type": "string"}, "description": dagSwitchDesc + " Shown when one member is read, not in the list."}}},
 		"MemberWrite": obj{"type": "object", "description": memberInputDesc, "properties": merge(rightsSchema(), obj{
 			"expiration":        obj{"type": "string", "description": `YYYY-MM-DD (also YYYY/MM/DD, MM/DD/YYYY); "" for none.`},
 			"data_access_group": obj{"type": "string", "description": `A DAG's unique name; "" for none.`},
 			"forms":             obj{"type": []string{"object", "string"}, "additionalProperties": obj{"type": "integer"}, "description": "Form-level rights by form name, or REDCap's \"form:right,…\". Sent, they replace all form rights: forms left out get 0."},
 			"forms_export":      obj{"type": []string{"object", "string"}, "additionalProperties": obj{"type": "integer"}, "description": "Export rights by form name, or \"form:right,…\". Sent, they replace all export rights."},
-			"rights":            obj{"type": "object", "properties": rightsSchema(), "description": "The rights as a member reads them; the same as sending them flat."}})},
+			"rights":            obj{"type": "object", "properties": rightsSchema(), "description": "The rights as a member reads them; the same as sending them flat."},
+			"dag_switch": obj{"type": []string{"array", "null"}, "items": obj{"type": "string"}, "description": dagSwitchDesc +
+				" Sent, it replaces them (null or [] for none). Project administrators may set it, and members with User Rights and Data Access Groups who are not assigned to a DAG; others get 403."}})},
 		"ProjectRole": obj{"type": "object", "description": "A project's user role: a named set of privileges its members hold.", "properties": obj{
 			"unique_role_name": obj{"type": "string", "pattern": "^U-[1-9]{3}[34789ACDEFHJKLMNPRTWXY]{7}$"},
 			"role_label":       obj{"type": "string"},
@@ -374,6 +378,8 @@ func (h *Handler) buildOpenAPI() obj {
 				"Streamed as the members are read. A member confined to a DAG sees that DAG's members only. Should the listing fail after it began, the response ends early, with the JSON unterminated.",
 				merge(obj{"200": resp("Members.", obj{"type": "object", "properties": obj{"members": obj{"type": "array", "items": ref("Member")}}})}, projectErrs("401", "403", "404")))},
 		"/v1/projects/{id}/members/{username}": obj{"parameters": []any{pProject, pUsername},
+			"get": op("One member, with the DAGs it may switch among (User Rights, full or read-only).", "A member confined to a DAG finds only that DAG's members.",
+				merge(obj{"200": resp("The member.", ref("Member"))}, projectErrs("401", "403", "404"))),
 			"put": op("Add a member, or change the rights sent (full User Rights).", "REDCap's Import Users for one user. Every bad value is listed, in REDCap's words, one per line of the message.",
 				merge(obj{"200": resp("The member.", ref("Member")), "204": resp("Done; the member is outside your DAG, so not shown.", nil)},
 					projectErrs("400", "401", "403", "404", "409")),

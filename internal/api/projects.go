@@ -210,10 +210,23 @@ func (h *Handler) memberDoc(r *http.Request, id int64, username string) (*roster
 	return &d, nil
 }
 
+// getProjectMember reads one member, with the DAGs it may switch among.
+func (h *Handler) getProjectMember(w http.ResponseWriter, r *http.Request) error {
+	id, err := projectID(r)
+	if err != nil {
+		return err
+	}
+	v, m, err := h.dir.GetProjectMember(r.Context(), id, r.PathValue("username"))
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, m.Doc(v.Project))
+}
+
 // putProjectMember adds a member or changes the rights sent: REDCap's Import Users for
-// one user. The body is the rights by REDCap's names, flat as REDCap takes them; the
-// "rights" object of a member as GET shows it is read as those flat keys, so a member
-// read can be sent back.
+// one user, plus the DAGs it may switch among (dag_switch). The body is the rights by
+// REDCap's names, flat as REDCap takes them; the "rights" object of a member as GET
+// shows it is read as those flat keys, so a member read can be sent back.
 func (h *Handler) putProjectMember(w http.ResponseWriter, r *http.Request) error {
 	id, err := projectID(r)
 	if err != nil {
@@ -237,7 +250,7 @@ func (h *Handler) putProjectMember(w http.ResponseWriter, r *http.Request) error
 	}
 	username := r.PathValue("username")
 	in["username"] = username
-	if _, err := h.dir.ImportProjectUsers(r.Context(), id, roster.NewSliceRows([]roster.MemberRow{roster.MemberRowFromJSON(in)})); err != nil {
+	if err := h.dir.PutProjectMember(r.Context(), id, roster.MemberRowFromJSON(in)); err != nil {
 		return err
 	}
 	doc, err := h.memberDoc(r, id, username)

@@ -124,6 +124,20 @@ func memberAt(t *testing.T, m map[string]any, from, to time.Time) map[string]any
 	return out
 }
 
+// oneMember reads a member as one member is shown (GET or PUT of
+// /v1/projects/{id}/members/{username}), checks the DAGs it may switch among, and returns
+// the rest, as the members list shows it.
+func oneMember(t *testing.T, raw []byte, dagSwitch []string) map[string]any {
+	t.Helper()
+	m, _ := plain(t, raw).(map[string]any)
+	if dagSwitch == nil {
+		dagSwitch = []string{}
+	}
+	wantJSON(t, "dag_switch", m["dag_switch"], canon(t, dagSwitch))
+	delete(m, "dag_switch")
+	return m
+}
+
 func usernames(ms []map[string]any) []string {
 	out := make([]string, len(ms))
 	for i, m := range ms {
@@ -280,7 +294,7 @@ func TestProjects(t *testing.T) {
 			r = s.do(t, call{method: "PUT", path: path("/members/Alice"), header: bearer(root), body: map[string]any{
 				"username": "ignored", "expiration": "2030-01-01", "data_access_group": "site_a", "user_rights": 1,
 				"forms": map[string]any{"f1": 1}, "forms_export": map[string]any{"f1": 2}}}).want(t, 200)
-			aliceIs(t, "PUT", plain(t, r.raw).(map[string]any))
+			aliceIs(t, "PUT", oneMember(t, r.raw, nil))
 			ms := members(t, root)
 			if len(ms) != 1 {
 				t.Fatalf("members: %v", usernames(ms))
@@ -292,7 +306,7 @@ func TestProjects(t *testing.T) {
 
 			// A member without an account, and one with an account but no rights.
 			r = s.do(t, call{method: "PUT", path: path("/members/ghost"), header: bearer(root)}).want(t, 200)
-			wantJSON(t, "ghost", memberAt(t, plain(t, r.raw).(map[string]any), start, time.Now()), canon(t, map[string]any{
+			wantJSON(t, "ghost", memberAt(t, oneMember(t, r.raw, nil), start, time.Now()), canon(t, map[string]any{
 				"username": "ghost", "email": "", "first_name": "", "last_name": "", "expiration": "", "data_access_group": "", "role": "",
 				"rights": rights(nil), "forms": forms(0, 0, 0), "forms_export": forms(0, 0, 0), "has_token": false}))
 			s.do(t, call{method: "PUT", path: path("/members/bob"), header: bearer(root), body: map[string]any{"data_export": 1}}).want(t, 200)
@@ -306,19 +320,19 @@ func TestProjects(t *testing.T) {
 		t.Run("PutChangesOnlySentKeys", func(t *testing.T) {
 			r := s.do(t, call{method: "PUT", path: path("/members/alice"), header: bearer(root), body: map[string]any{"design": 1}}).want(t, 200)
 			aliceWant["rights"] = rights(map[string]int{"user_rights": 1, "design": 1})
-			aliceIs(t, "design", plain(t, r.raw).(map[string]any))
+			aliceIs(t, "design", oneMember(t, r.raw, nil))
 
 			// Form rights sent replace them all: f1 drops to 0.
 			r = s.do(t, call{method: "PUT", path: path("/members/alice"), header: bearer(root), body: map[string]any{"forms": map[string]any{"f2": 1, "f3": "2"}}}).want(t, 200)
 			aliceWant["forms"] = forms(0, 1, 2)
-			aliceIs(t, "forms", plain(t, r.raw).(map[string]any))
+			aliceIs(t, "forms", oneMember(t, r.raw, nil))
 
 			// REDCap's CSV form, and the rights object of a member as read.
 			r = s.do(t, call{method: "PUT", path: path("/members/alice"), header: bearer(root), body: map[string]any{
 				"forms_export": "f1:2,f3:3", "rights": map[string]any{"design": 0, "calendar": 1}}}).want(t, 200)
 			aliceWant["forms_export"] = forms(2, 0, 3)
 			aliceWant["rights"] = rights(map[string]int{"user_rights": 1, "calendar": 1})
-			aliceIs(t, "csv and rights object", plain(t, r.raw).(map[string]any))
+			aliceIs(t, "csv and rights object", oneMember(t, r.raw, nil))
 			aliceIs(t, "GET", member(t, "alice"))
 
 			r = s.do(t, call{method: "PUT", path: path("/members/alice"), header: bearer(root), body: map[string]any{"design": 1, "rights": map[string]any{"design": 0}}}).want(t, 400)

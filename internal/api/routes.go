@@ -52,6 +52,7 @@ var routes = []route{
 	{"GET", "/v1/projects/{id}", signedIn, (*Handler).getProject},
 	{"POST", "/v1/projects/{id}/forms", signedIn, (*Handler).addProjectForms},
 	{"GET", "/v1/projects/{id}/members", signedIn, (*Handler).listProjectMembers},
+	{"GET", "/v1/projects/{id}/members/{username}", signedIn, (*Handler).getProjectMember},
 	{"PUT", "/v1/projects/{id}/members/{username}", signedIn, (*Handler).putProjectMember},
 	{"DELETE", "/v1/projects/{id}/members/{username}", signedIn, (*Handler).deleteProjectMember},
 	{"POST", "/v1/projects/{id}/members/{username}/token", signedIn, (*Handler).issueProjectToken},

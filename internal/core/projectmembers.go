@@ -66,6 +66,9 @@ type memberWrites struct {
 	touched map[string]*roster.ProjectMember // by username, the new state
 	before  map[string]*roster.ProjectMember // by username, the stored state; absent for new members
 	order   []string
+	// extra: changes to record with a member's own, besides those of its row (its DAG
+	// switch assignments), by username.
+	extra map[string][]roster.Change
 	// What prepare worked out.
 	prepared         bool
 	created, updated []*roster.ProjectMember
@@ -103,6 +106,12 @@ func (w *memberWrites) prepare(ctx context.Context, a *access, dags []*roster.DA
 	for _, key := range w.order {
 		m := w.touched[key]
 		changes := memberChanges(w.before[key], m, dags)
+		if x := w.extra[key]; len(x) > 0 {
+			if changes == nil {
+				changes = []roster.Change{{Field: "member", Old: m.Username, New: m.Username}}
+			}
+			changes = append(changes, x...)
+		}
 		if len(changes) == 0 {
 			continue
 		}
@@ -127,6 +136,15 @@ func (w *memberWrites) prepare(ctx context.Context, a *access, dags []*roster.DA
 
 // write stores the chunk's changes with one audit entry per member that changed.
 func (w *memberWrites) write(ctx context.Context, tx roster.Tx, a *access, dags []*roster.DAG, now time.Time) error {
+	if err := w.writeMembers(ctx, tx, a, dags, now); err != nil {
+		return err
+	}
+	return tx.AppendAudit(ctx, w.entries...)
+}
+
+// writeMembers is write without the audit entries, for a caller with more to write
+// before them (the audit's numbering must be a transaction's last write).
+func (w *memberWrites) writeMembers(ctx context.Context, tx roster.Tx, a *access, dags []*roster.DAG, now time.Time) error {
 	if !w.prepared {
 		if err := w.prepare(ctx, a, dags, now); err != nil {
 			return err
@@ -135,10 +153,7 @@ func (w *memberWrites) write(ctx context.Context, tx roster.Tx, a *access, dags 
 	if err := tx.CreateProjectMembers(ctx, w.created); err != nil {
 		return err
 	}
-	if err := tx.UpdateProjectMembers(ctx, w.updated); err != nil {
-		return err
-	}
-	return tx.AppendAudit(ctx, w.entries...)
+	return tx.UpdateProjectMembers(ctx, w.updated)
 }
 
 // memberChanges is the audit record of a member's change; before is nil for a new one.
@@ -340,6 +355,10 @@ func (s *Service) importUserRow(a *access, row *roster.MemberRow, line int, stor
 		ps.add(line, "username", roster.PForbidden, msg)
 		return
 	}
+	if row.DAGSwitch != nil || row.IsMalformed("dag_switch") {
+		ps.add(line, "dag_switch", roster.PForbidden, "dag_switch is set for one member at a time (PUT /v1/projects/{id}/members/{username}), not in an import.")
+		return
+	}
 	fresh := w.touched[key] == nil && stored[key] == nil
 	m := w.member(a.project.ID, key, stored, now)
 	if fresh {
@@ -462,6 +481,11 @@ func (s *Service) GetProjectMember(ctx context.Context, id int64, username strin
 		return nil, nil, err
 	}
 	m.DAGName = dagName(view.DAGs, m.DAGID)
+	ids, err := s.store.ListMemberDAGSwitch(ctx, m.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	m.DAGSwitch = dagSwitchNames(view.DAGs, ids)
 	return view, m, nil
 }
 
@@ -749,39 +773,4 @@ func checkUsersWrite(a *access) error {
 		return insufficient(msgUsersImport)
 	}
 	return nil
-}
-
-// SwitchDAG moves the requesting member into the DAG of that unique name ("" or "0" for
-// none), REDCap's DAG Switcher. Roster lets a member switch freely when it holds the Data
-// Access Groups right, and refuses the others. Errors carry REDCap's short messages.
-func (s *Service) SwitchDAG(ctx context.Context, id int64, name string) error {
-	return s.projectTx(ctx, id, func(a *access) error { return nil }, func(tx roster.Tx, a *access, now time.Time) error {
-		if a.member == nil {
-			return roster.Errorf(roster.EINVALID, "Invalid user")
-		}
-		dags, err := tx.ListProjectDAGs(ctx, id)
-		if err != nil {
-			return err
-		}
-		var dagID int64
-		if name = strings.TrimSpace(name); name != "" && name != "0" {
-			d := dagsByName(dags)[name]
-			if d == nil {
-				return roster.Errorf(roster.EINVALID, "Invalid DAG")
-			}
-			dagID = d.ID
-		}
-		if a.priv.Rights[roster.RightDataAccessGroups] != 1 {
-			return roster.Errorf(roster.EFORBIDDEN, "User/DAG assignment not permitted")
-		}
-		if a.member.DAGID == dagID {
-			return nil
-		}
-		m := *a.member
-		m.DAGID, m.UpdatedAt = dagID, now
-		if err := tx.UpdateProjectMembers(ctx, []*roster.ProjectMember{&m}); err != nil {
-			return err
-		}
-		return tx.AppendAudit(ctx, projectAudit(ctx, now, "project.member.update", a.project, memberChanges(a.member, &m, dags)))
-	})
 }

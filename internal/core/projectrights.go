@@ -62,7 +62,7 @@ func parseRightValue(v string) (int, bool) {
 
 // hasPrivilegeKeys reports whether a row sets any right or form right.
 func hasPrivilegeKeys(row *roster.MemberRow) bool {
-	if row.Forms != nil || row.FormsExport != nil {
+	if row.Forms != nil || row.FormsExport != nil || row.IsMalformed("forms") || row.IsMalformed("forms_export") {
 		return true
 	}
 	for k := range row.Fields {
@@ -79,6 +79,10 @@ func hasPrivilegeKeys(row *roster.MemberRow) bool {
 // the project-wide export right of REDCap before 12, sets every form's export right
 // when the row does not carry forms_export; an invalid one is ignored, as REDCap
 // ignores the key altogether.
+//
+// A value of the wrong shape (row.Malformed: a list or object for a right or a form
+// right, a number or boolean for forms or forms_export) is refused like a bad value, as
+// a type problem: every surface's rows meet this one rule.
 func applyPrivileges(p *roster.Project, row *roster.MemberRow, priv *roster.Privileges, line int, subject string, ps *problems) {
 	for r := roster.Right(0); r < roster.NumRights; r++ {
 		def := roster.ProjectRights[r]
@@ -87,12 +91,22 @@ func applyPrivileges(p *roster.Project, row *roster.MemberRow, priv *roster.Priv
 			continue
 		}
 		n, ok := parseRightValue(v)
-		if !ok || n < 0 || n > def.Max {
-			ps.add(line, def.Name, roster.PChoice, fmt.Sprintf("The field named %q for %s  with value %q is not a valid rights value. %s",
+		if malformed := row.IsMalformed(def.Name); malformed || !ok || n < 0 || n > def.Max {
+			code := roster.PChoice
+			if malformed {
+				code = roster.PType
+			}
+			ps.add(line, def.Name, code, fmt.Sprintf("The field named %q for %s  with value %q is not a valid rights value. %s",
 				def.Name, subject, v, rightsMessage(def.Max)))
 			continue
 		}
 		priv.Rights[r] = n
+	}
+	for _, f := range []struct{ key, kind string }{{"forms", "form-level"}, {"forms_export", "data export"}} {
+		if row.IsMalformed(f.key) {
+			ps.add(line, f.key, roster.PType, fmt.Sprintf("The field named %q for %s  with value %q is not valid. It must be an object of form names and %s rights, or REDCap's CSV form \"form_1:1,form_2:0\".",
+				f.key, subject, row.Fields[f.key], f.kind))
+		}
 	}
 	if row.Forms != nil {
 		priv.Forms = formRights(p, row.Forms, line, subject, "forms", roster.ValidFormRight,
@@ -102,7 +116,7 @@ func applyPrivileges(p *roster.Project, row *roster.MemberRow, priv *roster.Priv
 		priv.FormsExport = formRights(p, row.FormsExport, line, subject, "forms_export",
 			func(n int) bool { return n >= 0 && n <= roster.MaxFormExportRight },
 			"is not a valid data export rights value. It must be 0, 1, 2 or 3.", ps)
-	} else if v, ok := row.Fields["data_export"]; ok {
+	} else if v, ok := row.Fields["data_export"]; ok && !row.IsMalformed("data_export") && !row.IsMalformed("forms_export") {
 		if n, ok := parseRightValue(v); ok && n >= 0 && n <= roster.MaxFormExportRight {
 			priv.FormsExport = nil
 			if n != 0 {
@@ -125,8 +139,12 @@ func formRights(p *roster.Project, sent []roster.RawFormRight, line int, subject
 			continue
 		}
 		n, ok := parseRightValue(f.Value)
-		if !ok || !valid(n) {
-			ps.add(line, field, roster.PChoice, fmt.Sprintf("The form named %q with value %q %s", name, f.Value, badValue))
+		if f.Malformed || !ok || !valid(n) {
+			code := roster.PChoice
+			if f.Malformed {
+				code = roster.PType
+			}
+			ps.add(line, field, code, fmt.Sprintf("The form named %q with value %q %s", name, f.Value, badValue))
 			continue
 		}
 		values[name] = n

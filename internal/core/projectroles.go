@@ -106,6 +106,8 @@ func (s *Service) ImportProjectRoles(ctx context.Context, id int64, rows roster.
 				}
 				if hasLabel || r.ID == 0 && r.Label == "" {
 					switch {
+					case row.IsMalformed("role_label"):
+						ps.add(line+i, "role_label", roster.PType, fmt.Sprintf("The Role Label %q is not text.", label))
 					case label == "":
 						ps.add(line+i, "role_label", roster.PRequired, "The Role Label is blank.")
 					case len([]rune(label)) > maxRoleLabel:

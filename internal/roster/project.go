@@ -3,6 +3,7 @@ package roster
 import (
 	"crypto/md5"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -245,6 +246,9 @@ type ProjectMember struct {
 	Role     *Privileges
 	// DAGName is the DAG's unique name, set by the core on exports.
 	DAGName string
+	// DAGSwitch are the unique names of the DAGs the member may switch among, "" for no
+	// DAG, set by the core when it reads one member (never nil then); nil otherwise.
+	DAGSwitch []string
 }
 
 // Effective returns the privileges that apply: the role's when the member has one.
@@ -369,11 +373,34 @@ type MemberRow struct {
 	Fields map[string]string
 	// Forms and FormsExport are nil when the row does not carry them.
 	Forms, FormsExport []RawFormRight
+	// Malformed lists the keys whose value had the wrong shape for a REDCap value: a list
+	// or object where a single value belongs (any key but forms and forms_export), or a
+	// number or boolean for forms or forms_export, which take an object of form rights or
+	// REDCap's CSV string. Fields holds each such value as sent, for messages, and the
+	// core refuses the row; reading the value as text would make it 0, or "", and clear
+	// a right.
+	Malformed []string
+	// DAGSwitch, when not nil, replaces the DAGs the member may switch among: unique DAG
+	// names, "" for no DAG. Only Roster's own API and command line set it, one member at
+	// a time (core.PutProjectMember); REDCap has no such column.
+	DAGSwitch []string
+}
+
+// IsMalformed reports whether the row's value for key had the wrong shape.
+func (r *MemberRow) IsMalformed(key string) bool {
+	for _, k := range r.Malformed {
+		if k == key {
+			return true
+		}
+	}
+	return false
 }
 
 // RawFormRight is a form right as sent.
 type RawFormRight struct {
 	Form, Value string
+	// Malformed: the value was a list or object; Value holds it as sent.
+	Malformed bool
 }
 
 // RoleRow is one row of a role import.
@@ -453,9 +480,9 @@ func (r *SliceRows[T]) Keys() []string { return r.keys }
 
 // MemberRowFromJSON reads a member's (or role's) rights from decoded JSON, as Roster's
 // own API and command line take them: {"design": 1, "forms": {"form_1": 2}, …}. forms
-// and forms_export may also be REDCap's CSV strings, "form_1:2,form_2:1". Values are
-// kept as text for the core to check; form rights are sorted by form for stable
-// messages.
+// and forms_export may also be REDCap's CSV strings, "form_1:2,form_2:1", or PHP's empty
+// map, []. Values are kept as text for the core to check; values of the wrong shape are
+// listed in Malformed. Form rights are sorted by form for stable messages.
 func MemberRowFromJSON(in map[string]any) MemberRow {
 	row := MemberRow{Fields: make(map[string]string, len(in))}
 	for k, v := range in {
@@ -466,24 +493,79 @@ func MemberRowFromJSON(in map[string]any) MemberRow {
 			case map[string]any:
 				fr = make([]RawFormRight, 0, len(v))
 				for f, x := range v {
-					fr = append(fr, RawFormRight{Form: f, Value: JSONText(x)})
+					fr = append(fr, RawFormRight{Form: f, Value: JSONText(x), Malformed: !isJSONScalar(x)})
 				}
 				sortFormRights(fr)
 			case string:
 				fr = ParseFormRights(v)
-			default:
+			case nil:
 				fr = []RawFormRight{}
+			case []any:
+				if len(v) == 0 {
+					fr = []RawFormRight{}
+					break
+				}
+				row.malformed(k, v)
+				continue
+			default:
+				row.malformed(k, v)
+				continue
 			}
 			if k == "forms" {
 				row.Forms = fr
 			} else {
 				row.FormsExport = fr
 			}
+		case "dag_switch":
+			if row.DAGSwitch = jsonStrings(v); row.DAGSwitch == nil {
+				row.malformed(k, v)
+			}
 		default:
+			if !isJSONScalar(v) {
+				row.malformed(k, v)
+				continue
+			}
 			row.Fields[k] = JSONText(v)
 		}
 	}
 	return row
+}
+
+// malformed records key's value as having the wrong shape, kept as JSON for messages.
+func (r *MemberRow) malformed(key string, v any) {
+	r.Malformed = append(r.Malformed, key)
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = []byte(fmt.Sprint(v))
+	}
+	r.Fields[key] = string(b)
+}
+
+// jsonStrings reads a JSON list of strings (null: an empty one); nil when v is anything
+// else.
+func jsonStrings(v any) []string {
+	if v == nil {
+		return []string{}
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return nil
+	}
+	out := make([]string, len(list))
+	for i, x := range list {
+		if out[i], ok = x.(string); !ok {
+			return nil
+		}
+	}
+	return out
+}
+
+func isJSONScalar(v any) bool {
+	switch v.(type) {
+	case map[string]any, []any:
+		return false
+	}
+	return true
 }
 
 func sortFormRights(fr []RawFormRight) {
@@ -527,6 +609,10 @@ func JSONText(v any) string {
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	case interface{ String() string }: // json.Number
 		return v.String()
+	case map[string]any, []any:
+		if b, err := json.Marshal(v); err == nil {
+			return string(b)
+		}
 	}
 	return fmt.Sprint(v)
 }
@@ -575,6 +661,8 @@ type MemberDoc struct {
 	FormsExport     map[string]int `json:"forms_export"`
 	HasToken        bool           `json:"has_token"`
 	AddedAt         time.Time      `json:"added_at"`
+	// DAGSwitch is shown when one member is read.
+	DAGSwitch *[]string `json:"dag_switch,omitempty"`
 }
 
 // Doc returns the member of p in Roster's own JSON.
@@ -589,6 +677,10 @@ func (m *ProjectMember) Doc(p *Project) MemberDoc {
 	for _, f := range p.Forms {
 		d.Forms[f.Name] = FormValue(priv.Forms, f.Name)
 		d.FormsExport[f.Name] = FormValue(priv.FormsExport, f.Name)
+	}
+	if m.DAGSwitch != nil {
+		ds := m.DAGSwitch
+		d.DAGSwitch = &ds
 	}
 	return d
 }

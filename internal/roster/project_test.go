@@ -60,7 +60,13 @@ func TestMemberRowFromJSON(t *testing.T) {
 	if row.Fields["design"] != "1" || row.Fields["api_export"] != "1" || row.Fields["expiration"] != "" {
 		t.Fatalf("fields %v", row.Fields)
 	}
-	if fmt.Sprint(row.Forms) != "[{a 3} {b 2}]" || fmt.Sprint(row.FormsExport) != "[{a 1} {b 2}]" {
-		t.Fatalf("forms %v, forms_export %v", row.Forms, row.FormsExport)
+	if fmt.Sprint(row.Forms) != "[{a 3 false} {b 2 false}]" || fmt.Sprint(row.FormsExport) != "[{a 1 false} {b 2 false}]" || row.Malformed != nil {
+		t.Fatalf("forms %v, forms_export %v, malformed %v", row.Forms, row.FormsExport, row.Malformed)
+	}
+	// Values of the wrong shape are listed, kept as JSON for messages.
+	row = MemberRowFromJSON(map[string]any{"design": []any{float64(1)}, "forms": float64(5), "forms_export": map[string]any{"a": []any{}}})
+	if !row.IsMalformed("design") || !row.IsMalformed("forms") || row.IsMalformed("forms_export") || row.Fields["design"] != "[1]" ||
+		row.Fields["forms"] != "5" || row.Forms != nil || fmt.Sprint(row.FormsExport) != "[{a [] true}]" {
+		t.Fatalf("malformed %v, fields %v, forms %v, forms_export %v", row.Malformed, row.Fields, row.Forms, row.FormsExport)
 	}
 }

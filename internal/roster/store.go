@@ -127,7 +127,14 @@ type ProjectStore interface {
 	CreateProjectMembers(ctx context.Context, ms []*ProjectMember) error
 	// UpdateProjectMembers writes each member's expiration, DAG, role and privileges.
 	UpdateProjectMembers(ctx context.Context, ms []*ProjectMember) error
+	// DeleteProjectMembers deletes members, with their DAG switch assignments.
 	DeleteProjectMembers(ctx context.Context, projectID int64, memberIDs []int64) error
+	// ListMemberDAGSwitch returns the DAGs a member may switch among (REDCap's DAG
+	// Switcher), by id in ascending order; 0 stands for no DAG.
+	ListMemberDAGSwitch(ctx context.Context, memberID int64) ([]int64, error)
+	// SetMemberDAGSwitch replaces a member's DAG switch assignments with dagIDs: distinct
+	// ids of the project's DAGs, or 0 for no DAG.
+	SetMemberDAGSwitch(ctx context.Context, projectID, memberID int64, dagIDs []int64) error
 	// SetProjectToken stores the hash of a member's API token, replacing any; a nil hash
 	// revokes it.
 	SetProjectToken(ctx context.Context, memberID int64, hash []byte, at time.Time) error
@@ -145,7 +152,8 @@ type ProjectStore interface {
 	ListProjectDAGs(ctx context.Context, projectID int64) ([]*DAG, error)
 	CreateProjectDAG(ctx context.Context, d *DAG) error
 	RenameProjectDAG(ctx context.Context, d *DAG) error
-	// DeleteProjectDAGs deletes DAGs and takes their members out of them.
+	// DeleteProjectDAGs deletes DAGs, takes their members out of them and removes them
+	// from every member's DAG switch assignments.
 	DeleteProjectDAGs(ctx context.Context, projectID int64, dagIDs []int64) error
 }
 

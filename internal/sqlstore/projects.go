@@ -402,7 +402,40 @@ func (q *q) execIDs(ctx context.Context, op, prefix string, projectID int64, col
 }
 
 func (q *q) DeleteProjectMembers(ctx context.Context, projectID int64, memberIDs []int64) error {
+	if err := q.execIDs(ctx, "store.DeleteProjectMembers", "DELETE FROM project_dag_switch", projectID, "member_id", memberIDs); err != nil {
+		return err
+	}
 	return q.execIDs(ctx, "store.DeleteProjectMembers", "DELETE FROM project_members", projectID, "id", memberIDs)
+}
+
+func (q *q) ListMemberDAGSwitch(ctx context.Context, memberID int64) ([]int64, error) {
+	rows, err := q.r.QueryContext(ctx, "SELECT dag_id FROM project_dag_switch WHERE member_id = $1 ORDER BY dag_id", memberID)
+	if err != nil {
+		return nil, q.wrap("store.ListMemberDAGSwitch", err)
+	}
+	defer rows.Close()
+	out := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, q.wrap("store.ListMemberDAGSwitch", err)
+		}
+		out = append(out, id)
+	}
+	return out, q.wrap("store.ListMemberDAGSwitch", rows.Err())
+}
+
+func (q *q) SetMemberDAGSwitch(ctx context.Context, projectID, memberID int64, dagIDs []int64) error {
+	if _, err := q.w.ExecContext(ctx, "DELETE FROM project_dag_switch WHERE member_id = $1", memberID); err != nil {
+		return q.wrap("store.SetMemberDAGSwitch", err)
+	}
+	for _, id := range dagIDs {
+		if _, err := q.w.ExecContext(ctx, "INSERT INTO project_dag_switch (member_id, dag_id, project_id) VALUES ($1, $2, $3)",
+			memberID, id, projectID); err != nil {
+			return q.wrap("store.SetMemberDAGSwitch", err)
+		}
+	}
+	return nil
 }
 
 func (q *q) SetProjectToken(ctx context.Context, memberID int64, hash []byte, at time.Time) error {
@@ -499,6 +532,9 @@ func (q *q) RenameProjectDAG(ctx context.Context, d *roster.DAG) error {
 }
 
 func (q *q) DeleteProjectDAGs(ctx context.Context, projectID int64, dagIDs []int64) error {
+	if err := q.execIDs(ctx, "store.DeleteProjectDAGs", "DELETE FROM project_dag_switch", projectID, "dag_id", dagIDs); err != nil {
+		return err
+	}
 	if err := q.execIDs(ctx, "store.DeleteProjectDAGs", "UPDATE project_members SET dag_id = 0", projectID, "dag_id", dagIDs); err != nil {
 		return err
 	}

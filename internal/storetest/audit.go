@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -129,14 +130,18 @@ func testBackup(t *testing.T, s roster.Store) {
 	p := newProject(t, s, "Backed up", "f1")
 	member := &roster.ProjectMember{ProjectID: p.ID, Username: a.Username, AddedAt: base, UpdatedAt: base}
 	member.Privileges.Rights[roster.RightAPIExport] = 1
+	site := &roster.DAG{ProjectID: p.ID, Label: "Site", CreatedAt: base}
 	inTx(t, s, func(tx roster.Tx) error {
-		if err := tx.CreateProjectDAG(ctx, &roster.DAG{ProjectID: p.ID, Label: "Site", CreatedAt: base}); err != nil {
+		if err := tx.CreateProjectDAG(ctx, site); err != nil {
 			return err
 		}
 		if err := tx.CreateProjectRole(ctx, &roster.ProjectRole{ProjectID: p.ID, UniqueName: "U-111AAAAAAA", Label: "R", CreatedAt: base, UpdatedAt: base}); err != nil {
 			return err
 		}
 		if err := tx.CreateProjectMembers(ctx, []*roster.ProjectMember{member}); err != nil {
+			return err
+		}
+		if err := tx.SetMemberDAGSwitch(ctx, p.ID, member.ID, []int64{0, site.ID}); err != nil {
 			return err
 		}
 		return tx.SetProjectToken(ctx, member.ID, hash("project token"), base)
@@ -177,6 +182,9 @@ func testBackup(t *testing.T, s roster.Store) {
 	dags, _ := b.ListProjectDAGs(ctx, p.ID)
 	if len(roles) != 1 || len(dags) != 1 {
 		t.Fatalf("backup lost roles or DAGs: %d, %d", len(roles), len(dags))
+	}
+	if ids, err := b.ListMemberDAGSwitch(ctx, member.ID); err != nil || fmt.Sprint(ids) != fmt.Sprint([]int64{0, site.ID}) {
+		t.Fatalf("backup lost the DAG switch assignments: %v, %v", ids, err)
 	}
 	// The copy continues the audit sequence where the original stands.
 	mustNil(t, b.InTx(ctx, func(tx roster.Tx) error { return tx.AppendAudit(ctx, entry("after", 1)) }))

@@ -266,3 +266,79 @@ func testProjectRolesAndDAGs(t *testing.T, s roster.Store) {
 		t.Fatalf("after rename: %+v %+v", dags[1], dags[len(dags)-1])
 	}
 }
+
+// testDAGSwitch: the DAGs each member may switch among, "no DAG" (0) included; deleting
+// a DAG or a member removes its assignments, leaving the others.
+func testDAGSwitch(t *testing.T, s roster.Store) {
+	ctx := context.Background()
+	p := newProject(t, s, "Study", "f1")
+	other := newProject(t, s, "Other", "f1")
+	var north, south, east roster.DAG
+	ms := []*roster.ProjectMember{
+		{ProjectID: p.ID, Username: "ann", AddedAt: base, UpdatedAt: base},
+		{ProjectID: p.ID, Username: "ben", AddedAt: base, UpdatedAt: base},
+		{ProjectID: other.ID, Username: "ann", AddedAt: base, UpdatedAt: base},
+	}
+	inTx(t, s, func(tx roster.Tx) error {
+		for _, d := range []*roster.DAG{&north, &south} {
+			d.ProjectID, d.CreatedAt = p.ID, base
+		}
+		north.Label, south.Label = "North", "South"
+		east = roster.DAG{ProjectID: other.ID, Label: "East", CreatedAt: base}
+		for _, d := range []*roster.DAG{&north, &south, &east} {
+			if err := tx.CreateProjectDAG(ctx, d); err != nil {
+				return err
+			}
+		}
+		if err := tx.CreateProjectMembers(ctx, ms[:2]); err != nil {
+			return err
+		}
+		return tx.CreateProjectMembers(ctx, ms[2:]) // one project per call
+	})
+	ann, ben, otherAnn := ms[0], ms[1], ms[2]
+	list := func(m *roster.ProjectMember) []int64 {
+		t.Helper()
+		ids, err := s.ListMemberDAGSwitch(ctx, m.ID)
+		mustNil(t, err)
+		return ids
+	}
+	if got := list(ann); got == nil || len(got) != 0 {
+		t.Fatalf("a member without assignments: %#v, want an empty list", got)
+	}
+	inTx(t, s, func(tx roster.Tx) error {
+		if err := tx.SetMemberDAGSwitch(ctx, p.ID, ann.ID, []int64{south.ID, 0, north.ID}); err != nil {
+			return err
+		}
+		if err := tx.SetMemberDAGSwitch(ctx, p.ID, ben.ID, []int64{south.ID}); err != nil {
+			return err
+		}
+		return tx.SetMemberDAGSwitch(ctx, other.ID, otherAnn.ID, []int64{0, east.ID})
+	})
+	if got := fmt.Sprint(list(ann)); got != fmt.Sprint([]int64{0, north.ID, south.ID}) {
+		t.Fatalf("ann may switch among %s", got)
+	}
+	// Set replaces; a rolled-back set leaves them as they were.
+	inTx(t, s, func(tx roster.Tx) error { return tx.SetMemberDAGSwitch(ctx, p.ID, ann.ID, []int64{0, south.ID}) })
+	err := s.InTx(ctx, func(tx roster.Tx) error {
+		if err := tx.SetMemberDAGSwitch(ctx, p.ID, ann.ID, nil); err != nil {
+			return err
+		}
+		return roster.Errorf(roster.EINVALID, "roll back")
+	})
+	wantCode(t, err, roster.EINVALID)
+	if got := fmt.Sprint(list(ann)); got != fmt.Sprint([]int64{0, south.ID}) {
+		t.Fatalf("after replace and rollback: %s", got)
+	}
+	// Deleting a DAG takes it out of every member's assignments.
+	inTx(t, s, func(tx roster.Tx) error { return tx.DeleteProjectDAGs(ctx, p.ID, []int64{south.ID}) })
+	if got, ben := fmt.Sprint(list(ann)), list(ben); got != "[0]" || len(ben) != 0 {
+		t.Fatalf("after deleting the DAG: ann %s, ben %v", got, ben)
+	}
+	// Deleting a member deletes its assignments, and no one else's.
+	inTx(t, s, func(tx roster.Tx) error { return tx.SetMemberDAGSwitch(ctx, p.ID, ben.ID, []int64{north.ID}) })
+	inTx(t, s, func(tx roster.Tx) error { return tx.DeleteProjectMembers(ctx, p.ID, []int64{ann.ID}) })
+	if got, b, o := list(ann), fmt.Sprint(list(ben)), fmt.Sprint(list(otherAnn)); len(got) != 0 || b != fmt.Sprint([]int64{north.ID}) ||
+		o != fmt.Sprint([]int64{0, east.ID}) {
+		t.Fatalf("after deleting ann: ann %v, ben %s, ann elsewhere %s", got, b, o)
+	}
+}

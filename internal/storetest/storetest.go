@@ -41,6 +41,7 @@ func RunTests(t *testing.T, newStore NewStore) {
 		{"Projects", testProjects},
 		{"ProjectMembers", testProjectMembers},
 		{"ProjectRolesAndDAGs", testProjectRolesAndDAGs},
+		{"DAGSwitch", testDAGSwitch},
 		{"AuditAppendOrdered", testAuditAppend},
 		{"AuditFilters", testAuditFilters},
 		{"InTxRollback", testInTxRollback},

@@ -2,6 +2,7 @@ package redcap
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
@@ -22,7 +23,34 @@ type field struct {
 	key    string
 	value  string
 	nested []field
-	isMap  bool
+	isMap  bool // nested: a JSON object or list, or XML child elements
+	isList bool // a JSON list
+	typed  bool // a JSON number or boolean, not text
+	null   bool // JSON's null
+	// shown is the value as sent, for messages, when value does not say it: nested
+	// values, numbers and booleans.
+	shown string
+}
+
+// sent is the field's value as the client sent it.
+func (f *field) sent() string {
+	if f.shown != "" {
+		return f.shown
+	}
+	return f.value
+}
+
+// jsonText is a JSON value as it was sent, to show it inside the list or object that
+// holds it.
+func (f *field) jsonText() string {
+	switch {
+	case f.null:
+		return "null"
+	case f.isMap || f.typed:
+		return f.shown
+	}
+	q, _ := json.Marshal(f.value)
+	return string(q)
 }
 
 type record []field
@@ -111,57 +139,84 @@ func (j *jsonReader) object() (record, error) {
 		if !ok {
 			return nil, errors.New("key")
 		}
-		f := field{key: key}
-		if f.value, f.nested, f.isMap, err = j.value(); err != nil {
+		f, err := j.value()
+		if err != nil {
 			return nil, err
 		}
+		f.key = key
 		rec = append(rec, f)
 	}
 	_, err := j.d.Token() // }
 	return rec, err
 }
 
-func (j *jsonReader) value() (string, []field, bool, error) {
+// value reads one value. Scalars become text as PHP would read them (true is 1);
+// objects and lists are nested, a list's items keyed by position.
+func (j *jsonReader) value() (field, error) {
 	t, err := j.d.Token()
 	if err != nil {
-		return "", nil, false, err
+		return field{}, err
 	}
 	switch t := t.(type) {
 	case json.Delim:
-		if t == '{' {
+		var f field
+		var b strings.Builder
+		switch t {
+		case '{':
 			rec, err := j.object()
-			if rec == nil {
-				rec = record{}
+			if err != nil {
+				return field{}, err
 			}
-			return "", rec, true, err
-		}
-		if t == '[' { // PHP writes an empty map as []; a list's items count by position
-			var items []field
-			for j.d.More() {
-				v, nested, isMap, err := j.value()
-				if err != nil {
-					return "", nil, false, err
+			f.nested = rec
+			b.WriteByte('{')
+			for i, n := range rec {
+				if i > 0 {
+					b.WriteByte(',')
 				}
-				items = append(items, field{key: fmt.Sprint(len(items)), value: v, nested: nested, isMap: isMap})
+				k, _ := json.Marshal(n.key)
+				b.Write(k)
+				b.WriteByte(':')
+				b.WriteString(n.jsonText())
 			}
-			if items == nil {
-				items = []field{}
+			b.WriteByte('}')
+		case '[': // PHP writes an empty map as []
+			f.isList = true
+			b.WriteByte('[')
+			for j.d.More() {
+				item, err := j.value()
+				if err != nil {
+					return field{}, err
+				}
+				if len(f.nested) > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(item.jsonText())
+				item.key = fmt.Sprint(len(f.nested))
+				f.nested = append(f.nested, item)
 			}
-			_, err := j.d.Token() // ]
-			return "", items, true, err
+			if _, err := j.d.Token(); err != nil { // ]
+				return field{}, err
+			}
+			b.WriteByte(']')
+		default:
+			return field{}, errors.New("delimiter")
 		}
-		return "", nil, false, errors.New("delimiter")
+		if f.nested == nil {
+			f.nested = []field{}
+		}
+		f.isMap, f.shown = true, b.String()
+		return f, nil
 	case json.Number:
-		return t.String(), nil, false, nil
+		return field{value: t.String(), typed: true, shown: t.String()}, nil
 	case string:
-		return t, nil, false, nil
+		return field{value: t}, nil
 	case bool:
 		if t {
-			return "1", nil, false, nil
+			return field{value: "1", typed: true, shown: "true"}, nil
 		}
-		return "0", nil, false, nil
+		return field{value: "0", typed: true, shown: "false"}, nil
 	}
-	return "", nil, false, nil // null
+	return field{null: true}, nil
 }
 
 type csvReader struct {
@@ -219,7 +274,7 @@ func (c *csvReader) next() (record, error) {
 		for i, k := range c.header {
 			v := ""
 			if i < len(cells) {
-				v = cells[i]
+				v = roster.UnguardCSVCell(cells[i])
 			}
 			rec = append(rec, field{key: k, value: v})
 		}
@@ -228,15 +283,22 @@ func (c *csvReader) next() (record, error) {
 }
 
 // xmlReader reads <root><item><key>value</key>…</item>…</root>; a key whose content is
-// elements (forms) is a nested record.
+// elements (forms) is a nested record. The document must be well-formed: REDCap refuses
+// what libxml cannot parse, and a lenient reader would import a guess at what a broken
+// document meant. Only whitespace, comments and processing instructions may surround the
+// root.
 type xmlReader struct {
-	d    *xml.Decoder
-	root bool
+	d     *xml.Decoder
+	root  bool // the root has begun
+	ended bool // and ended
 }
 
 func newXMLReader(r io.Reader) *xmlReader {
-	d := xml.NewDecoder(r)
-	d.Strict = false
+	br := bufio.NewReader(r)
+	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
+		br.Discard(3) // a byte order mark is no part of the document
+	}
+	d := xml.NewDecoder(br)
 	d.CharsetReader = func(label string, input io.Reader) (io.Reader, error) { return input, nil }
 	return &xmlReader{d: d}
 }
@@ -247,6 +309,7 @@ func xmlDataError(err error) error {
 
 func (x *xmlReader) next() (record, error) {
 	for {
+		line, _ := x.d.InputPos()
 		t, err := x.d.Token()
 		if err == io.EOF {
 			if !x.root {
@@ -257,9 +320,19 @@ func (x *xmlReader) next() (record, error) {
 		if err != nil {
 			return nil, xmlDataError(err)
 		}
-		switch t.(type) {
+		outside := func(what string) error {
+			where := "before"
+			if x.ended {
+				where = "after"
+			}
+			return xmlDataError(&xml.SyntaxError{Line: line, Msg: what + " " + where + " the root element"})
+		}
+		switch t := t.(type) {
 		case xml.StartElement:
-			if !x.root {
+			switch {
+			case x.ended:
+				return nil, outside("element <" + t.Name.Local + ">")
+			case !x.root:
 				x.root = true
 				continue
 			}
@@ -269,13 +342,17 @@ func (x *xmlReader) next() (record, error) {
 			}
 			return rec, nil
 		case xml.EndElement:
-			// the root's end; anything after it is ignored
-			return nil, io.EOF
+			x.ended = true // the root's: read on, to see that nothing follows it
+		case xml.CharData:
+			if (!x.root || x.ended) && len(bytes.TrimSpace(t)) > 0 {
+				return nil, outside("text")
+			}
 		}
 	}
 }
 
-// element reads the children of an element whose start was just read.
+// element reads the children of an element whose start was just read: each a key
+// holding text, or (forms) elements.
 func (x *xmlReader) element() (record, error) {
 	rec := record{}
 	for {
@@ -285,31 +362,9 @@ func (x *xmlReader) element() (record, error) {
 		}
 		switch t := t.(type) {
 		case xml.StartElement:
-			f := field{key: t.Name.Local}
-			var text strings.Builder
-		inner:
-			for {
-				tt, err := x.d.Token()
-				if err != nil {
-					return nil, err
-				}
-				switch tt := tt.(type) {
-				case xml.CharData:
-					text.Write(tt)
-				case xml.StartElement:
-					sub, err := x.leaf(tt)
-					if err != nil {
-						return nil, err
-					}
-					f.nested, f.isMap = append(f.nested, sub), true
-				case xml.EndElement:
-					break inner
-				}
-			}
-			if !f.isMap {
-				f.value = text.String()
-			} else if f.nested == nil {
-				f.nested = []field{}
+			f, err := x.key(t)
+			if err != nil {
+				return nil, err
 			}
 			rec = append(rec, f)
 		case xml.EndElement:
@@ -318,27 +373,35 @@ func (x *xmlReader) element() (record, error) {
 	}
 }
 
-// leaf reads an element holding text.
-func (x *xmlReader) leaf(start xml.StartElement) (field, error) {
-	var text strings.Builder
-	depth := 1
-	for depth > 0 {
+// key reads an element whose start was just read: its text, or its child elements
+// (nested, their markup kept as sent for messages).
+func (x *xmlReader) key(start xml.StartElement) (field, error) {
+	f := field{key: start.Name.Local}
+	var text, shown strings.Builder
+	for {
 		t, err := x.d.Token()
 		if err != nil {
 			return field{}, err
 		}
 		switch t := t.(type) {
 		case xml.CharData:
-			if depth == 1 {
-				text.Write(t)
-			}
+			text.Write(t)
 		case xml.StartElement:
-			depth++
+			sub, err := x.key(t)
+			if err != nil {
+				return field{}, err
+			}
+			f.nested, f.isMap = append(f.nested, sub), true
+			shown.WriteString("<" + sub.key + ">" + sub.sent() + "</" + sub.key + ">")
 		case xml.EndElement:
-			depth--
+			if !f.isMap {
+				f.value = text.String()
+			} else {
+				f.shown = shown.String()
+			}
+			return f, nil
 		}
 	}
-	return field{key: start.Name.Local, value: text.String()}, nil
 }
 
 // rows adapts a record reader to the core's Rows, converting each record.
@@ -378,19 +441,27 @@ func (r *rows[T]) Err() error     { return r.err }
 func (r *rows[T]) Keys() []string { return r.keys }
 
 // memberRow converts a record of a user or role import. Form rights come as a nested
-// map (JSON, XML) or as REDCap's CSV string "form:right,…".
+// map (JSON, XML) or as REDCap's CSV string "form:right,…". A value of the wrong shape
+// for its key is passed on as malformed, for the core to refuse: a list or object where
+// one value belongs, a number or boolean for forms or forms_export (a JSON list for
+// them too, but for [], PHP's empty map).
 func memberRow(rec record) roster.MemberRow {
 	row := roster.MemberRow{Fields: make(map[string]string, len(rec))}
 	for _, f := range rec {
 		switch f.key {
 		case "forms", "forms_export":
 			var fr []roster.RawFormRight
-			if f.isMap {
+			switch {
+			case f.isMap && !(f.isList && len(f.nested) > 0):
 				fr = make([]roster.RawFormRight, 0, len(f.nested))
 				for _, n := range f.nested {
-					fr = append(fr, roster.RawFormRight{Form: n.key, Value: n.value})
+					fr = append(fr, roster.RawFormRight{Form: n.key, Value: n.sent(), Malformed: n.isMap})
 				}
-			} else {
+			case f.isMap || f.typed:
+				row.Malformed = append(row.Malformed, f.key)
+				row.Fields[f.key] = f.sent()
+				continue
+			default:
 				fr = roster.ParseFormRights(f.value)
 			}
 			if f.key == "forms" {
@@ -399,6 +470,11 @@ func memberRow(rec record) roster.MemberRow {
 				row.FormsExport = fr
 			}
 		default:
+			if f.isMap {
+				row.Malformed = append(row.Malformed, f.key)
+				row.Fields[f.key] = f.sent()
+				continue
+			}
 			row.Fields[f.key] = f.value
 		}
 	}

@@ -194,11 +194,11 @@ func (t *table) end() error {
 func (t *table) started() bool { return t.bw != nil }
 
 // appendCSV writes a CSV field as REDCap does: quoted only when it holds a comma, a
-// quote, a line break, a tab or a space; and, for values, a TAB before a leading = - +
-// or @ so that spreadsheets do not run it as a formula.
+// quote, a line break, a tab or a space; and, for values, guarded against spreadsheet
+// formulas (roster.GuardCSVCell).
 func appendCSV(b *bytes.Buffer, s string, value bool) {
-	if value && s != "" && strings.IndexByte("=-+@", s[0]) >= 0 {
-		s = "\t" + s
+	if value {
+		s = roster.GuardCSVCell(s)
 	}
 	if !strings.ContainsAny(s, ",\"\n\r\t ") {
 		b.WriteString(s)

@@ -364,6 +364,11 @@ func TestDAGErrors(t *testing.T) {
 		want(t, post(t, e, "token", f.token, "content", "dag", "returnFormat", "csv", "action", "switch", "dag", "nope"), 200, "csv", "ERROR: Invalid DAG")
 		other := memberToken(t, e, f.project, "limited", `{"api_export":1}`)
 		want(t, post(t, e, "token", other, "content", "dag", "returnFormat", "csv", "action", "switch", "dag", "zeta"), 200, "csv", "ERROR: User/DAG assignment not permitted")
+		want(t, post(t, e, "token", f.token, "content", "dag", "returnFormat", "csv", "action", "switch", "dag", "zeta"), 200, "csv", "ERROR: User/DAG assignment not permitted")
+		assignDAGs(t, e, f.project, "jane", "zeta", "")
+		assignDAGs(t, e, f.project, "limited", "zeta")
+		// The assignment decides, not the Data Access Groups right.
+		want(t, post(t, e, "token", other, "content", "dag", "returnFormat", "csv", "action", "switch", "dag", "zeta"), 200, "csv", "1")
 		want(t, post(t, e, "token", f.token, "content", "dag", "returnFormat", "csv", "action", "switch", "dag", "zeta"), 200, "csv", "1")
 		// Confined to a DAG: DAG calls other than switch are refused, user-DAG imports too.
 		dagMsg := "You do not have permission to export/import/delete Data Access Groups because you have been assigned to a Data Access Group."

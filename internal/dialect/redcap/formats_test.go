@@ -201,3 +201,45 @@ func TestRepeatedUsernameAcrossChunks(t *testing.T) {
 		}
 	})
 }
+
+// TestMalformedXML: XML data must be well-formed; anything else is REDCap's 400 data
+// error and nothing is written. What REDCap and PyCap send still imports.
+func TestMalformedXML(t *testing.T) {
+	engines(t, func(t *testing.T, e *testkit.Env) {
+		f := setup(t, e)
+		imp := func(data string) testkit.Reply {
+			return post(t, e, "token", f.token, "content", "user", "returnFormat", "json", "format", "xml", "data", data)
+		}
+		const bad = "The data being imported is not formatted correctly. Error: "
+		before := post(t, e, "token", f.token, "content", "user", "format", "csv").Body
+		for _, c := range []struct{ name, data, err string }{
+			{"unclosed root", `<users><item><username>u1</username></item>`, "XML syntax error on line 1: unexpected EOF"},
+			{"unclosed item", `<users><item><username>u1</username></users>`, "XML syntax error on line 1: element <item> closed by </users>"},
+			{"mismatched tags", `<users><item><username>u1</name></item></users>`, "XML syntax error on line 1: element <username> closed by </name>"},
+			{"garbage after the root", `<users><item><username>u1</username></item></users>junk`, "XML syntax error on line 1: text after the root element"},
+			{"a second root", `<users><item><username>u1</username></item></users><users></users>`, "XML syntax error on line 1: element <users> after the root element"},
+			{"garbage before the root", "junk\n<users><item><username>u1</username></item></users>", "XML syntax error on line 1: text before the root element"},
+			{"unknown entity", `<users><item><username>u&bogus;1</username></item></users>`, "XML syntax error on line 1: invalid character entity &bogus;"},
+			{"bare ampersand", `<users><item><username>u1 & u2</username></item></users>`, "XML syntax error on line 1: invalid character entity & (no semicolon)"},
+			{"unquoted attribute", `<users><item a=b><username>u1</username></item></users>`, "XML syntax error on line 1: unquoted or missing attribute value in element"},
+			{"bad form right nesting", `<users><item><username>u1</username><forms><day_3>1</forms></day_3></item></users>`, "XML syntax error on line 1: element <day_3> closed by </forms>"},
+		} {
+			if r := imp(c.data); r.Status != 400 || r.Body != `{"error":`+phpJSON(bad+c.err)+`}` {
+				t.Errorf("%s: got %d %s", c.name, r.Status, r.Body)
+			}
+		}
+		if after := post(t, e, "token", f.token, "content", "user", "format", "csv").Body; after != before {
+			t.Fatalf("malformed XML changed members:\n%s", after)
+		}
+		// Well-formed XML as REDCap writes it and PyCap passes it on: a declaration with a
+		// space before ?>, a byte order mark, entities, character references, CDATA,
+		// comments and whitespace around the root.
+		want(t, imp("\ufeff<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<!-- exported -->\n<users>\n"+
+			"<item><username>o&apos;brien</username><design>1</design></item>\n"+
+			"<item><username><![CDATA[cdata_user]]></username><forms><day_3>&#50;</day_3></forms></item>\n</users>\n\n"), 200, "json", "2")
+		r := post(t, e, "token", f.token, "content", "user", "format", "csv").Body
+		if !strings.Contains(r, "\no'brien,,,,,,,1,") || !strings.Contains(r, "\ncdata_user,") || !strings.Contains(r, `"demographics:0,day_3:2,other:0"`) {
+			t.Fatalf("after a well-formed import:\n%s", r)
+		}
+	})
+}

@@ -21,6 +21,8 @@ package redcap
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -94,13 +96,19 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, rf, http.StatusNotImplemented, "The requested method is not implemented.")
 		return
 	}
-	form, err := httpx.ReadForm(r, "data")
+	auth := &earlyAuth{h: h, r: r}
+	form, err := httpx.ReadForm(r, httpx.FormOptions{Spool: "data", Field: auth.field})
 	if err != nil {
-		status, msg := http.StatusBadRequest, "There were errors with your request. If you are sending data, then it might be due to the data being misformatted. "
-		if httpx.IsBodyTooLarge(err) {
-			status, msg = http.StatusRequestEntityTooLarge, "The request is larger than this server accepts."
+		// Answer in the format asked, if it was asked before the reading stopped.
+		req := &request{w: w, r: r, returnFormat: returnFormatOf(auth.format, auth.returnFormat)}
+		switch {
+		case httpx.IsTooLarge(err):
+			writeError(w, req.returnFormat, http.StatusRequestEntityTooLarge, tooLargeMessage(err))
+		case roster.ErrorCode(err) != "":
+			h.writeCoreError(req, err) // the token, refused before the data was read
+		default:
+			writeError(w, req.returnFormat, http.StatusBadRequest, "There were errors with your request. If you are sending data, then it might be due to the data being misformatted. ")
 		}
-		writeError(w, "xml", status, msg)
 		return
 	}
 	defer form.Close()
@@ -108,7 +116,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	req.format = formatOf(form.Get("format"))
 	req.returnFormat = returnFormatOf(req.format, form.Get("returnFormat"))
 
-	actor, err := h.authenticate(r, form.Get("token"))
+	actor, err := auth.check(form.Get("token"))
 	if err != nil {
 		h.writeCoreError(req, err)
 		return
@@ -124,6 +132,67 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	if err := handle(h, req); err != nil {
 		h.writeCoreError(req, err)
 	}
+}
+
+// earlyAuth checks the token while the form is being read. REDCap's token is a form field
+// like any other, and data (an import, up to ROSTER_MAX_IMPORT_BYTES) may come after it:
+// PyCap sends the token first. When a token has been read by the time data begins, it is
+// checked then, and a bad one stops the reading, so an anonymous client cannot make the
+// server spool data at all. The fields before data are still read (ReadForm bounds them),
+// so the refusal comes in the returnFormat asked. Data sent before any token is spooled,
+// on disk, within the import limit, and the token checked once the body has been read.
+type earlyAuth struct {
+	h            *Handler
+	r            *http.Request
+	format       string
+	returnFormat string
+	token        string
+	hasToken     bool
+	// The last check, kept so that a token is checked once.
+	checked      bool
+	checkedToken string
+	actor        roster.Actor
+	err          error
+}
+
+func (a *earlyAuth) field(name, value string) error {
+	switch name {
+	case "format":
+		a.format = value
+	case "returnFormat":
+		a.returnFormat = value
+	case "token":
+		a.token, a.hasToken = value, true
+	case "data":
+		if a.hasToken {
+			_, err := a.check(a.token)
+			return err
+		}
+	}
+	return nil
+}
+
+// check authenticates token, once: the last token sent is the one that counts, as in
+// PHP, so a token sent again after data is checked again.
+func (a *earlyAuth) check(token string) (roster.Actor, error) {
+	if !a.checked || token != a.checkedToken {
+		a.actor, a.err = a.h.authenticate(a.r, token)
+		a.checked, a.checkedToken = true, token
+	}
+	return a.actor, a.err
+}
+
+// tooLargeMessage words a refusal at one of the body's limits.
+func tooLargeMessage(err error) string {
+	switch {
+	case errors.Is(err, httpx.ErrTooManyFields):
+		return fmt.Sprintf("The request has more than %d fields, more than this server accepts.", httpx.MaxFormFields)
+	case errors.Is(err, httpx.ErrFormTooLarge):
+		return fmt.Sprintf("The request's fields other than data hold more than %d bytes, more than this server accepts.", httpx.MaxFormBytes)
+	case errors.Is(err, httpx.ErrFieldTooLong):
+		return fmt.Sprintf("A field of the request other than data is longer than %d bytes, more than this server accepts.", httpx.MaxFieldBytes)
+	}
+	return "The request is larger than this server accepts."
 }
 
 // formatOf is REDCap's reading of format: json, csv or xml (the default; odm, which

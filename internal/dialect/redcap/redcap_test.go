@@ -58,9 +58,13 @@ func wantError(t *testing.T, r testkit.Reply, status int, format, msg string) {
 // phpJSON encodes a string as PHP's json_encode does: slashes escaped, and everything
 // beyond ASCII as \u escapes.
 func phpJSON(s string) string {
-	b, _ := json.Marshal(s)
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // PHP leaves < > & as they are
+	enc.Encode(s)
+	b := strings.TrimSuffix(buf.String(), "\n")
 	var out strings.Builder
-	for _, r := range strings.ReplaceAll(string(b), "/", `\/`) {
+	for _, r := range strings.ReplaceAll(b, "/", `\/`) {
 		if r < 128 {
 			out.WriteRune(r)
 			continue
@@ -102,6 +106,18 @@ func addMember(t *testing.T, e *testkit.Env, project int64, username, rightsJSON
 	}
 	in["username"] = username
 	if _, err := e.Svc.ImportProjectUsers(testkit.Operator(), project, roster.NewSliceRows([]roster.MemberRow{roster.MemberRowFromJSON(in)})); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// assignDAGs sets, as the operator, the DAGs a member may switch among ("" for none).
+func assignDAGs(t *testing.T, e *testkit.Env, project int64, username string, dags ...string) {
+	t.Helper()
+	if dags == nil {
+		dags = []string{}
+	}
+	row := roster.MemberRow{Fields: map[string]string{"username": username}, DAGSwitch: dags}
+	if err := e.Svc.PutProjectMember(testkit.Operator(), project, row); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -369,7 +385,11 @@ func TestPyCapSession(t *testing.T) {
 		inRole.dag, inRole.dagID = "test_dag", dags[0].ID
 		want(t, post(t, e, "token", tok, "content", "user", "format", "json"), 200, "json", "["+jane.json()+","+inRole.json()+"]")
 
-		// switch_dag: into the DAG and out again.
+		// switch_dag: refused until an administrator assigns the DAGs (REDCap's DAG
+		// Switcher), then into the DAG and out again.
+		want(t, post(t, e, "token", tok, "content", "dag", "returnFormat", "csv", "action", "switch", "dag", "test_dag"), 200, "csv",
+			"ERROR: User/DAG assignment not permitted")
+		assignDAGs(t, e, f.project, "jane", "test_dag", "")
 		want(t, post(t, e, "token", tok, "content", "dag", "returnFormat", "csv", "action", "switch", "dag", "test_dag"), 200, "csv", "1")
 		confined := jane
 		confined.dag, confined.dagID = "test_dag", dags[0].ID
