@@ -71,6 +71,9 @@ func (s *Service) ImportProjectDAGs(ctx context.Context, id int64, rows roster.R
 						}
 					}
 					switch {
+					case !roster.ValidText(label):
+						ps.add(line+i, "data_access_group_name", roster.PFormat, "The data access group name: "+roster.TextMessage)
+						continue
 					case label == "":
 						ps.add(line+i, "data_access_group_name", roster.PRequired, fmt.Sprintf("The data access group name for unique group name %q is blank. A data access group must have a name.", name))
 						continue

@@ -710,6 +710,12 @@ func (s *Service) importMappings(ctx context.Context, id int64, rows roster.Rows
 					if !rowUsername(names[i], line+i, &ps) {
 						continue
 					}
+					if len(row.Malformed) > 0 {
+						for _, k := range row.Malformed {
+							ps.add(line+i, k, roster.PType, fmt.Sprintf("The value of %q for user %q must be one value, not a list or an object.", k, names[i]))
+						}
+						continue
+					}
 					key := roster.FoldKey(names[i])
 					if seen[key] {
 						ps.add(line+i, "username", roster.PDuplicate, fmt.Sprintf("The username %q occurs in more than one record.", names[i]))

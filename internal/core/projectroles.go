@@ -108,6 +108,8 @@ func (s *Service) ImportProjectRoles(ctx context.Context, id int64, rows roster.
 					switch {
 					case row.IsMalformed("role_label"):
 						ps.add(line+i, "role_label", roster.PType, fmt.Sprintf("The Role Label %q is not text.", label))
+					case !roster.ValidText(label):
+						ps.add(line+i, "role_label", roster.PFormat, "The Role Label: "+roster.TextMessage)
 					case label == "":
 						ps.add(line+i, "role_label", roster.PRequired, "The Role Label is blank.")
 					case len([]rune(label)) > maxRoleLabel:

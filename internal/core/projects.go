@@ -174,6 +174,9 @@ func (s *Service) CreateProject(ctx context.Context, p *roster.Project) (*roster
 	np := &roster.Project{Title: strings.TrimSpace(p.Title), Purpose: p.Purpose, PurposeOther: p.PurposeOther, Notes: p.Notes,
 		CreatedAt: now, UpdatedAt: now}
 	var ps []roster.Problem
+	if err := roster.CheckText("title", np.Title, "purpose_other", np.PurposeOther, "notes", np.Notes); err != nil {
+		return nil, err
+	}
 	switch n := len([]rune(np.Title)); {
 	case n == 0:
 		ps = append(ps, roster.Problem{Field: "title", Code: roster.PRequired, Message: "The project title is required."})
@@ -221,6 +224,8 @@ func checkForms(in, existing []roster.Form) ([]roster.Form, []roster.Problem) {
 	for _, f := range in {
 		f.Name, f.Label = strings.TrimSpace(f.Name), strings.TrimSpace(f.Label)
 		switch {
+		case !roster.ValidText(f.Label):
+			ps = append(ps, roster.Problem{Field: "forms", Code: roster.PFormat, Message: "A form label: " + roster.TextMessage})
 		case !formName.MatchString(f.Name):
 			ps = append(ps, roster.Problem{Field: "forms", Code: roster.PFormat, Value: f.Name,
 				Message: fmt.Sprintf("The form name %q must start with a lower-case letter and hold only lower-case letters, digits and underscores (at most 64).", f.Name)})

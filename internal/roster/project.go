@@ -413,6 +413,9 @@ type Mapping struct {
 	Name     string
 	DAG      string // role mappings may also assign a DAG
 	HasDAG   bool
+	// Malformed lists the keys whose value was a list or an object, where one value
+	// belongs: the core refuses the row rather than read it as empty.
+	Malformed []string
 }
 
 // DAGRow is one row of a DAG import.

@@ -102,6 +102,9 @@ func (q *q) GetAccount(ctx context.Context, ref roster.AccountRef) (*roster.Acco
 		} else {
 			row = q.r.QueryRowContext(ctx, sqlAccountByUUID, strings.ToLower(ref.UUID))
 		}
+	case ref.Username != "" && !roster.ValidText(ref.Username):
+		// No account has such a name, and PostgreSQL would refuse to look for one.
+		return nil, notFound("Account")
 	case ref.Username != "":
 		if q.stmts != nil {
 			row = q.stmts.accountByUsername.QueryRowContext(ctx, roster.FoldKey(ref.Username))
@@ -132,7 +135,7 @@ func (q *q) GetAccountForUpdate(ctx context.Context, ref roster.AccountRef) (*ro
 		query, arg = sqlAccountByID, ref.ID
 	case ref.UUID != "":
 		query, arg = sqlAccountByUUID, strings.ToLower(ref.UUID)
-	case ref.Username != "":
+	case ref.Username != "" && roster.ValidText(ref.Username):
 		query, arg = sqlAccountByUsername, roster.FoldKey(ref.Username)
 	default:
 		return nil, notFound("Account")
@@ -172,7 +175,7 @@ func (q *q) GetAccounts(ctx context.Context, refs []roster.AccountRef) ([]*roste
 			ids = append(ids, r.ID)
 		case r.UUID != "":
 			uuids = append(uuids, strings.ToLower(r.UUID))
-		case r.Username != "":
+		case r.Username != "" && roster.ValidText(r.Username):
 			names = append(names, roster.FoldKey(r.Username))
 		}
 	}

@@ -200,6 +200,7 @@ func (s *memberScan) scan(row scanner) (*roster.ProjectMember, error) {
 
 func (q *q) GetProjectMembers(ctx context.Context, projectID int64, usernames []string) (map[string]*roster.ProjectMember, error) {
 	out := make(map[string]*roster.ProjectMember, len(usernames))
+	usernames = validTexts(usernames)
 	ms := newMemberScan()
 	for start := 0; start < len(usernames); start += batchSize {
 		chunk := usernames[start:min(start+batchSize, len(usernames))]
@@ -539,4 +540,17 @@ func (q *q) DeleteProjectDAGs(ctx context.Context, projectID int64, dagIDs []int
 		return err
 	}
 	return q.execIDs(ctx, "store.DeleteProjectDAGs", "DELETE FROM project_dags", projectID, "id", dagIDs)
+}
+
+// validTexts keeps the names that are valid text: the others name nothing Roster stores,
+// and PostgreSQL would refuse to look for them, so a lookup finds nothing for them on
+// either engine.
+func validTexts(names []string) []string {
+	out := names[:0:0]
+	for _, n := range names {
+		if roster.ValidText(n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/rosterhq/roster/internal/roster"
 )
@@ -79,7 +80,10 @@ func newRecordReader(format string, r io.Reader) (recordReader, error) {
 	return newXMLReader(r), nil
 }
 
-func jsonDataError() error {
+func jsonDataError(err error) error {
+	if errors.Is(err, errInvalidUTF8) {
+		return badRequest("The data being imported is not formatted correctly. PHP error from JSON decoder: Malformed UTF-8 characters, possibly incorrectly encoded. The JSON must be in an array, as in [{ ... }].")
+	}
 	return badRequest("The data being imported is not formatted correctly. PHP error from JSON decoder: Syntax error. The JSON must be in an array, as in [{ ... }].")
 }
 
@@ -88,7 +92,8 @@ type jsonReader struct {
 }
 
 func newJSONReader(r io.Reader) (*jsonReader, error) {
-	br := bufio.NewReader(r)
+	// PHP's json_decode refuses invalid UTF-8, where Go's decoder would replace it.
+	br := bufio.NewReader(&validUTF8{r: r})
 	// An empty data field is an empty list, as REDCap reads it.
 	if _, err := br.Peek(1); err == io.EOF {
 		return &jsonReader{}, nil
@@ -97,7 +102,7 @@ func newJSONReader(r io.Reader) (*jsonReader, error) {
 	d.UseNumber()
 	t, err := d.Token()
 	if err != nil || t != json.Delim('[') {
-		return nil, jsonDataError()
+		return nil, jsonDataError(err)
 	}
 	return &jsonReader{d: d}, nil
 }
@@ -108,21 +113,21 @@ func (j *jsonReader) next() (record, error) {
 	}
 	if !j.d.More() {
 		if t, err := j.d.Token(); err != nil || t != json.Delim(']') {
-			return nil, jsonDataError()
+			return nil, jsonDataError(err)
 		}
 		if _, err := j.d.Token(); err != io.EOF {
-			return nil, jsonDataError()
+			return nil, jsonDataError(err)
 		}
 		j.d = nil
 		return nil, io.EOF
 	}
 	t, err := j.d.Token()
 	if err != nil || t != json.Delim('{') {
-		return nil, jsonDataError()
+		return nil, jsonDataError(err)
 	}
 	rec, err := j.object()
 	if err != nil {
-		return nil, jsonDataError()
+		return nil, jsonDataError(err)
 	}
 	return rec, nil
 }
@@ -487,6 +492,11 @@ func mappingRow(nameKey string) func(record) roster.Mapping {
 		m.Username, _ = rec.get("username")
 		m.Name, _ = rec.get(nameKey)
 		m.DAG, m.HasDAG = rec.get("data_access_group")
+		for _, f := range rec {
+			if f.isMap && (f.key == "username" || f.key == nameKey || f.key == "data_access_group") {
+				m.Malformed = append(m.Malformed, f.key)
+			}
+		}
 		return m
 	}
 }
@@ -505,4 +515,62 @@ func importRows[T any](req *request, conv func(record) T) (*rows[T], error) {
 		return nil, err
 	}
 	return newRows(rd, conv), nil
+}
+
+// validUTF8 passes a stream through while it is valid UTF-8 and fails at the first byte
+// that is not, holding back a rune split between two reads until its end arrives.
+type validUTF8 struct {
+	r     io.Reader
+	buf   []byte
+	ready []byte // checked bytes not yet read
+	tail  []byte // the start of a rune the last read ended in
+	err   error  // to return once ready is read
+}
+
+var errInvalidUTF8 = errors.New("the data is not valid UTF-8")
+
+func (v *validUTF8) Read(p []byte) (int, error) {
+	for len(v.ready) == 0 {
+		if v.err != nil {
+			return 0, v.err
+		}
+		v.fill()
+	}
+	n := copy(p, v.ready)
+	v.ready = v.ready[n:]
+	return n, nil
+}
+
+// fill reads the next chunk and checks it.
+func (v *validUTF8) fill() {
+	if v.buf == nil {
+		v.buf = make([]byte, 32<<10)
+	}
+	k := copy(v.buf, v.tail)
+	v.tail = v.tail[:0]
+	n, err := v.r.Read(v.buf[k:])
+	n += k
+	b := v.buf[:n]
+	i := 0
+	for i < n {
+		if b[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if !utf8.FullRune(b[i:]) {
+			if err != nil {
+				v.ready, v.err = b[:i], errInvalidUTF8
+				return
+			}
+			v.tail = append(v.tail, b[i:]...)
+			break
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			v.ready, v.err = b[:i], errInvalidUTF8
+			return
+		}
+		i += size
+	}
+	v.ready, v.err = b[:i], err
 }

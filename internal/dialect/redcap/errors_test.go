@@ -435,3 +435,33 @@ func TestDAGConfinedImports(t *testing.T) {
 			"username,redcap_data_access_group\njane,\nn2,north\nn3,north\nn4,north\nnorth_admin,north\ns1,south\n")
 	})
 }
+
+// TestBadTextAndShapes: text that breaks the text rule, and a list or object where one
+// value belongs, are refused row by row in REDCap's error format, the same on both
+// engines, and nothing is written.
+func TestBadTextAndShapes(t *testing.T) {
+	engines(t, func(t *testing.T, e *testkit.Env) {
+		f := setup(t, e)
+		for _, c := range []struct{ content, data, field string }{
+			{"dag", `[{"data_access_group_name":"Site\u0000A","unique_group_name":""}]`, "data access group name"},
+			{"dag", "[{\"data_access_group_name\":\"Caf\xe9\",\"unique_group_name\":\"\"}]", "Malformed UTF-8 characters"},
+			{"dag", "data_access_group_name,unique_group_name\nCaf\xe9,\n", "data access group name"},
+			{"userRole", `[{"unique_role_name":"","role_label":"Mon\u0000itors"}]`, "Role Label"},
+			{"user", `[{"username":"ja\u0000ne"}]`, "not in a valid username format"},
+			{"userRoleMapping", `[{"username":"jane","unique_role_name":["U-123ABCDEFG"]}]`, "not a list or an object"},
+			{"userDagMapping", `[{"username":"jane","redcap_data_access_group":{"a":"b"}}]`, "not a list or an object"},
+		} {
+			format := "json"
+			if !strings.HasPrefix(c.data, "[") {
+				format = "csv"
+			}
+			r := post(t, e, "token", f.token, "content", c.content, "action", "import", "format", format, "returnFormat", "json", "data", c.data)
+			if r.Status != 400 || !strings.Contains(r.Body, c.field) {
+				t.Errorf("%s import of %s: %d %s", c.content, c.data, r.Status, r.Body)
+			}
+		}
+		for _, c := range []string{"dag", "userRole"} {
+			want(t, post(t, e, "token", f.token, "content", c, "format", "json"), 200, "json", "[]")
+		}
+	})
+}
