@@ -34,8 +34,12 @@ func TestBadTextIsInvalid(t *testing.T) {
 			t.Errorf("%s: got %v, want %s %q", what, err, roster.EINVALID, msg)
 		}
 	}
-	_, err := s.GetAccount(ctx, roster.ParseAccountRef("nul\x00name"))
-	check("GetAccount with a NUL in the username", err)
+	sch, err := roster.LoadSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.ListAccounts(ctx, roster.AccountSelection{Where: roster.Match{Attr: sch.Attr("city"), Lookup: roster.Exact, Value: "nul\x00name"}})
+	check("ListAccounts comparing with a NUL", err)
 
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	account := func(username string, profile map[string]any) *roster.Account {
