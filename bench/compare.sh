@@ -11,7 +11,7 @@
 #
 # Usage: bench/compare.sh BASE_BINARY
 # Settings (environment): N=100000 ROUNDS=5 DURATION=10s CONNS=32 THREADS=2 PATCHERS=50
-#   EACH=20 ENGINES="sqlite postgres" ROSTER_BENCH_POSTGRES_URL (default: the tests'
+#   EACH=20 ENGINES="sqlite postgres" WHAT="get patchers" ROSTER_BENCH_POSTGRES_URL (default: the tests'
 #   ROSTER_TEST_POSTGRES_URL; each binary gets a schema of its own in that database)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +24,7 @@ THREADS=${THREADS:-2}
 PATCHERS=${PATCHERS:-50}
 EACH=${EACH:-20}
 ENGINES=${ENGINES:-sqlite postgres}
+WHAT=${WHAT:-get patchers}
 PGURL=${ROSTER_BENCH_POSTGRES_URL:-${ROSTER_TEST_POSTGRES_URL:-}}
 export PATH="/usr/local/go/bin:$PATH"
 
@@ -60,7 +61,7 @@ store_url() {
 prepare() {
   local bin="$work/$1" db=$2 port=$3
   # Binaries that create stores only on request (roster init) need it first.
-  if "$bin" init --help >/dev/null 2>&1; then "$bin" init --db "$db" >/dev/null; fi
+  if "$bin" init --help >/dev/null 2>&1; then "$bin" init --no-admin --db "$db" >/dev/null; fi
   "$bin" users import --db "$db" "$work/users.csv" >/dev/null 2>&1
   "$bin" users create --db "$db" --username bench-admin --email bench-admin@example.org --sysadmin >/dev/null
   "$bin" users create --db "$db" --username patch-target --email patch-target@example.org >/dev/null
@@ -87,11 +88,13 @@ for engine in $ENGINES; do
     order="base new"
     [ $((round % 2)) = 0 ] && order="new base"
     for who in $order; do
+      case " $WHAT " in *" get "*) ;; *) continue ;; esac
       r=$(rps -H "Authorization: Bearer $(cat "$work/$who.key")" "http://127.0.0.1:${port[$who]}/v1/users/")
       b=$(rps http://127.0.0.1:18192/v1/users/)
       say "round $round $who get: $r req/s, bare $b req/s, ratio $(ratio "$r" "$b")"
     done
     for who in $order; do
+      case " $WHAT " in *" patchers "*) ;; *) continue ;; esac
       line=$("$work/patchers" -url "http://127.0.0.1:${port[$who]}" -key "$(cat "$work/$who.key")" -user patch-target -c "$PATCHERS" -n "$EACH")
       say "round $round $who patchers: $line"
     done

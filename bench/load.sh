@@ -63,6 +63,7 @@ if [ "$WHAT" = all ] || [ "$WHAT" = import ]; then
   for round in $(seq 1 "$ROUNDS"); do
     rm -f "$work"/raw.db* "$work"/imp.db*
     raw=$("$work/seed" rawinsert "$work/raw.db" "$N" | awk '{print $5}')
+    "$work/roster" init --no-admin --db "sqlite://$work/imp.db" >/dev/null
     start=$(date +%s.%N)
     line=$("$work/roster" users import --db "sqlite://$work/imp.db" "$work/users.csv" 2>&1 | grep '^imported')
     end=$(date +%s.%N)
@@ -98,6 +99,7 @@ if [ "$WHAT" = all ] || [ "$WHAT" = http ]; then
   fi
   command -v wrk >/dev/null || { say "wrk is not installed (apt-get install wrk)"; exit 1; }
   db="sqlite://$work/http.db"
+  "$work/roster" init --no-admin --db "$db" >/dev/null
   "$work/roster" users import --db "$db" "$work/users.csv" >/dev/null 2>&1
   "$work/roster" users create --db "$db" --username bench-admin --email bench-admin@example.org --sysadmin >/dev/null
   key=$("$work/roster" keys create --db "$db" --username bench-admin --label load)
