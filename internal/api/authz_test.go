@@ -52,7 +52,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"PATCH", "/v1/users/carol", map[string]any{"sysadmin": true}, "401 403 403 403 403 200"},
 			{"PATCH", "/v1/users/carol", map[string]any{"sysadmin": false}, "401 403 403 403 403 200"},
 			{"PATCH", "/v1/users/root", map[string]any{"sysadmin": false}, "401 403 403 403 403 409"},
-			{"POST", "/v1/users", func() any { return map[string]any{"username": "new" + fresh(), "email": "new" + fmt.Sprint(n) + "@example.org"} }, "401 403 403 403 403 201"},
+			{"POST", "/v1/users", func() any {
+				return map[string]any{"username": "new" + fresh(), "email": "new" + fmt.Sprint(n) + "@example.org"}
+			}, "401 403 403 403 403 201"},
 			{"POST", "/v1/users/carol/deactivate", nil, "401 403 403 403 403 200"},
 			{"POST", "/v1/users/carol/activate", nil, "401 403 403 403 403 200"},
 			{"PUT", "/v1/users/alice/password", map[string]any{"password": "alice password", "current_password": "alice password"}, "401 204 403 403 403 204"},
