@@ -17,25 +17,8 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/internal/postgres/pgtest"
+	"github.com/rosterhq/roster/internal/testkit"
 )
-
-// syncBuffer is a buffer that a running server and the test can share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // testEnv is an environment with a database of its own.
 type testEnv struct {
@@ -82,15 +65,15 @@ func (te *testEnv) mustCLI(t *testing.T, stdin string, args ...string) string {
 // running is a server started with run("serve") on a free loopback port.
 type running struct {
 	url    string
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *testkit.SyncBuffer
+	stderr *testkit.SyncBuffer
 	stop   func() int
 }
 
 func (te *testEnv) serve(t *testing.T, extra ...string) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	out, errb := &syncBuffer{}, &syncBuffer{}
+	out, errb := &testkit.SyncBuffer{}, &testkit.SyncBuffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, extra...), te.getenv, strings.NewReader(""), out, errb)

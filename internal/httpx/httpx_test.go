@@ -1,19 +1,18 @@
 package httpx_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/roster"
+	"github.com/rosterhq/roster/internal/testkit"
 )
 
 func TestAPIKey(t *testing.T) {
@@ -73,7 +72,7 @@ func TestClientIPs(t *testing.T) {
 // TestClientGoneIsNoServerError: a client that hangs up mid-request is logged as what it
 // is (499, at INFO), not as the 503 the handler answered nobody with.
 func TestClientGoneIsNoServerError(t *testing.T) {
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	entered := make(chan struct{})
 	done := make(chan struct{})
@@ -105,22 +104,4 @@ func TestClientGoneIsNoServerError(t *testing.T) {
 	if line.Level != "INFO" || line.Status != httpx.StatusClientClosed {
 		t.Fatalf("logged %s", logs.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a server goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

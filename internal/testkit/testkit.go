@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rosterhq/roster/internal/core"
@@ -27,7 +28,7 @@ type Env struct {
 	Svc   *core.Service
 	Store roster.Store
 	Log   *slog.Logger
-	Logs  *bytes.Buffer
+	Logs  *SyncBuffer
 	IPs   *httpx.ClientIPs
 	*httptest.Server
 }
@@ -47,7 +48,7 @@ func Engines(t *testing.T, register func(e *Env, mux *http.ServeMux), fn func(t 
 
 func newEnv(t *testing.T, st roster.Store, register func(e *Env, mux *http.ServeMux)) *Env {
 	t.Helper()
-	logs := &bytes.Buffer{}
+	logs := &SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	svc, err := core.New(st, core.Config{PasswordParams: secret.TestParams, Log: log})
 	if err != nil {
@@ -116,4 +117,22 @@ func (e *Env) Do(t testing.TB, method, path, body string, header ...string) Repl
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return Reply{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
+}
+
+// SyncBuffer is a buffer that a running server may write while the test reads it.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
