@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/rosterhq/roster/internal/roster"
 )
 
 func cmdBackup(ctx context.Context, e *env, args []string) error {
@@ -36,11 +38,23 @@ func cmdSchema(ctx context.Context, e *env, args []string) error {
 	fs := flags("schema", e)
 	var c common
 	c.register(fs, e)
-	markdown := fs.Bool("markdown", false, "print the attribute table of docs/accounts.md")
+	markdown := fs.Bool("markdown", false, "print the embedded default schema as the attribute table of docs/accounts.md (needs no store)")
+	def := fs.Bool("default", false, "print the embedded default schema, not the store's (needs no store)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	s, err := loadSchema(&c)
+	var s *roster.Schema
+	var err error
+	if *markdown || *def {
+		s, err = roster.LoadSchema()
+	} else {
+		var a *app
+		if a, err = openApp(ctx, e, &c, nil, reads); err != nil {
+			return err
+		}
+		defer a.Close()
+		s, err = a.svc.Schema(operator(ctx, e))
+	}
 	if err != nil {
 		return err
 	}

@@ -289,11 +289,25 @@ func TestSchemaExtensionEndToEnd(t *testing.T) {
 	if out := te.mustCLI(t, "", "users", "show", "alice"); !regexp.MustCompile(`lab_room\s+B-204`).MatchString(out) {
 		t.Fatalf("show: %s", out)
 	}
-	// Without the extension the attribute is unknown: the schema, not the database, decides.
+	// The store keeps the extension: commands without it still know the attribute.
 	delete(te.vars, "ROSTER_SCHEMA")
-	code, _, errs = te.cli(t, "", "users", "import", in)
-	if code != 1 || !strings.Contains(errs, `Unknown column "lab_room"`) {
-		t.Fatalf("without the extension: %d %s", code, errs)
+	os.WriteFile(in, []byte("username,email,lab_room\nalice,alice@example.org,C-1\n"), 0o600)
+	te.mustCLI(t, "", "users", "import", in)
+	if out := te.mustCLI(t, "", "users", "show", "alice"); !regexp.MustCompile(`lab_room\s+C-1`).MatchString(out) {
+		t.Fatalf("show without the flag: %s", out)
+	}
+	// A different extension given later does not replace the stored one: one warning
+	// names both, and the store's stays in force.
+	other := filepath.Join(dir, "other.json")
+	os.WriteFile(other, []byte(`{"attributes": [{"name": "desk", "type": "string", "read": "self", "write": "self"}]}`), 0o600)
+	te.vars["ROSTER_SCHEMA"] = other
+	code, _, errs = te.cli(t, "", "users", "show", "alice")
+	if code != 0 || strings.Count(errs, "warning") != 1 || !strings.Contains(errs, "desk") || !strings.Contains(errs, "lab_room") {
+		t.Fatalf("a stale extension: %d %q", code, errs)
+	}
+	delete(te.vars, "ROSTER_SCHEMA")
+	if out := te.mustCLI(t, "", "policy", "show", "schema"); !strings.Contains(out, "lab_room") || strings.Contains(out, "desk") {
+		t.Fatalf("policy show schema: %s", out)
 	}
 }
 

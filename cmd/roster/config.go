@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -166,33 +167,44 @@ func storeError(t dbTarget, err error) error {
 	return fmt.Errorf("opening %s: %w", t, err)
 }
 
-func loadSchema(c *common) (*roster.Schema, error) {
-	if c.schema == "" {
-		return roster.LoadSchema()
+// startupSettings are the policy settings given at start, by flag or environment: the
+// store keeps each once given, and a stored value wins over a different one given later
+// (core.Service.ApplyStartup).
+func startupSettings(e *env, c *common) (map[string]string, error) {
+	out := map[string]string{}
+	if c.schema != "" {
+		b, err := os.ReadFile(c.schema)
+		if err != nil {
+			return nil, fmt.Errorf("schema extension: %w", err)
+		}
+		if _, err := roster.LoadSchema(b); err != nil {
+			return nil, fmt.Errorf("schema extension %s: %w", c.schema, err)
+		}
+		out[roster.SettingSchema] = string(b)
 	}
-	b, err := os.ReadFile(c.schema)
-	if err != nil {
-		return nil, fmt.Errorf("schema extension: %w", err)
+	if v := e.getenv("ROSTER_PARENTAL_CONSENT_AGE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 120 {
+			return nil, usagef("ROSTER_PARENTAL_CONSENT_AGE=%q is not an age", v)
+		}
+		out[roster.SettingParentalConsentAge] = strconv.Itoa(n)
 	}
-	return roster.LoadSchema(b)
+	if v := e.getenv("ROSTER_DEFAULT_PRIVACY"); v != "" {
+		b, _ := json.Marshal(v)
+		out[roster.SettingDefaultPrivacy] = string(b)
+	}
+	return out, nil
 }
 
 // serviceConfig reads the core's settings from the environment.
-func serviceConfig(e *env, schema *roster.Schema, log *slog.Logger) (core.Config, error) {
-	cfg := core.Config{Schema: schema, Log: log}
+func serviceConfig(e *env, log *slog.Logger) (core.Config, error) {
+	cfg := core.Config{Log: log}
 	if v := e.getenv("ROSTER_SESSION_LIFETIME"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
 			return cfg, usagef("ROSTER_SESSION_LIFETIME=%q is not a duration such as 12h", v)
 		}
 		cfg.SessionLifetime = d
-	}
-	if v := e.getenv("ROSTER_PARENTAL_CONSENT_AGE"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return cfg, usagef("ROSTER_PARENTAL_CONSENT_AGE=%q is not an age", v)
-		}
-		cfg.ParentalConsentAge = n
 	}
 	return cfg, nil
 }
@@ -224,11 +236,11 @@ func openApp(ctx context.Context, e *env, c *common, log *slog.Logger, u use) (*
 	if log == nil {
 		log = slog.New(&warnings{w: e.stderr})
 	}
-	schema, err := loadSchema(c)
+	settings, err := startupSettings(e, c)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := serviceConfig(e, schema, log)
+	cfg, err := serviceConfig(e, log)
 	if err != nil {
 		return nil, err
 	}
@@ -252,7 +264,31 @@ func openApp(ctx context.Context, e *env, c *common, log *slog.Logger, u use) (*
 		st.Close()
 		return nil, err
 	}
+	if err := applyStartup(ctx, st, svc, settings, log); err != nil {
+		st.Close()
+		return nil, err
+	}
 	return &app{store: st, target: t, svc: svc, log: log}, nil
+}
+
+// applyStartup stores the settings given at start that the store holds no value for,
+// and warns once for each the store holds another value of. A read-only store takes
+// none: the warning says so.
+func applyStartup(ctx context.Context, st *sqlstore.DB, svc *core.Service, settings map[string]string, log *slog.Logger) error {
+	if len(settings) == 0 {
+		return nil
+	}
+	if ro, err := st.ReadOnly(ctx); err == nil && ro {
+		for name := range settings {
+			log.Warn("the store is read-only: a setting given at start is not stored", "setting", name)
+		}
+		return nil
+	}
+	warnings, err := svc.ApplyStartup(ctx, settings)
+	for _, w := range warnings {
+		log.Warn(w)
+	}
+	return err
 }
 
 // warnings is the log of commands other than serve: warnings and errors, one plain

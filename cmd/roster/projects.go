@@ -175,11 +175,12 @@ func projectsMembers(ctx context.Context, e *env, args []string) error {
 		if m.HasToken {
 			token = "yes"
 		}
-		name := strings.TrimSpace(m.FirstName + " " + m.LastName)
+		d := m.Doc(v.Project)
+		name := strings.TrimSpace(d.FirstName + " " + d.LastName)
 		if m.AccountID == 0 {
 			name = "(no account)"
 		}
-		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Username, name, m.Email, dash(m.RoleName), dash(m.DAGName), dash(m.Expiration), token)
+		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Username, name, d.Email, dash(m.RoleName), dash(m.DAGName), dash(m.Expiration), token)
 		return err
 	})
 	if err != nil {

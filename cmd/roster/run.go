@@ -52,7 +52,10 @@ Usage:
   roster projects token --project ID --username U
   roster projects revoke-token --project ID --username U
   roster backup FILE
-  roster schema [--markdown]
+  roster schema [--default] [--markdown]
+  roster policy show [NAME] [--json]
+  roster policy set NAME (VALUE | --file FILE)
+  roster policy unset NAME
   roster migrate
 
 serve creates the store on its first start, as init does; every other command needs
@@ -170,6 +173,8 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		return cmdBackup(ctx, e, rest)
 	case "schema":
 		return cmdSchema(ctx, e, rest)
+	case "policy":
+		return cmdPolicy(ctx, e, rest)
 	case "migrate":
 		return cmdMigrate(ctx, e, rest)
 	}

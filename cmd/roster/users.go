@@ -355,7 +355,11 @@ func usersExport(ctx context.Context, e *env, args []string) error {
 		}
 		out = file
 	}
-	w := accountfile.NewWriter(f, out, a.svc.Schema())
+	sch, err := a.svc.Schema(operator(ctx, e))
+	if err != nil {
+		return err
+	}
+	w := accountfile.NewWriter(f, out, sch)
 	prog := newProgress(e.stderr, "exported", "accounts")
 	n := 0
 	err = a.svc.StreamAccounts(operator(ctx, e), filter, roster.ReadOptions{}, func(r *roster.Record) error {

@@ -16,7 +16,7 @@ import (
 
 // Directory is what the API needs from the core.
 type Directory interface {
-	Schema() *roster.Schema
+	Schema(ctx context.Context) (*roster.Schema, error)
 	AuthenticateKey(ctx context.Context, key string, c roster.Client) (roster.Actor, error)
 	AuthenticateSession(ctx context.Context, token string, c roster.Client) (roster.Actor, error)
 	Login(ctx context.Context, cred roster.Credentials, c roster.Client) (*roster.SessionInfo, error)
@@ -35,7 +35,7 @@ type Directory interface {
 	ListAPIKeys(ctx context.Context, ref roster.AccountRef) ([]*roster.APIKey, error)
 	RevokeAPIKey(ctx context.Context, id int64) (*roster.APIKey, error)
 
-	Roles() []roster.Role
+	Roles(ctx context.Context) ([]roster.Role, error)
 	CreateGroup(ctx context.Context, name, description string) (*roster.Group, error)
 	GetGroup(ctx context.Context, id int64) (*roster.Group, []roster.GroupMembership, error)
 	ListGroups(ctx context.Context) ([]*roster.Group, error)
@@ -45,6 +45,11 @@ type Directory interface {
 	RemoveGroupMember(ctx context.Context, id int64, ref roster.AccountRef) error
 
 	ListAudit(ctx context.Context, f roster.AuditFilter) ([]*roster.AuditEntry, error)
+
+	GetPolicy(ctx context.Context) (*roster.PolicyView, error)
+	SetPolicy(ctx context.Context, name, value string) (*roster.PolicyView, error)
+	AccountAccess(ctx context.Context, ref roster.AccountRef, as, surface string) (*roster.AccountAccess, error)
+	ProjectAccess(ctx context.Context, id int64) (*roster.ProjectAccess, error)
 
 	ListProjects(ctx context.Context) ([]*roster.Project, error)
 	CreateProject(ctx context.Context, p *roster.Project) (*roster.Project, error)
@@ -74,8 +79,9 @@ type Handler struct {
 	ips  *httpx.ClientIPs
 	opts Options
 
-	openapiOnce sync.Once
-	openapiJSON []byte // built once from the schema
+	openapiMu     sync.Mutex
+	openapiSchema *roster.Schema // the schema the document was built from
+	openapiJSON   []byte
 }
 
 // New returns the API over dir.

@@ -44,8 +44,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"PATCH", "/v1/me", map[string]any{"city": "Oslo"}, "401 200 403 200 200 200"},
 			{"GET", "/v1/users", nil, "401 200 200 200 200 200"},
 			{"GET", "/v1/users?state=any", nil, "401 403 403 403 200 200"},
-			{"GET", "/v1/users?email=carol@example.org", nil, "401 403 403 403 200 200"},
-			{"GET", "/v1/users?sort=last_login", nil, "401 403 403 403 200 200"},
+			// Filters and orders on what a caller reads of its own account only: allowed, and
+			// confined to the values it may read; on what it reads of none: refused.
+			{"GET", "/v1/users?email=carol@example.org", nil, "401 200 200 200 200 200"},
+			{"GET", "/v1/users?sort=last_login", nil, "401 200 200 200 200 200"},
+			{"GET", "/v1/users?sysadmin=true", nil, "401 403 403 403 200 200"},
+			{"GET", "/v1/users?sort=updated", nil, "401 403 403 403 200 200"},
 			{"GET", "/v1/users/alice", nil, "401 200 200 200 200 200"},
 			{"PATCH", "/v1/users/alice", map[string]any{"city": "Bergen"}, "401 200 403 403 403 200"},
 			// Callers run in the order above, so only the last (root) changes roles here.

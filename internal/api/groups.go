@@ -37,7 +37,11 @@ func groupID(r *http.Request) (int64, error) {
 }
 
 func (h *Handler) roles(w http.ResponseWriter, r *http.Request) error {
-	return ok(w, http.StatusOK, map[string]any{"roles": h.dir.Roles()})
+	roles, err := h.dir.Roles(r.Context())
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, map[string]any{"roles": roles})
 }
 
 func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request) error {

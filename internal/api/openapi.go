@@ -173,8 +173,7 @@ func toAny(ss []string) []any {
 	return out
 }
 
-func (h *Handler) buildOpenAPI() obj {
-	schema := h.dir.Schema()
+func (h *Handler) buildOpenAPI(schema *roster.Schema) obj {
 	props := obj{}
 	for _, a := range schema.Attrs() {
 		if a.Readable() {
@@ -265,6 +264,30 @@ func (h *Handler) buildOpenAPI() obj {
 		"ProjectToken": obj{"type": "object", "properties": obj{
 			"token":    obj{"type": "string", "pattern": "^[0-9A-F]{32}$", "description": "The member's REDCap API token for this project: shown only in this response."},
 			"username": obj{"type": "string"}}},
+		"Decision": obj{"type": "object", "description": "One answer, and the rule behind it.", "properties": obj{
+			"allowed": obj{"type": "boolean"},
+			"rule": obj{"type": "string", "description": "public, signed_in, privacy_all_users, privacy_custom, self, staff, sysadmin, audience, project_right; " +
+				"or, refusing: secret, nobody, anonymous, privacy, parental_consent, self_only, staff_only, surface, maintained, read_only_key, not_owner, sysadmin_only, not_visible, no_project_right."},
+			"detail": obj{"type": "string", "description": "The rule in words."}}},
+		"AccountAccess": obj{"type": "object", "description": "What a caller may do with an account, field by field, and why.", "properties": obj{
+			"account_id": obj{"type": "integer"}, "uuid": obj{"type": "string"}, "username": obj{"type": "string"},
+			"caller":  obj{"type": "string", "description": "The caller's username, anonymous, or (operator)."},
+			"surface": obj{"type": "string", "description": "The surface the decision is for: v1, ckan, openedx, …"},
+			"visible": ref("Decision"), "edit": ref("Decision"),
+			"fields": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
+				"field": obj{"type": "string"}, "read": ref("Decision"), "write": ref("Decision")}}}}},
+		"ProjectAccess": obj{"type": "object", "description": "What the caller may do in a project, right by right, and why.", "properties": obj{
+			"project_id": obj{"type": "integer"}, "caller": obj{"type": "string"}, "member": obj{"type": "boolean"},
+			"role": obj{"type": "string"}, "dag": obj{"type": "string"}, "token": obj{"type": "boolean"},
+			"sees_dags": obj{"type": "string", "description": "all, or the one DAG the caller sees."},
+			"rights": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
+				"right": obj{"type": "string"}, "value": obj{"type": "integer"}, "decision": ref("Decision")}}}}},
+		"Policy": obj{"type": "object", "description": "The stored policy every replica decides by.", "properties": obj{
+			"version": obj{"type": "integer", "description": "Grows with every change."},
+			"settings": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
+				"name":  obj{"type": "string", "enum": roster.Settings},
+				"value": obj{"description": "The setting's JSON value."}, "version": obj{"type": "integer"},
+				"updated_at": obj{"type": "string", "format": "date-time"}, "updated_by": obj{"type": "string"}}}}}},
 		"Session": obj{"type": "object", "properties": obj{
 			"csrf_token": obj{"type": "string", "description": "Send in X-CSRF-Token on unsafe requests of this session."},
 			"expires_at": timeOrNull, "account": ref("Account")}},
@@ -294,13 +317,16 @@ func (h *Handler) buildOpenAPI() obj {
 				merge(obj{"200": resp("A page of accounts.", ref("UserList"))}, errs("400", "401", "403")),
 				obj{"parameters": []any{
 					qparam("q", "string", "Case-insensitive substring of username, name or email, each where you may read it."),
-					qparam("username", "string", "Usernames, comma-separated or repeated."),
-					qparam("email", "string", "Exact email (staff only)."),
+					qparam("ATTRIBUTE.LOOKUP", "string", "Filter by an attribute: ATTRIBUTE=V (exact) or ATTRIBUTE.LOOKUP=V, e.g. country.in=NO,SE, created.gte=2025-01-01T00:00:00Z, city.icontains=os. "+
+						"Each attribute's schema entry (GET /v1/schema, filter) lists the lookups it takes: exact, iexact, startswith, istartswith, endswith, iendswith, icontains, gt, gte, lt, lte, in (comma-separated), range (two values), isnull (true/false). "+
+						"A filter matches only accounts whose value you may read; one on an attribute you can read of no account is refused (403)."),
+					qparam("username", "string", "Usernames, comma-separated or repeated (username.in)."),
+					qparam("email", "string", "Emails (email.in): matches only accounts whose email you may read."),
 					qparam("state", "string", "active, pending, deactivated, deleted or any (staff only; default: all but deleted)."),
-					qparam("sysadmin", "boolean", "Staff only."), qparam("staff", "boolean", "Staff only."),
+					qparam("sysadmin", "boolean", "sysadmin=V (staff only)."), qparam("staff", "boolean", "staff=V (staff only)."),
 					qparam("capability", "string", "Holders of a capability (staff only)."),
-					qparam("created_after", "string", "RFC 3339."), qparam("created_before", "string", "RFC 3339."),
-					qparam("sort", "string", "id, username, name, created, email, last_login; prefix - for descending."),
+					qparam("created_after", "string", "RFC 3339 (created.gt)."), qparam("created_before", "string", "RFC 3339 (created.lt)."),
+					qparam("sort", "string", "display_name, or an attribute whose schema entry declares sort (id, username, name, email, created, last_login, …); prefix - for descending. Accounts whose value you may not read sort as if it were empty."),
 					qparam("limit", "integer", "1 to 1000, default 50."), qparam("cursor", "string", "next_cursor of the previous page."),
 					qparam("offset", "integer", "Rows to skip (without a cursor)."), qparam("total", "boolean", "Count every match."),
 					qparam("view", "string", "shared: show what others see."),
@@ -325,6 +351,11 @@ func (h *Handler) buildOpenAPI() obj {
 			merge(obj{"204": resp("Set.", nil)}, errs("400", "401", "403", "404")),
 			obj{"requestBody": jsonBody(obj{"type": "object", "required": []string{"password"}, "properties": obj{
 				"password": obj{"type": "string", "minLength": 8}, "current_password": obj{"type": "string"}}})})},
+		"/v1/users/{ref}/access": obj{"parameters": []any{pRef}, "get": op("What you may read and change of an account, field by field, and the rule behind each answer.",
+			"System administrators may ask for another caller (as: an id, UUID or username, or anonymous) and for another surface (surface: v1, ckan, openedx, pybossa, brainstem, redcap, console).",
+			merge(obj{"200": resp("The decisions.", ref("AccountAccess"))}, errs("400", "401", "403", "404")),
+			obj{"parameters": []any{qparam("as", "string", "Decide for this caller instead (system administrators)."),
+				qparam("surface", "string", "Decide for this surface instead (system administrators).")}})},
 		"/v1/users/{ref}/keys": obj{
 			"parameters": []any{pRef},
 			"get":        op("List an account's API keys (never their secrets).", "", merge(obj{"200": resp("Keys.", obj{"type": "object", "properties": obj{"keys": obj{"type": "array", "items": ref("APIKey")}}})}, errs("401", "403", "404"))),
@@ -399,6 +430,14 @@ func (h *Handler) buildOpenAPI() obj {
 		"/v1/projects/{id}/dags": obj{"parameters": []any{pProject},
 			"get": op("A project's data access groups, by label (Data Access Groups right, and not confined to a DAG).", "",
 				merge(obj{"200": resp("DAGs.", obj{"type": "object", "properties": obj{"dags": obj{"type": "array", "items": ref("DAG")}}})}, projectErrs("401", "403", "404")))},
+		"/v1/projects/{id}/access": obj{"parameters": []any{pProject},
+			"get": op("What you may do in a project, right by right, and why.", "", merge(obj{"200": resp("The decisions.", ref("ProjectAccess"))}, projectErrs("401", "403", "404")))},
+		"/v1/policy": obj{"get": op("The stored policy: the operator's schema extension, the default privacy, the parental-consent age and surface restrictions (staff).",
+			"Every replica and command decides by it; each change is versioned and audited.", merge(obj{"200": resp("The policy.", ref("Policy"))}, errs("401", "403")))},
+		"/v1/policy/{name}": obj{"parameters": []any{obj{"name": "name", "in": "path", "required": true, "schema": obj{"type": "string", "enum": roster.Settings}}},
+			"put": op("Set one setting (system administrators).", "The body is the setting's JSON value. The new policy is checked against the stored accounts first: a schema under which a stored value would be invalid, or that drops an attribute accounts hold values of, is refused with the values named, and nothing changes.",
+				merge(obj{"200": resp("The policy.", ref("Policy"))}, errs("400", "401", "403")), obj{"requestBody": jsonBody(obj{})}),
+			"delete": op("Unset a setting: Roster's default applies again (system administrators).", "", merge(obj{"200": resp("The policy.", ref("Policy"))}, errs("400", "401", "403")))},
 		"/v1/audit": obj{"get": op("Read the audit log (staff).", "Entries oldest first. Sequence numbers have no gaps and follow commit order: keep the last seq you saw and ask for after=seq to miss nothing.",
 			merge(obj{"200": resp("Entries.", obj{"type": "object", "properties": obj{"entries": obj{"type": "array", "items": ref("AuditEntry")}, "last_seq": obj{"type": "integer"}}})}, errs("400", "401", "403")),
 			obj{"parameters": []any{qparam("after", "integer", "Entries after this seq."), qparam("actor", "integer", "Actor account id."),
@@ -424,13 +463,29 @@ func (h *Handler) buildOpenAPI() obj {
 	}
 }
 
+// openapi serves the OpenAPI document. Its Account schema follows the profile schema in
+// force, so the document is rebuilt when the policy changes it.
 func (h *Handler) openapi(w http.ResponseWriter, r *http.Request) error {
-	h.openapiOnce.Do(func() { h.openapiJSON, _ = json.MarshalIndent(h.buildOpenAPI(), "", " ") })
+	sch, err := h.dir.Schema(r.Context())
+	if err != nil {
+		return err
+	}
+	h.openapiMu.Lock()
+	if h.openapiSchema != sch {
+		h.openapiJSON, _ = json.MarshalIndent(h.buildOpenAPI(sch), "", " ")
+		h.openapiSchema = sch
+	}
+	doc := h.openapiJSON
+	h.openapiMu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(h.openapiJSON)
+	_, _ = w.Write(doc)
 	return nil
 }
 
 func (h *Handler) schema(w http.ResponseWriter, r *http.Request) error {
-	return ok(w, http.StatusOK, h.dir.Schema())
+	sch, err := h.dir.Schema(r.Context())
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, sch)
 }

@@ -33,6 +33,7 @@ var routes = []route{
 	{"POST", "/v1/users/{ref}/deactivate", signedIn, stateHandler(roster.StateDeactivated)},
 	{"POST", "/v1/users/{ref}/activate", signedIn, stateHandler(roster.StateActive)},
 	{"PUT", "/v1/users/{ref}/password", signedIn, (*Handler).setPassword},
+	{"GET", "/v1/users/{ref}/access", signedIn, (*Handler).accountAccess},
 
 	{"GET", "/v1/users/{ref}/keys", signedIn, (*Handler).listKeys},
 	{"POST", "/v1/users/{ref}/keys", signedIn, (*Handler).createKey},
@@ -59,6 +60,12 @@ var routes = []route{
 	{"DELETE", "/v1/projects/{id}/members/{username}/token", signedIn, (*Handler).revokeProjectToken},
 	{"GET", "/v1/projects/{id}/roles", signedIn, (*Handler).listProjectRoles},
 	{"GET", "/v1/projects/{id}/dags", signedIn, (*Handler).listProjectDAGs},
+
+	{"GET", "/v1/projects/{id}/access", signedIn, (*Handler).projectAccess},
+
+	{"GET", "/v1/policy", signedIn, (*Handler).getPolicy},
+	{"PUT", "/v1/policy/{name}", signedIn, (*Handler).putPolicySetting},
+	{"DELETE", "/v1/policy/{name}", signedIn, (*Handler).deletePolicySetting},
 
 	{"GET", "/v1/audit", signedIn, (*Handler).audit},
 }

@@ -3,9 +3,9 @@ package api
 import (
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/roster"
@@ -158,19 +158,21 @@ func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// Page sizes of lists.
-const (
-	defaultLimit = 50
-	maxLimit     = 1000
-)
-
 type userList struct {
 	Users      []*roster.Record `json:"users"`
 	NextCursor string           `json:"next_cursor,omitempty"`
 	Total      *int             `json:"total,omitempty"`
 }
 
-// listFilter reads the query of GET /v1/users. Every parameter's problem is reported.
+// listParams are the parameters of GET /v1/users other than filters.
+var listParams = map[string]bool{"q": true, "state": true, "sort": true, "limit": true, "cursor": true, "offset": true,
+	"total": true, "view": true}
+
+// listFilter reads the query of GET /v1/users. Besides its own parameters, ATTR.LOOKUP=V
+// filters by an attribute (ATTR=V for exact), and a few names stand for filters
+// (sysadmin, staff, capability, email, username, created_after, created_before). Which
+// attributes and lookups a list accepts is the schema's to say; the core checks. Every
+// parameter's problem is reported.
 func listFilter(q url.Values) (roster.AccountFilter, error) {
 	var f roster.AccountFilter
 	var ps []roster.Problem
@@ -178,56 +180,59 @@ func listFilter(q url.Values) (roster.AccountFilter, error) {
 		ps = append(ps, roster.Problem{Field: field, Code: roster.PFormat, Message: msg})
 	}
 	f.Query = q.Get("q")
-	f.Email = q.Get("email")
-	f.Capability = q.Get("capability")
 	f.Cursor = q.Get("cursor")
-	for _, v := range multi(q, "username") {
-		f.Usernames = append(f.Usernames, v)
-	}
 	for _, v := range multi(q, "state") {
 		if v == "any" {
 			f.AnyState = true
 			continue
 		}
-		if !roster.State(v).Valid() {
-			bad("state", "state is one of active, pending, deactivated, deleted or any.")
+		f.States = append(f.States, roster.State(v)) // the core checks it
+	}
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if listParams[k] {
 			continue
 		}
-		f.States = append(f.States, roster.State(v))
-	}
-	for name, dst := range map[string]**bool{"sysadmin": &f.Sysadmin, "staff": &f.Staff} {
-		if v := q.Get(name); v != "" {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				bad(name, name+" is true or false.")
-				continue
+		vals := multi(q, k)
+		switch k {
+		case "username", "email":
+			f.Fields = append(f.Fields, roster.Filter(k, roster.In, vals...))
+		case "sysadmin", "staff":
+			f.Fields = append(f.Fields, roster.Filter(k, roster.Exact, q.Get(k)))
+		case "capability":
+			for _, c := range vals {
+				f.Fields = append(f.Fields, roster.Filter(c, roster.Exact, "true"))
 			}
-			*dst = &b
-		}
-	}
-	for name, dst := range map[string]*time.Time{"created_after": &f.CreatedAfter, "created_before": &f.CreatedBefore} {
-		if v := q.Get(name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				bad(name, name+" is an RFC 3339 time, e.g. 2025-01-31T00:00:00Z.")
-				continue
+		case "created_after":
+			f.Fields = append(f.Fields, roster.Filter("created", roster.GT, q.Get(k)))
+		case "created_before":
+			f.Fields = append(f.Fields, roster.Filter("created", roster.LT, q.Get(k)))
+		default:
+			attr, lookup, dotted := strings.Cut(k, ".")
+			if !dotted {
+				lookup = string(roster.Exact)
 			}
-			*dst = t
+			switch roster.Lookup(lookup) {
+			case roster.In, roster.Range:
+				f.Fields = append(f.Fields, roster.Filter(attr, roster.Lookup(lookup), vals...))
+			default:
+				f.Fields = append(f.Fields, roster.Filter(attr, roster.Lookup(lookup), q.Get(k)))
+			}
 		}
 	}
 	if s := q.Get("sort"); s != "" {
 		f.Desc = strings.HasPrefix(s, "-")
 		f.Sort = roster.AccountSort(strings.TrimPrefix(s, "-"))
-		if !f.Sort.Valid() {
-			bad("sort", "sort is one of id, username, name, email, created, last_login, with - for descending.")
-		}
 	}
-	f.Limit = defaultLimit
 	for name, dst := range map[string]*int{"limit": &f.Limit, "offset": &f.Offset} {
 		if v := q.Get(name); v != "" {
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 || name == "limit" && (n < 1 || n > maxLimit) {
-				bad(name, name+" is a whole number (limit: 1 to 1000).")
+			if err != nil || name == "limit" && n < 1 {
+				bad(name, name+" is a whole number (a limit, at least 1).")
 				continue
 			}
 			*dst = n
@@ -254,11 +259,15 @@ func multi(q url.Values, name string) []string {
 }
 
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
-	f, err := listFilter(r.URL.Query())
-	if err != nil {
-		return err
-	}
+	f, perr := listFilter(r.URL.Query())
 	p, err := h.dir.ListAccounts(r.Context(), f, readOptions(r))
+	if perr != nil {
+		// Report what the core found wrong with the rest too, every problem at once.
+		if e := roster.AsError(err); e.Code == roster.EINVALID {
+			return roster.Invalid(append(roster.AsError(perr).Problems, e.Problems...)...)
+		}
+		return perr
+	}
 	if err != nil {
 		return err
 	}

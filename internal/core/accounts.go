@@ -21,6 +21,10 @@ func (s *Service) GetAccount(ctx context.Context, ref roster.AccountRef, opt ros
 	if err := checkRefText(ref); err != nil {
 		return nil, err
 	}
+	p, err := s.policy(ctx)
+	if err != nil {
+		return nil, err
+	}
 	a, err := s.store.GetAccount(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -28,7 +32,26 @@ func (s *Service) GetAccount(ctx context.Context, ref roster.AccountRef, opt ros
 	if !visibleToReader(actor, a) {
 		return nil, roster.Errorf(roster.ENOTFOUND, "Account not found.")
 	}
-	return s.record(actor, a, opt), nil
+	return s.record(s.newReader(p, actor, a, opt, s.lazyAudiences(ctx, actor, a))), nil
+}
+
+// lazyAudiences resolves the caller's audiences toward one account when a decision
+// first needs them (two reads, for a caller who manages project members). A failure
+// counts as no audience: the decision then errs on the side of not showing.
+func (s *Service) lazyAudiences(ctx context.Context, actor roster.Actor, a *roster.Account) func() map[string]string {
+	return func() map[string]string {
+		scope, err := s.scopeOf(ctx, actor)
+		if err == nil && !scope.empty() {
+			var auds map[int64]map[string]string
+			if auds, err = s.audiencesOf(ctx, scope, []*roster.Account{a}); err == nil {
+				return auds[a.ID]
+			}
+		}
+		if err != nil {
+			s.log.Warn("resolving a caller's audiences", "err", err)
+		}
+		return nil
+	}
 }
 
 // GetAccounts returns one record per ref, in the order of refs, with nil where a ref
@@ -40,6 +63,10 @@ func (s *Service) GetAccounts(ctx context.Context, refs []roster.AccountRef, opt
 			return nil, roster.Invalid(roster.Problem{Field: "ids", Code: roster.PFormat, Message: "Every id must be valid UTF-8 text without NUL characters."})
 		}
 	}
+	p, err := s.policy(ctx)
+	if err != nil {
+		return nil, err
+	}
 	as, err := s.store.GetAccounts(ctx, refs)
 	if err != nil {
 		return nil, err
@@ -49,6 +76,10 @@ func (s *Service) GetAccounts(ctx context.Context, refs []roster.AccountRef, opt
 	byName := make(map[string]*roster.Account, len(as))
 	for _, a := range as {
 		byID[a.ID], byUUID[a.UUID], byName[roster.FoldKey(a.Username)] = a, a, a
+	}
+	rd, err := s.recorder(ctx, p, actor, opt, as)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]*roster.Record, len(refs))
 	recs := make(map[int64]*roster.Record, len(as))
@@ -66,180 +97,35 @@ func (s *Service) GetAccounts(ctx context.Context, refs []roster.AccountRef, opt
 			continue
 		}
 		if recs[a.ID] == nil {
-			recs[a.ID] = s.record(actor, a, opt)
+			recs[a.ID] = rd(a)
 		}
 		out[i] = recs[a.ID]
 	}
 	return out, nil
 }
 
-// selection turns a surface's filter into what the store reads. Filters and orders on
-// attributes the caller may never read of others are refused; a search, a filter or an
-// order on an attribute the caller may read of some accounts only matches and orders by
-// it only in those accounts: a user whose privacy hides his name is not found by it.
-func (s *Service) selection(actor roster.Actor, f roster.AccountFilter) (roster.AccountSelection, error) {
-	sel := roster.AccountSelection{States: f.States, AnyState: f.AnyState, Sort: f.Sort, Desc: f.Desc,
-		Limit: f.Limit, Offset: f.Offset, Cursor: f.Cursor, WantTotal: f.WantTotal}
-	if err := checkFilterText(&f); err != nil {
-		return sel, err
-	}
-	var bad []roster.Problem
-	deny := func(field string) {
-		bad = append(bad, roster.Problem{Field: field, Code: roster.PForbidden, Message: "Only staff may filter or sort on this."})
-	}
-	staff := actor.IsStaff()
-	attr := s.schema.Attr
-	var where []roster.Cond
-	if f.Email != "" || len(f.Emails) > 0 {
-		if !staff {
-			deny("email")
+// recorder returns a function building the records of accounts read together, with the
+// caller's audiences toward all of them resolved in one read when it may need them.
+func (s *Service) recorder(ctx context.Context, p *policy, actor roster.Actor, opt roster.ReadOptions, as []*roster.Account) (func(*roster.Account) *roster.Record, error) {
+	var auds map[int64]map[string]string
+	if !actor.IsStaff() && !opt.AsOthers && p.hasAudiences() {
+		scope, err := s.scopeOf(ctx, actor)
+		if err != nil {
+			return nil, err
 		}
-		if f.Email != "" {
-			where = append(where, roster.Match{Attr: attr("email"), Lookup: roster.IExact, Value: f.Email})
-		}
-		if len(f.Emails) > 0 {
-			where = append(where, roster.Match{Attr: attr("email"), Lookup: roster.IIn, Value: anyList(f.Emails)})
+		if auds, err = s.audiencesOf(ctx, scope, as); err != nil {
+			return nil, err
 		}
 	}
-	for _, b := range []struct {
-		name string
-		v    *bool
-	}{{"sysadmin", f.Sysadmin}, {"staff", f.Staff}} {
-		if b.v == nil {
-			continue
-		}
-		if !staff {
-			deny(b.name)
-		}
-		where = append(where, roster.Match{Attr: attr(b.name), Lookup: roster.Exact, Value: *b.v})
-	}
-	if f.Capability != "" {
-		if !staff {
-			deny("capability")
-		}
-		c := attr(f.Capability)
-		if c == nil || c.Storage != roster.StoreCapability {
-			return sel, roster.Invalid(roster.Problem{Field: "capability", Code: roster.PChoice, Message: fmt.Sprintf("%q is not a capability.", f.Capability)})
-		}
-		where = append(where, roster.Match{Attr: c, Lookup: roster.Exact, Value: true})
-	}
-	if (len(f.States) > 0 || f.AnyState) && !staff {
-		deny("state")
-	}
-	if f.Sort == roster.SortEmail || f.Sort == roster.SortLastLogin {
-		if !staff {
-			deny("sort")
-		}
-	}
-	if len(bad) > 0 {
-		return sel, &roster.Error{Code: roster.EFORBIDDEN, Message: "Only staff may filter or sort on these fields.", Problems: bad}
-	}
-	if len(f.Usernames) > 0 {
-		where = append(where, roster.Match{Attr: attr("username"), Lookup: roster.IIn, Value: anyList(f.Usernames)})
-	}
-	if f.Query != "" {
-		var alts []roster.Cond
-		for _, name := range []string{"username", "name", "email"} {
-			a := attr(name)
-			alts = append(alts, roster.And(s.readableWhere(actor, a), roster.Match{Attr: a, Lookup: roster.IContains, Value: f.Query}))
-		}
-		where = append(where, roster.Or(alts...))
-	}
-	created := attr("created")
-	if !f.CreatedAfter.IsZero() {
-		where = append(where, s.readableWhere(actor, created), roster.Match{Attr: created, Lookup: roster.GT, Value: f.CreatedAfter})
-	}
-	if !f.CreatedBefore.IsZero() {
-		where = append(where, s.readableWhere(actor, created), roster.Match{Attr: created, Lookup: roster.LT, Value: f.CreatedBefore})
-	}
-	sel.Where = roster.And(where...)
-	if a := sortAttr(f.Sort); a != "" {
-		sel.SortVisible = s.readableWhere(actor, attr(a))
-	}
-	return sel, nil
-}
-
-// sortAttr is the attribute an order reads ("" for the id).
-func sortAttr(k roster.AccountSort) string {
-	switch k {
-	case roster.SortUsername:
-		return "username"
-	case roster.SortName, roster.SortDisplay: // the display name shows the full name
-		return "name"
-	case roster.SortCreated:
-		return "created"
-	case roster.SortLastLogin:
-		return "last_login"
-	case roster.SortEmail:
-		return "email"
-	case roster.SortUUID:
-		return "uuid"
-	}
-	return ""
-}
-
-func anyList(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
+	return func(a *roster.Account) *roster.Record {
+		return s.record(s.newReader(p, actor, a, opt, fixedAudiences(auds[a.ID])))
+	}, nil
 }
 
 // checkRefText refuses an account reference that is not valid text: no account can have
 // such a name, and PostgreSQL would refuse to look for one.
 func checkRefText(ref roster.AccountRef) error {
 	return roster.CheckText("id", ref.Username)
-}
-
-// checkFilterText refuses filter values that are not valid text.
-func checkFilterText(f *roster.AccountFilter) error {
-	pairs := []string{"q", f.Query, "email", f.Email, "capability", f.Capability, "cursor", f.Cursor}
-	for _, e := range f.Emails {
-		pairs = append(pairs, "email", e)
-	}
-	for _, u := range f.Usernames {
-		pairs = append(pairs, "username", u)
-	}
-	return roster.CheckText(pairs...)
-}
-
-// ListAccounts returns a page of accounts as the actor may see them.
-func (s *Service) ListAccounts(ctx context.Context, f roster.AccountFilter, opt roster.ReadOptions) (*roster.RecordPage, error) {
-	actor := roster.ActorFromContext(ctx)
-	sel, err := s.selection(actor, f)
-	if err != nil {
-		return nil, err
-	}
-	p, err := s.store.ListAccounts(ctx, sel)
-	if err != nil {
-		return nil, err
-	}
-	out := &roster.RecordPage{NextCursor: p.NextCursor, Total: p.Total, Records: make([]*roster.Record, len(p.Accounts))}
-	for i, a := range p.Accounts {
-		out.Records[i] = s.record(actor, a, opt)
-	}
-	return out, nil
-}
-
-// StreamAccounts calls fn with every account the filter selects, as the actor may see
-// it, reading as it goes: memory does not grow with the number of accounts.
-func (s *Service) StreamAccounts(ctx context.Context, f roster.AccountFilter, opt roster.ReadOptions, fn func(*roster.Record) error) error {
-	actor := roster.ActorFromContext(ctx)
-	sel, err := s.selection(actor, f)
-	if err != nil {
-		return err
-	}
-	return s.store.StreamAccounts(ctx, sel, func(a *roster.Account) error { return fn(s.record(actor, a, opt)) })
-}
-
-// CountAccounts counts the accounts a filter selects.
-func (s *Service) CountAccounts(ctx context.Context, f roster.AccountFilter) (int, error) {
-	sel, err := s.selection(roster.ActorFromContext(ctx), f)
-	if err != nil {
-		return 0, err
-	}
-	return s.store.CountAccounts(ctx, sel)
 }
 
 // Password rules, worded as CKAN words them.
@@ -276,8 +162,10 @@ type patchOptions struct {
 }
 
 // applyPatch checks every key of patch for permission and validity, all at once, and
-// applies the valid patch to a. It changes nothing when it returns an error.
-func (s *Service) applyPatch(actor roster.Actor, a *roster.Account, patch map[string]any, opt patchOptions) (*change, error) {
+// applies the valid patch to a. It changes nothing when it returns an error. Keys the
+// caller may not change are refused, except those the caller's surface drops silently
+// (roster.SurfacePolicy.Ignore).
+func (s *Service) applyPatch(p *policy, actor roster.Actor, a *roster.Account, patch map[string]any, opt patchOptions) (*change, error) {
 	keys := make([]string, 0, len(patch))
 	for k := range patch {
 		keys = append(keys, k)
@@ -286,22 +174,32 @@ func (s *Service) applyPatch(actor roster.Actor, a *roster.Account, patch map[st
 	var forbidden, problems []roster.Problem
 	values := map[string]any{}
 	var password *string
+	sp := p.surface(actor)
+	edit := editDecision(p, actor, a)
+	if opt.creating {
+		edit = roster.Decision{Allowed: actor.IsSysadmin(), Rule: roster.RuleSysadmin}
+	}
 	for _, k := range keys {
-		attr := s.schema.Attr(k)
+		attr := p.schema.Attr(k)
 		if attr == nil {
 			problems = append(problems, roster.Problem{Field: k, Code: roster.PUnknown, Message: "Unknown field."})
 			continue
 		}
-		writable := attr.Write != roster.WriteNone
-		if opt.creating && (k == "uuid" || k == "created") && actor.IsSysadmin() {
-			writable = true
-		}
-		if attr.Storage == roster.StoreComputed || !writable {
-			problems = append(problems, roster.Problem{Field: k, Code: roster.PReadOnly, Message: "This field cannot be changed."})
-			continue
-		}
-		if attr.Write == roster.WriteSysadmin && !actor.IsSysadmin() {
-			forbidden = append(forbidden, roster.Problem{Field: k, Code: roster.PForbidden, Message: "Only system administrators may change this field."})
+		if d := writeDecision(p, actor, attr, edit, opt.creating); !d.Allowed {
+			switch {
+			case ignored(sp, attr, d):
+			case !opt.creating && unchanged(p.schema, attr, a, patch[k]):
+				// Sending back what was read is no change, whoever sends it: a client
+				// that edits a whole object round-trips the fields it may not change.
+			case d.Rule == roster.RuleMaintained:
+				problems = append(problems, roster.Problem{Field: k, Code: roster.PReadOnly, Message: "This field cannot be changed."})
+			case d.Rule == roster.RuleSysadminOnly:
+				forbidden = append(forbidden, roster.Problem{Field: k, Code: roster.PForbidden, Message: "Only system administrators may change this field."})
+			case d.Rule == roster.RuleSurface:
+				forbidden = append(forbidden, roster.Problem{Field: k, Code: roster.PForbidden, Message: "This field cannot be changed through " + actor.Via + "."})
+			default:
+				return nil, editError(d)
+			}
 			continue
 		}
 		if attr.Storage == roster.StoreSecret { // password: the only writable secret
@@ -322,7 +220,7 @@ func (s *Service) applyPatch(actor roster.Actor, a *roster.Account, patch map[st
 			cur, _ := a.Value(attr).(map[string]any)
 			raw = mergePatch(roster.CloneValue(cur), m)
 		}
-		v, pr := s.schema.Normalize(attr, raw)
+		v, pr := p.schema.Normalize(attr, raw)
 		if pr != nil {
 			problems = append(problems, *pr)
 			continue
@@ -354,7 +252,7 @@ func (s *Service) applyPatch(actor roster.Actor, a *roster.Account, patch map[st
 		if !ok {
 			continue
 		}
-		attr := s.schema.Attr(k)
+		attr := p.schema.Attr(k)
 		switch k {
 		case "uuid":
 			if v != nil {
@@ -376,7 +274,7 @@ func (s *Service) applyPatch(actor roster.Actor, a *roster.Account, patch map[st
 	applyNameRule(a, setName, setFirst, setLast)
 
 	c := &change{password: password}
-	c.changes = s.diff(before, a, keys)
+	c.changes = diff(p.schema, before, a, keys)
 	if opt.creating {
 		for i := range c.changes {
 			c.changes[i].Old = nil
@@ -388,6 +286,18 @@ func (s *Service) applyPatch(actor roster.Actor, a *roster.Account, patch map[st
 	c.state = before.State != a.State
 	c.demoted = wasAdmin && !(a.Sysadmin && a.State == roster.StateActive)
 	return c, nil
+}
+
+// unchanged reports whether v, offered for attr, is the account's value already.
+func unchanged(sch *roster.Schema, attr *roster.Attribute, a *roster.Account, v any) bool {
+	if attr.Storage == roster.StoreSecret || attr.Storage == roster.StoreComputed {
+		return false
+	}
+	n, pr := sch.Normalize(attr, v)
+	if pr != nil {
+		return false
+	}
+	return reflect.DeepEqual(auditValue(n), auditValue(a.Value(attr)))
 }
 
 // mergePatch applies an RFC 7396 merge patch to target: null deletes a key, objects merge
@@ -437,9 +347,9 @@ func splitName(n string) (first, last string) {
 
 // diff lists, in schema order, the attributes among touched (and the names, which the
 // name rule keeps together) whose values differ between two versions of an account.
-func (s *Service) diff(before, after *roster.Account, touched []string) []roster.Change {
+func diff(sch *roster.Schema, before, after *roster.Account, touched []string) []roster.Change {
 	var out []roster.Change
-	for _, attr := range s.schema.Attrs() {
+	for _, attr := range sch.Attrs() {
 		if attr.Storage == roster.StoreComputed || attr.Storage == roster.StoreSecret {
 			continue
 		}
@@ -482,7 +392,7 @@ func auditValue(v any) any {
 }
 
 // checkUnique reports, as problems, a username or email that another account holds.
-func (s *Service) checkUnique(ctx context.Context, tx roster.Tx, a *roster.Account, before *roster.Account) ([]roster.Problem, error) {
+func (s *Service) checkUnique(ctx context.Context, p *policy, tx roster.Tx, a *roster.Account, before *roster.Account) ([]roster.Problem, error) {
 	var out []roster.Problem
 	if before == nil || roster.FoldKey(before.Username) != roster.FoldKey(a.Username) {
 		other, err := tx.GetAccount(ctx, roster.AccountRef{Username: a.Username})
@@ -495,7 +405,7 @@ func (s *Service) checkUnique(ctx context.Context, tx roster.Tx, a *roster.Accou
 	}
 	if before == nil || roster.FoldKey(before.Email) != roster.FoldKey(a.Email) {
 		n, err := tx.CountAccounts(ctx, roster.AccountSelection{AnyState: true,
-			Where: roster.Match{Attr: s.schema.Attr("email"), Lookup: roster.IExact, Value: a.Email}})
+			Where: roster.Match{Attr: p.schema.Attr("email"), Lookup: roster.IExact, Value: a.Email}})
 		if err != nil {
 			return nil, err
 		}
@@ -511,7 +421,11 @@ func (s *Service) checkUnique(ctx context.Context, tx roster.Tx, a *roster.Accou
 // optional (without one the account cannot sign in with a password).
 func (s *Service) CreateAccount(ctx context.Context, in map[string]any) (*roster.Record, error) {
 	actor := roster.ActorFromContext(ctx)
-	a, c, err := s.newAccount(actor, in)
+	p, err := s.policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, c, err := s.newAccount(p, actor, in)
 	if err != nil {
 		return nil, err
 	}
@@ -520,7 +434,7 @@ func (s *Service) CreateAccount(ctx context.Context, in map[string]any) (*roster
 		return nil, err
 	}
 	err = s.store.InTx(ctx, func(tx roster.Tx) error {
-		if err := uniqueError(s.checkUnique(ctx, tx, a, nil)); err != nil {
+		if err := uniqueError(s.checkUnique(ctx, p, tx, a, nil)); err != nil {
 			return err
 		}
 		if err := tx.CreateAccount(ctx, a); err != nil {
@@ -536,34 +450,38 @@ func (s *Service) CreateAccount(ctx context.Context, in map[string]any) (*roster
 	if err != nil {
 		return nil, err
 	}
-	return s.record(actor, a, roster.ReadOptions{}), nil
+	return s.record(s.newReader(p, actor, a, roster.ReadOptions{}, nil)), nil
 }
 
 // CheckNewAccount checks values for a new account as CreateAccount does, uniqueness
 // included, and creates nothing: every problem is reported at once, for surfaces that
 // add rules of their own and report all problems together.
 func (s *Service) CheckNewAccount(ctx context.Context, in map[string]any) error {
-	a, _, err := s.newAccount(roster.ActorFromContext(ctx), in)
+	p, err := s.policy(ctx)
 	if err != nil {
 		return err
 	}
-	return uniqueError(s.checkUnique(ctx, s.store, a, nil))
+	a, _, err := s.newAccount(p, roster.ActorFromContext(ctx), in)
+	if err != nil {
+		return err
+	}
+	return uniqueError(s.checkUnique(ctx, p, s.store, a, nil))
 }
 
 // newAccount checks who may create and what, and builds the account unsaved.
-func (s *Service) newAccount(actor roster.Actor, in map[string]any) (*roster.Account, *change, error) {
+func (s *Service) newAccount(p *policy, actor roster.Actor, in map[string]any) (*roster.Account, *change, error) {
 	if err := requireSysadmin(actor, true); err != nil {
 		return nil, nil, err
 	}
 	now := s.now()
 	a := &roster.Account{UUID: newUUID(), State: roster.StateActive, CreatedAt: now, UpdatedAt: now, Profile: map[string]any{}}
 	var missing []roster.Problem
-	for _, attr := range s.schema.Attrs() {
+	for _, attr := range p.schema.Attrs() {
 		if _, ok := in[attr.Name]; attr.Required && !ok {
 			missing = append(missing, roster.Problem{Field: attr.Name, Code: roster.PRequired, Message: "This field is required."})
 		}
 	}
-	c, err := s.applyPatch(actor, a, in, patchOptions{creating: true})
+	c, err := s.applyPatch(p, actor, a, in, patchOptions{creating: true})
 	if err != nil {
 		if re, ok := err.(*roster.Error); ok && re.Code == roster.EINVALID {
 			return nil, nil, roster.Invalid(append(re.Problems, missing...)...)
@@ -619,24 +537,28 @@ func (s *Service) update(ctx context.Context, ref roster.AccountRef, patch map[s
 	if err := checkRefText(ref); err != nil {
 		return nil, err
 	}
+	p, err := s.policy(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var hash string
 	var out *roster.Record
 	// Password hashing is slow: do it once, outside the transaction, and only after the
 	// patch has been checked against a first read of the account.
 	if pw, ok := patch["password"].(string); ok && checkPassword(pw) == nil {
-		a, err := s.loadForWrite(ctx, s.store, actor, ref)
+		a, err := s.loadForWrite(ctx, p, s.store, actor, ref)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := s.applyPatch(actor, a, patch, opt); err != nil {
+		if _, err := s.applyPatch(p, actor, a, patch, opt); err != nil {
 			return nil, err
 		}
 		if hash, err = s.hashIfSet(&pw); err != nil {
 			return nil, err
 		}
 	}
-	err := s.store.InTx(ctx, func(tx roster.Tx) error {
-		a, err := s.lockForWrite(ctx, tx, actor, ref, patch)
+	err = s.store.InTx(ctx, func(tx roster.Tx) error {
+		a, err := s.lockForWrite(ctx, p, tx, actor, ref, patch)
 		if err != nil {
 			return err
 		}
@@ -644,14 +566,14 @@ func (s *Service) update(ctx context.Context, ref roster.AccountRef, patch map[s
 			return errStaleVersion
 		}
 		before := a.Clone()
-		c, err := s.applyPatch(actor, a, patch, opt)
+		c, err := s.applyPatch(p, actor, a, patch, opt)
 		if err != nil {
 			return err
 		}
-		if err := s.saveChange(ctx, tx, before, a, c, hash); err != nil {
+		if err := s.saveChange(ctx, p, tx, before, a, c, hash); err != nil {
 			return err
 		}
-		out = s.record(actor, a, roster.ReadOptions{})
+		out = s.record(s.newReader(p, actor, a, roster.ReadOptions{}, s.lazyAudiences(ctx, actor, a)))
 		return nil
 	})
 	return out, err
@@ -661,7 +583,7 @@ var errStaleVersion = roster.Errorf(roster.EPRECONDITION, "The account has chang
 
 // loadForWrite reads the account the actor wants to change and checks that the actor
 // may change it at all.
-func (s *Service) loadForWrite(ctx context.Context, rd roster.Tx, actor roster.Actor, ref roster.AccountRef) (*roster.Account, error) {
+func (s *Service) loadForWrite(ctx context.Context, p *policy, rd roster.Tx, actor roster.Actor, ref roster.AccountRef) (*roster.Account, error) {
 	if err := checkRefText(ref); err != nil {
 		return nil, err
 	}
@@ -669,7 +591,7 @@ func (s *Service) loadForWrite(ctx context.Context, rd roster.Tx, actor roster.A
 	if err != nil {
 		return nil, err
 	}
-	return a, mayWrite(actor, a)
+	return a, mayWrite(p, actor, a)
 }
 
 // lockForWrite is loadForWrite inside the transaction that writes the account: it locks
@@ -677,7 +599,7 @@ func (s *Service) loadForWrite(ctx context.Context, rd roster.Tx, actor roster.A
 // each applied to the account as the one before left it. A change that may touch who is
 // an active system administrator first takes the guard those changes share, always
 // before the row, so that two such changes never wait for each other in opposite order.
-func (s *Service) lockForWrite(ctx context.Context, tx roster.Tx, actor roster.Actor, ref roster.AccountRef, patch map[string]any) (*roster.Account, error) {
+func (s *Service) lockForWrite(ctx context.Context, p *policy, tx roster.Tx, actor roster.Actor, ref roster.AccountRef, patch map[string]any) (*roster.Account, error) {
 	_, sysadmin := patch["sysadmin"]
 	_, state := patch["state"]
 	if sysadmin || state {
@@ -689,29 +611,46 @@ func (s *Service) lockForWrite(ctx context.Context, tx roster.Tx, actor roster.A
 	if err != nil {
 		return nil, err
 	}
-	return a, mayWrite(actor, a)
+	return a, mayWrite(p, actor, a)
 }
 
-func mayWrite(actor roster.Actor, a *roster.Account) error {
+// mayWrite refuses a change of an account the actor may not change at all.
+func mayWrite(p *policy, actor roster.Actor, a *roster.Account) error {
 	if !visibleToReader(actor, a) {
 		return roster.Errorf(roster.ENOTFOUND, "Account not found.")
 	}
-	if !actor.IsSysadmin() && !actor.Is(a.ID) {
-		return roster.Errorf(roster.EFORBIDDEN, "You may change only your own account.")
+	if d := editDecision(p, actor, a); !d.Allowed {
+		return editError(d)
 	}
 	return nil
 }
 
+// editError words a refused edit.
+func editError(d roster.Decision) error {
+	e := &roster.Error{Code: roster.EFORBIDDEN, Reason: string(d.Rule)}
+	switch d.Rule {
+	case roster.RuleAnonymous:
+		e.Code, e.Message = roster.EUNAUTHENTICATED, "Authentication required."
+	case roster.RuleReadOnlyKey:
+		e.Message = "This API key is read-only."
+	case roster.RuleNotOwner:
+		e.Message = "You may change only your own account."
+	default:
+		e.Message = strings.ToUpper(d.Detail[:1]) + d.Detail[1:] + "."
+	}
+	return e
+}
+
 // saveChange writes a checked change and its audit entry.
-func (s *Service) saveChange(ctx context.Context, tx roster.Tx, before, a *roster.Account, c *change, passwordHash string) error {
+func (s *Service) saveChange(ctx context.Context, p *policy, tx roster.Tx, before, a *roster.Account, c *change, passwordHash string) error {
 	if len(c.changes) == 0 {
 		return nil
 	}
-	if err := uniqueError(s.checkUnique(ctx, tx, a, before)); err != nil {
+	if err := uniqueError(s.checkUnique(ctx, p, tx, a, before)); err != nil {
 		return err
 	}
 	if c.demoted {
-		if err := s.lastSysadminGuard(ctx, tx, a.ID); err != nil {
+		if err := s.lastSysadminGuard(ctx, p, tx, a.ID); err != nil {
 			return err
 		}
 	}
@@ -753,17 +692,16 @@ func stateAction(st roster.State) string {
 // lastSysadminGuard refuses a change that would leave no active system administrator.
 // The caller holds the store's sysadmin guard (LockSysadminGuard), so the count below
 // sees every concurrent change of administrators that committed before this one.
-func (s *Service) lastSysadminGuard(ctx context.Context, tx roster.Tx, changing int64) error {
-	yes := true
-	p, err := tx.ListAccounts(ctx, roster.AccountSelection{States: []roster.State{roster.StateActive}, Limit: 2,
-		Where: roster.Match{Attr: s.schema.Attr("sysadmin"), Lookup: roster.Exact, Value: yes}})
+func (s *Service) lastSysadminGuard(ctx context.Context, p *policy, tx roster.Tx, changing int64) error {
+	page, err := tx.ListAccounts(ctx, roster.AccountSelection{States: []roster.State{roster.StateActive}, Limit: 2,
+		Where: roster.Match{Attr: p.schema.Attr("sysadmin"), Lookup: roster.Exact, Value: true}})
 	if err != nil {
 		return err
 	}
 	if s.hooks.afterSysadminGuard != nil {
 		s.hooks.afterSysadminGuard()
 	}
-	for _, a := range p.Accounts {
+	for _, a := range page.Accounts {
 		if a.ID != changing {
 			return nil
 		}
@@ -804,7 +742,11 @@ func (s *Service) SetPassword(ctx context.Context, ref roster.AccountRef, passwo
 	if p := checkPassword(password); p != nil {
 		return roster.Invalid(*p)
 	}
-	a, err := s.loadForWrite(ctx, s.store, actor, ref)
+	p, err := s.policy(ctx)
+	if err != nil {
+		return err
+	}
+	a, err := s.loadForWrite(ctx, p, s.store, actor, ref)
 	if err != nil {
 		return err
 	}

@@ -23,9 +23,13 @@ func (s *Service) ListAudit(ctx context.Context, f roster.AuditFilter) ([]*roste
 }
 
 // Roles lists the roles (sysadmin, staff) and the capabilities of the schema.
-func (s *Service) Roles() []roster.Role {
+func (s *Service) Roles(ctx context.Context) ([]roster.Role, error) {
+	p, err := s.policy(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := []roster.Role{}
-	for _, a := range s.schema.Attrs() {
+	for _, a := range p.schema.Attrs() {
 		switch {
 		case a.Name == "sysadmin" || a.Name == "staff":
 			out = append(out, roster.Role{Name: a.Name, Kind: "role", Description: a.Description})
@@ -33,5 +37,5 @@ func (s *Service) Roles() []roster.Role {
 			out = append(out, roster.Role{Name: a.Name, Kind: "capability", Description: a.Description})
 		}
 	}
-	return out
+	return out, nil
 }

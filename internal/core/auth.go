@@ -105,7 +105,7 @@ func (s *Service) AuthenticateKey(ctx context.Context, key string, c roster.Clie
 		s.touch(func(ctx context.Context) error { return s.store.TouchAPIKey(ctx, k.ID, now) })
 	}
 	actor := actorOf(a)
-	actor.KeyID, actor.ReadOnly, actor.ClientIP = k.ID, k.ReadOnly, c.IP
+	actor.KeyID, actor.ReadOnly, actor.ClientIP, actor.PolicyVersion = k.ID, k.ReadOnly, c.IP, k.PolicyVersion
 	return actor, nil
 }
 
@@ -253,8 +253,12 @@ func (s *Service) Login(ctx context.Context, cred roster.Credentials, c roster.C
 		s.log.Warn("clearing a throttle", "err", err)
 	}
 	a.LastLoginAt = now
+	p, err := s.policy(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return &roster.SessionInfo{Token: token, CSRFToken: secret.CSRFToken(token), ExpiresAt: sess.ExpiresAt,
-		Account: s.record(actor, a, roster.ReadOptions{}), DeviceToken: deviceToken}, nil
+		Account: s.record(s.newReader(p, actor, a, roster.ReadOptions{}, nil)), DeviceToken: deviceToken}, nil
 }
 
 // findLogin returns the account a login name names (by email address when it holds an
@@ -264,8 +268,12 @@ func (s *Service) findLogin(ctx context.Context, login string) (*roster.Account,
 		return nil, nil
 	}
 	if strings.Contains(login, "@") {
+		email, err := emailAttr()
+		if err != nil {
+			return nil, err
+		}
 		p, err := s.store.ListAccounts(ctx, roster.AccountSelection{Limit: 1,
-			Where: roster.Match{Attr: s.schema.Attr("email"), Lookup: roster.IExact, Value: login}})
+			Where: roster.Match{Attr: email, Lookup: roster.IExact, Value: login}})
 		if err != nil || len(p.Accounts) == 0 {
 			return nil, err
 		}
@@ -318,7 +326,7 @@ func (s *Service) AuthenticateSession(ctx context.Context, token string, c roste
 		s.touch(func(ctx context.Context) error { return s.store.TouchSession(ctx, sess.ID, now) })
 	}
 	actor := actorOf(a)
-	actor.SessionID, actor.ClientIP = sess.ID, c.IP
+	actor.SessionID, actor.ClientIP, actor.PolicyVersion = sess.ID, c.IP, sess.PolicyVersion
 	return actor, nil
 }
 

@@ -1,12 +1,24 @@
 package core
 
-import "github.com/rosterhq/roster/internal/roster"
+import (
+	"context"
+
+	"github.com/rosterhq/roster/internal/roster"
+)
 
 // SetHookAfterSysadminGuard makes the service call fn after the last-administrator check
 // has counted the administrators and before the change is written (tests only).
 func SetHookAfterSysadminGuard(s *Service, fn func()) { s.hooks.afterSysadminGuard = fn }
 
-// ReadableWhere exposes readableWhere to tests.
-func ReadableWhere(s *Service, actor roster.Actor, attr *roster.Attribute) roster.Cond {
-	return s.readableWhere(actor, attr)
+// ReadableWhere exposes readableWhere to tests, with the caller's audiences.
+func ReadableWhere(ctx context.Context, s *Service, actor roster.Actor, attr *roster.Attribute) roster.Cond {
+	p, err := s.policy(ctx)
+	if err != nil {
+		panic(err)
+	}
+	scope, err := s.scopeOf(ctx, actor)
+	if err != nil {
+		panic(err)
+	}
+	return s.readableWhere(p, actor, attr, scope)
 }

@@ -214,8 +214,8 @@ func TestLastSysadminRace(t *testing.T) {
 			a := e.user(t, fmt.Sprintf("admin%da", round), map[string]any{"sysadmin": true})
 			b := e.user(t, fmt.Sprintf("admin%db", round), map[string]any{"sysadmin": true})
 			// Only a and b are active administrators: retire the others first.
-			yes := true
-			p, err := e.svc.ListAccounts(operator(), roster.AccountFilter{Sysadmin: &yes, States: []roster.State{roster.StateActive}}, roster.ReadOptions{})
+			admins := roster.AccountFilter{Fields: []roster.FieldFilter{roster.Filter("sysadmin", roster.Exact, "true")}, States: []roster.State{roster.StateActive}}
+			p, err := e.svc.ListAccounts(operator(), admins, roster.ReadOptions{})
 			mustNil(t, err)
 			for _, o := range p.Records {
 				if o.ID != a.AccountID && o.ID != b.AccountID {
@@ -248,7 +248,7 @@ func TestLastSysadminRace(t *testing.T) {
 			wg.Wait()
 			core.SetHookAfterSysadminGuard(e.svc, nil)
 
-			p, err = e.svc.ListAccounts(operator(), roster.AccountFilter{Sysadmin: &yes, States: []roster.State{roster.StateActive}}, roster.ReadOptions{})
+			p, err = e.svc.ListAccounts(operator(), admins, roster.ReadOptions{})
 			mustNil(t, err)
 			if len(p.Records) != 1 {
 				t.Fatalf("%s: %d active administrators remain (errors: %v, %v); want exactly 1", c.name, len(p.Records), errs[0], errs[1])
@@ -344,7 +344,7 @@ func TestTextRule(t *testing.T) {
 			wantProblem(t, err, "ids")
 			_, err = e.svc.ListAccounts(as(alice), roster.AccountFilter{Query: bad}, roster.ReadOptions{})
 			wantProblem(t, err, "q")
-			_, err = e.svc.ListAccounts(operator(), roster.AccountFilter{Usernames: []string{bad}}, roster.ReadOptions{})
+			_, err = e.svc.ListAccounts(operator(), roster.AccountFilter{Fields: []roster.FieldFilter{roster.Filter("username", roster.In, bad)}}, roster.ReadOptions{})
 			wantProblem(t, err, "username")
 			_, err = e.svc.Login(anonymous(), roster.Credentials{Login: bad, Password: "x"}, client)
 			wantProblem(t, err, "login")
@@ -434,7 +434,11 @@ func wantProblem(t *testing.T, err error, field string) {
 func TestReadableWhereAgreesWithRecords(t *testing.T) {
 	for _, age := range []int{0, 13} {
 		t.Run(fmt.Sprintf("consent-age=%d", age), func(t *testing.T) {
-			enginesWith(t, core.Config{ParentalConsentAge: age}, func(t *testing.T, e *env) {
+			engines(t, func(t *testing.T, e *env) {
+				_, err := e.svc.SetPolicy(operator(), roster.SettingParentalConsentAge, fmt.Sprint(age))
+				mustNil(t, err)
+				sch, err := e.svc.Schema(operator())
+				mustNil(t, err)
 				year := e.clock.now().Year()
 				var actors []roster.Actor
 				for i, p := range []map[string]any{
@@ -456,7 +460,7 @@ func TestReadableWhereAgreesWithRecords(t *testing.T) {
 					if who == "anonymous" {
 						ctx = anonymous()
 					}
-					for _, attr := range e.svc.Schema().Attrs() {
+					for _, attr := range sch.Attrs() {
 						if !comparable(attr) {
 							continue
 						}
@@ -469,8 +473,8 @@ func TestReadableWhereAgreesWithRecords(t *testing.T) {
 							}
 						}
 						var got []string
-						cond := core.ReadableWhere(e.svc, caller, attr)
-						p, err := e.store.ListAccounts(context.Background(), roster.AccountSelection{Where: roster.And(cond, roster.Match{Attr: e.svc.Schema().Attr("username"), Lookup: roster.IStartsWith, Value: "person"})})
+						cond := core.ReadableWhere(ctx, e.svc, caller, attr)
+						p, err := e.store.ListAccounts(context.Background(), roster.AccountSelection{Limit: 100, Where: roster.And(cond, roster.Match{Attr: sch.Attr("username"), Lookup: roster.IStartsWith, Value: "person"})})
 						mustNil(t, err)
 						for _, a := range p.Accounts {
 							got = append(got, a.Username)

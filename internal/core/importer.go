@@ -26,11 +26,15 @@ func (s *Service) ImportAccounts(ctx context.Context, rows iter.Seq2[roster.Impo
 	if err := requireSysadmin(actor, true); err != nil {
 		return nil, err
 	}
+	p, err := s.policy(ctx)
+	if err != nil {
+		return nil, err
+	}
 	res := &roster.ImportResult{}
 	var dryRun = errors.New("dry run")
-	imp := &importer{s: s, ctx: ctx, actor: actor, res: res, progress: opt.Progress, usernames: map[string]int{}, emails: map[string]int{}, unknown: map[string]bool{}}
+	imp := &importer{s: s, pol: p, ctx: ctx, actor: actor, res: res, progress: opt.Progress, usernames: map[string]int{}, emails: map[string]int{}, unknown: map[string]bool{}}
 	ran := false
-	err := s.store.InTx(ctx, func(tx roster.Tx) error {
+	err = s.store.InTx(ctx, func(tx roster.Tx) error {
 		// The rows are read as they arrive and cannot be read twice: if the store would
 		// retry the transaction after a concurrency failure, give up instead.
 		if ran {
@@ -49,7 +53,7 @@ func (s *Service) ImportAccounts(ctx context.Context, rows iter.Seq2[roster.Impo
 			if err := tx.LockSysadminGuard(ctx); err != nil {
 				return err
 			}
-			if err := s.lastSysadminGuard(ctx, tx, 0); err != nil {
+			if err := s.lastSysadminGuard(ctx, p, tx, 0); err != nil {
 				return err
 			}
 		}
@@ -71,6 +75,7 @@ const importChunk = 1000
 
 type importer struct {
 	s        *Service
+	pol      *policy
 	ctx      context.Context
 	tx       roster.Tx
 	actor    roster.Actor
@@ -225,7 +230,7 @@ func (im *importer) lookup(rows []roster.ImportRow) (lookedUp, error) {
 		lu.byName[roster.FoldKey(a.Username)] = a
 	}
 	if len(emails) > 0 {
-		sel := roster.AccountSelection{AnyState: true, Where: roster.Match{Attr: im.s.schema.Attr("email"), Lookup: roster.IIn, Value: anyList(emails)}}
+		sel := roster.AccountSelection{AnyState: true, Where: roster.Match{Attr: im.pol.schema.Attr("email"), Lookup: roster.IIn, Value: anyList(emails)}}
 		err := im.s.store.StreamAccounts(ctx, sel, func(a *roster.Account) error {
 			lu.emailOwner[roster.FoldKey(a.Email)] = a.ID
 			return nil
@@ -256,10 +261,10 @@ func (im *importer) checkChunk(lu lookedUp) checked {
 // check validates one row; it returns the pending write, or ok=false with problems
 // recorded.
 func (im *importer) check(r roster.ImportRow, byName map[string]*roster.Account, emailOwner map[string]int64) (*pending, bool) {
-	s := im.s
+	s, sch := im.s, im.pol.schema
 	values := make(map[string]any, len(r.Values))
 	for k, v := range r.Values {
-		attr := s.schema.Attr(k)
+		attr := sch.Attr(k)
 		switch {
 		case attr != nil && (attr.Storage == roster.StoreComputed || attr.Write == roster.WriteNone && !importKept[k]):
 			// Columns Roster maintains (id, updated, last_login, …): an export writes
@@ -276,7 +281,7 @@ func (im *importer) check(r roster.ImportRow, byName map[string]*roster.Account,
 	if pw, ok := values["password"].(string); ok && pw == "" {
 		delete(values, "password") // an empty password cell means "leave it"
 	}
-	uattr := s.schema.Attr("username")
+	uattr := sch.Attr("username")
 	uv, up := uattr.Normalize(values["username"])
 	if up != nil {
 		im.problem(r.Line, *up)
@@ -301,7 +306,7 @@ func (im *importer) check(r roster.ImportRow, byName map[string]*roster.Account,
 		delete(values, "uuid")
 		delete(values, "username") // the row's username names the account; imports do not rename
 		p.before, p.acct = before, before.Clone()
-		p.change, err = s.applyPatch(im.actor, p.acct, values, patchOptions{})
+		p.change, err = s.applyPatch(im.pol, im.actor, p.acct, values, patchOptions{})
 	} else {
 		now := s.now()
 		p.acct = &roster.Account{UUID: newUUID(), State: roster.StateActive, CreatedAt: now, UpdatedAt: now, Profile: map[string]any{}}
@@ -310,7 +315,7 @@ func (im *importer) check(r roster.ImportRow, byName map[string]*roster.Account,
 			return nil, false
 		}
 		p.created = true
-		p.change, err = s.applyPatch(im.actor, p.acct, values, patchOptions{creating: true})
+		p.change, err = s.applyPatch(im.pol, im.actor, p.acct, values, patchOptions{creating: true})
 	}
 	if err != nil {
 		re := roster.AsError(err)
@@ -403,4 +408,12 @@ func (im *importer) write(work []pending) error {
 		entries = append(entries, e)
 	}
 	return tx.AppendAudit(ctx, entries...)
+}
+
+func anyList(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }

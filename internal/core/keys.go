@@ -32,7 +32,11 @@ func (s *Service) CreateAPIKey(ctx context.Context, ref roster.AccountRef, req r
 	if len(problems) > 0 {
 		return nil, roster.Invalid(problems...)
 	}
-	a, err := s.loadForWrite(ctx, s.store, actor, ref)
+	p, err := s.policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.loadForWrite(ctx, p, s.store, actor, ref)
 	if err != nil {
 		return nil, err
 	}

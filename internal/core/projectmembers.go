@@ -402,6 +402,10 @@ func outsideDAG(a *access, stored *roster.ProjectMember, key string) string {
 
 // exportMembers streams the members an export may show, with their DAG names.
 func (s *Service) exportMembers(ctx context.Context, a *access, byUsername bool, fn func(*roster.ProjectView, *roster.ProjectMember) error) (*roster.ProjectView, error) {
+	p, err := s.policy(ctx)
+	if err != nil {
+		return nil, err
+	}
 	view, err := s.projectView(ctx, a.project)
 	if err != nil {
 		return nil, err
@@ -410,21 +414,54 @@ func (s *Service) exportMembers(ctx context.Context, a *access, byUsername bool,
 	for _, d := range view.DAGs {
 		names[d.ID] = d.UniqueName
 	}
+	render := s.memberRenderer(p, a)
 	err = s.store.StreamProjectMembers(ctx, roster.MemberFilter{ProjectID: a.project.ID, DAGID: a.dag(), ByUsername: byUsername},
 		func(m *roster.ProjectMember) error {
 			m.DAGName = names[m.DAGID]
+			render(m)
 			return fn(view, m)
 		})
 	return view, err
 }
 
+// memberRenderer renders members' accounts for the actor of a, through the schema like
+// every other read. The members are in a's project, so a caller who holds User Rights
+// there (or administers projects) reads them as the project_managers audience. Only the
+// attributes member listings show are rendered: those REDCap names, and the names and
+// email of Roster's own member documents.
+func (s *Service) memberRenderer(p *policy, a *access) func(*roster.ProjectMember) {
+	var aud map[string]string
+	switch {
+	case a.admin:
+		aud = map[string]string{roster.AudienceProjectManagers: fmt.Sprintf("the caller administers projects, and the account is a member of project %d", a.project.ID)}
+	case a.right(roster.RightUserRights) >= 1:
+		aud = map[string]string{roster.AudienceProjectManagers: fmt.Sprintf("the caller holds User Rights in project %d, where the account is a member", a.project.ID)}
+	}
+	var attrs []*roster.Attribute
+	for _, at := range p.schema.Attrs() {
+		if at.WireName("redcap") != "" || at.Name == "email" || at.Name == "first_name" || at.Name == "last_name" {
+			attrs = append(attrs, at)
+		}
+	}
+	return func(m *roster.ProjectMember) {
+		if m.Account != nil {
+			m.Record = s.recordOf(s.newReader(p, a.actor, m.Account, roster.ReadOptions{}, fixedAudiences(aud)), attrs)
+		}
+		m.Account = nil
+	}
+}
+
 // projectView is a project with its DAGs, for showing members.
 func (s *Service) projectView(ctx context.Context, p *roster.Project) (*roster.ProjectView, error) {
+	pol, err := s.policy(ctx)
+	if err != nil {
+		return nil, err
+	}
 	dags, err := s.store.ListProjectDAGs(ctx, p.ID)
 	if err != nil {
 		return nil, err
 	}
-	return &roster.ProjectView{Project: p, DAGs: dags}, nil
+	return &roster.ProjectView{Schema: pol.schema, Project: p, DAGs: dags}, nil
 }
 
 // readAccess is projectAccess outside a transaction, with a check.
@@ -476,6 +513,11 @@ func (s *Service) GetProjectMember(ctx context.Context, id int64, username strin
 	if m == nil || a.dag() != 0 && m.DAGID != a.dag() {
 		return nil, nil, roster.Errorf(roster.ENOTFOUND, "%s is not a member of this project.", roster.FoldKey(username))
 	}
+	p, err := s.policy(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.memberRenderer(p, a)(m)
 	view, err := s.projectView(ctx, a.project)
 	if err != nil {
 		return nil, nil, err

@@ -354,6 +354,7 @@ func (s *Service) IssueProjectToken(ctx context.Context, id int64, username stri
 			return err
 		}
 		m.HasToken = true
+		m.Account = nil // surfaces show the member's username only
 		out = &roster.NewProjectToken{Token: token, Member: m}
 		return tx.AppendAudit(ctx, projectAudit(ctx, now, "project.token.issue", a.project, []roster.Change{
 			{Field: "member", New: m.Username}, {Field: "token", Redacted: true}}))

@@ -17,14 +17,9 @@ import (
 
 // Config tunes the service. Zero values take the defaults noted.
 type Config struct {
-	Schema         *roster.Schema // default: the embedded schema
-	PasswordParams secret.Params  // default: secret.DefaultParams
+	PasswordParams secret.Params // default: secret.DefaultParams
 	// SessionLifetime bounds a browser session (default 12h).
 	SessionLifetime time.Duration
-	// ParentalConsentAge: accounts younger than this (by year_of_birth, or without one)
-	// require parental consent and are shown as private to others. 0 turns it off
-	// (the default); Open edX deployments use 13.
-	ParentalConsentAge int
 	// Throttling of failed sign-ins and bad keys, counted in the database so every
 	// replica sees the same counts.
 	LoginFailuresAllowed int // per account and client address, or per known device; default 5
@@ -45,7 +40,7 @@ type Config struct {
 // Service runs Roster's use cases over a store.
 type Service struct {
 	store  roster.Store
-	schema *roster.Schema
+	pol    policyState // the policy in force, read from the store
 	cfg    Config
 	log    *slog.Logger
 	// touches bounds the background updates of last-used times.
@@ -63,13 +58,6 @@ type hooks struct {
 
 // New returns a service over store.
 func New(store roster.Store, cfg Config) (*Service, error) {
-	if cfg.Schema == nil {
-		s, err := roster.LoadSchema()
-		if err != nil {
-			return nil, err
-		}
-		cfg.Schema = s
-	}
 	if cfg.PasswordParams == (secret.Params{}) {
 		cfg.PasswordParams = secret.DefaultParams
 	}
@@ -100,11 +88,8 @@ func New(store roster.Store, cfg Config) (*Service, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, schema: cfg.Schema, cfg: cfg, log: cfg.Log, touches: make(chan struct{}, 8)}, nil
+	return &Service{store: store, cfg: cfg, log: cfg.Log, touches: make(chan struct{}, 8)}, nil
 }
-
-// Schema returns the profile schema the service validates against.
-func (s *Service) Schema() *roster.Schema { return s.schema }
 
 // Ping reports whether the database answers.
 func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
@@ -157,9 +142,3 @@ func requireSysadmin(a roster.Actor, write bool) error {
 	return nil
 }
 
-// RequireSysadmin returns nil if the actor in ctx is a system administrator,
-// EUNAUTHENTICATED for an anonymous one and EFORBIDDEN otherwise. Dialects whose platform
-// checks permission before validating input (CKAN) ask it first.
-func (s *Service) RequireSysadmin(ctx context.Context) error {
-	return requireSysadmin(roster.ActorFromContext(ctx), true)
-}

@@ -38,7 +38,7 @@ func TestBadTextIsInvalid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.ListAccounts(ctx, roster.AccountSelection{Where: roster.Match{Attr: sch.Attr("city"), Lookup: roster.Exact, Value: "nul\x00name"}})
+	_, err = s.ListAccounts(ctx, roster.AccountSelection{Limit: 5, Where: roster.Match{Attr: sch.Attr("city"), Lookup: roster.Exact, Value: "nul\x00name"}})
 	check("ListAccounts comparing with a NUL", err)
 
 	now := time.Now().UTC().Truncate(time.Microsecond)

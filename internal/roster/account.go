@@ -191,29 +191,39 @@ func (s AccountSort) Valid() bool {
 }
 
 // AccountFilter is what a surface asks of a list of accounts: it selects, orders and
-// pages them. Nil pointers and empty values select everything. The core turns it into an
-// AccountSelection for the store, keeping to what the caller may read.
+// pages them. The core turns it into an AccountSelection for the store, keeping to
+// what the schema allows and the caller may read.
 type AccountFilter struct {
-	States     []State // empty: every state except deleted
-	AnyState   bool    // include deleted accounts too
-	Sysadmin   *bool
-	Staff      *bool
-	Capability string
-	Email      string   // exact, case-insensitive
-	Emails     []string // any of these, case-insensitive
-	// Usernames selects these usernames (case-insensitive); empty selects all.
-	Usernames []string
+	States   []State // empty: every state except deleted
+	AnyState bool    // include deleted accounts too
+	// Fields must all hold. Each names an attribute by its canonical name and one of the
+	// lookups its schema entry declares (Attribute.Filter).
+	Fields []FieldFilter
 	// Query matches a case-insensitive substring of username, full name or email, each
 	// where the caller may read it.
-	Query         string
-	CreatedAfter  time.Time
-	CreatedBefore time.Time
-	Sort          AccountSort
-	Desc          bool
-	Limit         int    // 0: no limit (streams only); lists cap it
-	Offset        int    // offset paging, for dialects that need it
-	Cursor        string // opaque keyset cursor from a previous page; overrides Offset
-	WantTotal     bool   // count every match (costs a second query)
+	Query string
+	// Sort names an attribute whose schema entry declares sort, or SortDisplay; ""
+	// orders by id.
+	Sort      AccountSort
+	Desc      bool
+	Limit     int    // lists: 0 takes the default page; streams: 0 is no limit
+	Offset    int    // offset paging, for dialects that need it
+	Cursor    string // opaque keyset cursor from a previous page; overrides Offset
+	WantTotal bool   // count every match (costs a second query)
+}
+
+// FieldFilter is one condition of a list on one attribute, as a surface received it:
+// values are text, read by the attribute's type (one value; two for range; any number
+// for in; true or false for isnull).
+type FieldFilter struct {
+	Attr   string
+	Lookup Lookup
+	Values []string
+}
+
+// Filter builds a FieldFilter.
+func Filter(attr string, l Lookup, values ...string) FieldFilter {
+	return FieldFilter{Attr: attr, Lookup: l, Values: values}
 }
 
 // AccountPage is one page of a list.

@@ -27,6 +27,7 @@ const (
 	LTE         Lookup = "lte"
 	In          Lookup = "in"     // Value is a []any of values
 	IIn         Lookup = "iin"    // In, without regard to case
+	Range       Lookup = "range"  // Value is a []any of two values, both ends included
 	IsNull      Lookup = "isnull" // Value is a bool: true matches accounts without a value
 )
 
@@ -54,7 +55,16 @@ type (
 	}
 	// IsAccount holds for the account of that id only.
 	IsAccount struct{ ID int64 }
+	// MemberOf holds for accounts that are members of a project at one of Places
+	// (REDCap members are matched by username); with no places, of any project.
+	MemberOf struct{ Places []ProjectPlace }
 )
+
+// ProjectPlace is a project, or one DAG of it (DAGID 0: the whole project).
+type ProjectPlace struct {
+	ProjectID int64
+	DAGID     int64
+}
 
 func (All) isCond()       {}
 func (AnyOf) isCond()     {}
@@ -63,6 +73,7 @@ func (Never) isCond()     {}
 func (Match) isCond()     {}
 func (Holds) isCond()     {}
 func (IsAccount) isCond() {}
+func (MemberOf) isCond()  {}
 
 // And joins conditions, dropping those that always hold (nil) and folding to Never when
 // one never holds.
@@ -130,6 +141,9 @@ type AccountSelection struct {
 	States   []State // empty: every state except deleted
 	AnyState bool    // include deleted accounts too
 	Sort     AccountSort
+	// SortAttr orders by an attribute the store keeps no index for (Sort is then
+	// ignored).
+	SortAttr *Attribute
 	Desc     bool
 	// SortVisible is where the caller may read the sort key. Elsewhere the row sorts as
 	// if the key were empty (the display name as the username), so an order never

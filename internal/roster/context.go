@@ -34,6 +34,9 @@ type Actor struct {
 	// Trusted marks the operator at the command line: it may do anything a sysadmin may,
 	// without an account.
 	Trusted bool
+	// PolicyVersion is the version of the stored policy read with the actor's credential
+	// (0: not read), so that the core need not ask for it again.
+	PolicyVersion int64
 }
 
 // Anonymous reports whether no account stands behind the actor.

@@ -15,6 +15,10 @@ type APIKey struct {
 	ExpiresAt  time.Time // zero: never
 	LastUsedAt time.Time // zero: never
 	RevokedAt  time.Time // zero: live
+	// PolicyVersion is the version of the stored policy when the key was read for a
+	// request (GetAPIKeyByHash reads both at once, so a replica learns of a policy change
+	// without asking separately).
+	PolicyVersion int64 `json:"-"`
 }
 
 // Live reports whether the key can authenticate at instant now.
@@ -33,6 +37,8 @@ type Session struct {
 	LastSeenAt time.Time
 	ClientIP   string
 	UserAgent  string
+	// PolicyVersion: as for APIKey, when read by GetSessionByHash.
+	PolicyVersion int64 `json:"-"`
 }
 
 // LoginDevice is a browser that signed in to an account with its password. It holds a

@@ -237,9 +237,12 @@ type ProjectMember struct {
 
 	// Read-only, joined on read.
 	AccountID int64
-	Email     string
-	FirstName string
-	LastName  string
+	// Account is the member's account as stored, joined on read (nil without one). The
+	// core renders it into Record for the caller and clears it: no surface sees it.
+	Account *Account
+	// Record is the member's account as the caller may see it, through the schema's read
+	// rules (nil without an account).
+	Record    *Record
 	Suspended bool // the account exists but is not active
 	// RoleName is the role's unique name, Role its privileges, when RoleID ≠ 0.
 	RoleName string
@@ -446,6 +449,8 @@ type MemberFilter struct {
 // ProjectView is what an export needs besides its rows: the project, its DAGs (with
 // unique names, sorted by label) and its roles (oldest first).
 type ProjectView struct {
+	// Schema is the profile schema in force, which names the members' account fields.
+	Schema  *Schema
 	Project *Project
 	DAGs    []*DAG
 	Roles   []*ProjectRole
@@ -671,7 +676,15 @@ type MemberDoc struct {
 // Doc returns the member of p in Roster's own JSON.
 func (m *ProjectMember) Doc(p *Project) MemberDoc {
 	priv := m.Effective()
-	d := MemberDoc{Username: m.Username, AccountID: m.AccountID, Email: m.Email, FirstName: m.FirstName, LastName: m.LastName,
+	text := func(name string) string {
+		if m.Record == nil {
+			return ""
+		}
+		v, _ := m.Record.Get(name)
+		str, _ := v.(string)
+		return str
+	}
+	d := MemberDoc{Username: m.Username, AccountID: m.AccountID, Email: text("email"), FirstName: text("first_name"), LastName: text("last_name"),
 		Expiration: m.Expiration, DataAccessGroup: m.DAGName, Role: m.RoleName, HasToken: m.HasToken, AddedAt: m.AddedAt,
 		Rights: make(map[string]int, NumRights), Forms: make(map[string]int, len(p.Forms)), FormsExport: make(map[string]int, len(p.Forms))}
 	for i, def := range ProjectRights {

@@ -42,13 +42,17 @@ const (
 )
 
 // Level is the least privileged audience that may read an attribute. Readers climb a
-// ladder: anyone sees public attributes; anyone sees shared ones when the owner's privacy
-// is all_users; custom ones only when the owner shares them one by one; the owner sees
-// self and below; staff and sysadmins see everything below none.
+// ladder: anyone, anonymous callers too, sees public attributes; every signed-in caller
+// sees signed_in ones; signed-in callers see shared ones when the owner's privacy is
+// all_users, and custom ones (and shared ones) when the owner shares them one by one;
+// the owner sees self and below; staff and sysadmins see everything below none. An
+// attribute may also name audiences (Attribute.Audiences) that read it whatever the
+// owner's privacy.
 type Level int
 
 const (
 	LevelPublic Level = iota
+	LevelSignedIn
 	LevelShared
 	LevelCustom
 	LevelSelf
@@ -56,7 +60,19 @@ const (
 	LevelNone
 )
 
-var levelNames = [...]string{"public", "shared", "custom", "self", "staff", "none"}
+var levelNames = [...]string{"public", "signed_in", "shared", "custom", "self", "staff", "none"}
+
+// Audiences are the readers an attribute may grant beyond the ladder, by a relationship
+// between the caller and the account.
+const (
+	// AudienceProjectManagers: callers who hold User Rights (full or read-only) in a
+	// project the account is a member of (in its DAG, for a manager confined to one),
+	// and project administrators. REDCap shows them a member's names and email.
+	AudienceProjectManagers = "project_managers"
+)
+
+// Audiences lists every audience.
+var Audiences = []string{AudienceProjectManagers}
 
 func (l Level) String() string {
 	if l < 0 || int(l) >= len(levelNames) {
@@ -110,6 +126,12 @@ type Attribute struct {
 	Format      string            `json:"format,omitempty"`
 	Default     any               `json:"default,omitempty"`
 	Names       map[string]string `json:"names,omitempty"`
+	// Audiences read the attribute whatever the owner's privacy (see Audiences).
+	Audiences []string `json:"audiences,omitempty"`
+	// Filter lists the lookups a list may filter the attribute by; Sort, whether it may
+	// order by it. A caller's filter or order uses a value only where it may read it.
+	Filter []Lookup `json:"filter,omitempty"`
+	Sort   bool     `json:"sort,omitempty"`
 
 	pattern *regexp.Regexp
 	index   int // position in the schema
@@ -140,9 +162,13 @@ type schemaDoc struct {
 }
 
 // LoadSchema returns the default schema extended by the operator's documents. An entry
-// whose name is new adds a profile attribute (or a capability); an entry that names an
-// existing profile attribute or capability replaces its definition. Built-in column,
-// computed and secret attributes cannot be redefined, since code depends on them.
+// whose name is new adds a profile attribute (or a capability). An entry that names an
+// existing attribute and gives a type replaces a profile attribute or capability whole.
+// An entry that names one without a type overrides only the keys it gives: any key of a
+// profile attribute or capability but its storage and type; of a built-in attribute
+// (column, computed, secret), which code depends on, only who reads it (read,
+// audiences), its names, description, filter and sort, and its write rule if the new
+// one is stricter.
 func LoadSchema(extensions ...[]byte) (*Schema, error) {
 	var base schemaDoc
 	if err := strictDecode(defaultSchemaJSON, &base); err != nil {
@@ -155,27 +181,142 @@ func LoadSchema(extensions ...[]byte) (*Schema, error) {
 		}
 	}
 	for i, ext := range extensions {
-		var doc schemaDoc
-		if err := strictDecode(ext, &doc); err != nil {
+		var err error
+		if attrs, err = extend(attrs, ext); err != nil {
 			return nil, fmt.Errorf("schema extension %d: %w", i+1, err)
 		}
-		for _, a := range doc.Attributes {
+	}
+	return NewSchema(attrs)
+}
+
+// overridable are the keys an override of a built-in attribute may give.
+var overridable = map[string]bool{"name": true, "read": true, "audiences": true, "names": true, "description": true,
+	"filter": true, "sort": true, "write": true}
+
+// extend applies one extension document to attrs (which it does not change) and returns
+// the result.
+func extend(base []*Attribute, ext []byte) ([]*Attribute, error) {
+	var doc struct {
+		Attributes []json.RawMessage `json:"attributes"`
+	}
+	if err := strictDecode(ext, &doc); err != nil {
+		return nil, err
+	}
+	attrs := slices.Clone(base)
+	for _, raw := range doc.Attributes {
+		var keys map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &keys); err != nil {
+			return nil, err
+		}
+		var a Attribute
+		if err := strictDecode(raw, &a); err != nil {
+			return nil, err
+		}
+		j := slices.IndexFunc(attrs, func(b *Attribute) bool { return b.Name == a.Name })
+		_, typed := keys["type"]
+		switch {
+		case j < 0:
 			if a.Storage == "" {
 				a.Storage = StoreProfile
 			}
 			if a.Storage != StoreProfile && a.Storage != StoreCapability {
-				return nil, fmt.Errorf("schema extension: attribute %q: storage %q is reserved for built-in attributes; use profile or capability", a.Name, a.Storage)
+				return nil, fmt.Errorf("attribute %q: storage %q is reserved for built-in attributes; use profile or capability", a.Name, a.Storage)
 			}
-			j := slices.IndexFunc(attrs, func(b *Attribute) bool { return b.Name == a.Name })
-			switch {
-			case j < 0:
-				attrs = append(attrs, a)
-			case attrs[j].Storage != StoreProfile && attrs[j].Storage != StoreCapability:
-				return nil, fmt.Errorf("schema extension: attribute %q is built in and cannot be redefined", a.Name)
-			default:
-				attrs[j] = a
+			attrs = append(attrs, &a)
+		case typed:
+			old := attrs[j]
+			if old.Storage != StoreProfile && old.Storage != StoreCapability {
+				return nil, fmt.Errorf("attribute %q is built in: override its read, audiences, names, description, filter, sort or write without giving a type", a.Name)
 			}
+			if a.Storage == "" {
+				a.Storage = StoreProfile
+			}
+			if a.Storage != old.Storage {
+				return nil, fmt.Errorf("attribute %q: its storage is %s and cannot change", a.Name, old.Storage)
+			}
+			attrs[j] = &a
+		default:
+			merged, err := override(attrs[j], &a, keys)
+			if err != nil {
+				return nil, err
+			}
+			attrs[j] = merged
 		}
+	}
+	return attrs, nil
+}
+
+// override returns old with the keys an override gives replaced.
+func override(old, o *Attribute, keys map[string]json.RawMessage) (*Attribute, error) {
+	builtin := old.Storage != StoreProfile && old.Storage != StoreCapability
+	if _, ok := keys["storage"]; ok {
+		return nil, fmt.Errorf("attribute %q: its storage cannot change", old.Name)
+	}
+	n := *old
+	for k := range keys {
+		if builtin && !overridable[k] {
+			return nil, fmt.Errorf("attribute %q is built in: %q cannot be overridden (only read, audiences, names, description, filter, sort and a stricter write)", old.Name, k)
+		}
+		switch k {
+		case "name":
+		case "read":
+			n.Read = o.Read
+		case "audiences":
+			n.Audiences = o.Audiences
+		case "names":
+			n.Names = o.Names
+		case "description":
+			n.Description = o.Description
+		case "filter":
+			n.Filter = o.Filter
+		case "sort":
+			n.Sort = o.Sort
+		case "write":
+			if builtin && writeRank[o.Write] < writeRank[old.Write] {
+				return nil, fmt.Errorf("attribute %q is built in: its write rule may only become stricter than %s", old.Name, old.Write)
+			}
+			n.Write = o.Write
+		case "required":
+			n.Required = o.Required
+		case "minLength":
+			n.MinLength = o.MinLength
+		case "maxLength":
+			n.MaxLength = o.MaxLength
+		case "minimum":
+			n.Minimum = o.Minimum
+		case "maximum":
+			n.Maximum = o.Maximum
+		case "pattern":
+			n.Pattern = o.Pattern
+		case "enum":
+			n.Enum = o.Enum
+		case "format":
+			n.Format = o.Format
+		case "default":
+			n.Default = o.Default
+		default:
+			return nil, fmt.Errorf("attribute %q: %q cannot be overridden", old.Name, k)
+		}
+	}
+	return &n, nil
+}
+
+// writeRank orders write rules from the most to the least permissive.
+var writeRank = map[WriteRule]int{WriteSelf: 0, WriteSysadmin: 1, WriteNone: 2}
+
+// WithDefault returns a copy of the schema in which the named profile attribute has
+// another default.
+func (s *Schema) WithDefault(name string, v any) (*Schema, error) {
+	attrs := make([]*Attribute, len(s.attrs))
+	for i, a := range s.attrs {
+		c := *a
+		if a.Name == name {
+			if a.Storage != StoreProfile {
+				return nil, fmt.Errorf("attribute %q has no default to change", name)
+			}
+			c.Default = v
+		}
+		attrs[i] = &c
 	}
 	return NewSchema(attrs)
 }
@@ -304,7 +445,47 @@ func (a *Attribute) check() error {
 		}
 		a.Default = storedForm(v)
 	}
+	for _, au := range a.Audiences {
+		if !slices.Contains(Audiences, au) {
+			return fmt.Errorf("attribute %q: unknown audience %q (want one of %s)", a.Name, au, strings.Join(Audiences, ", "))
+		}
+	}
+	for _, l := range a.Filter {
+		if !slices.Contains(LookupsFor(a), l) {
+			return fmt.Errorf("attribute %q: %s cannot be filtered by %q (it may be by %s)", a.Name, a.Type, l, lookupList(LookupsFor(a)))
+		}
+	}
+	if a.Sort && len(LookupsFor(a)) == 0 {
+		return fmt.Errorf("attribute %q: a %s cannot be sorted by", a.Name, a.Type)
+	}
 	return nil
+}
+
+// LookupsFor lists the lookups the store can apply to an attribute's values.
+func LookupsFor(a *Attribute) []Lookup {
+	if !a.Readable() || a.Storage == StoreComputed {
+		return nil
+	}
+	switch a.Type {
+	case TypeString, TypeText:
+		return []Lookup{Exact, IExact, StartsWith, IStartsWith, EndsWith, IEndsWith, IContains, In, IsNull}
+	case TypeInt, TypeTime:
+		return []Lookup{Exact, GT, GTE, LT, LTE, In, Range, IsNull}
+	case TypeBool:
+		if a.Storage == StoreCapability {
+			return []Lookup{Exact}
+		}
+		return []Lookup{Exact, IsNull}
+	}
+	return nil
+}
+
+func lookupList(ls []Lookup) string {
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = string(l)
+	}
+	return strings.Join(out, ", ")
 }
 
 // Attrs returns every attribute in declaration order.

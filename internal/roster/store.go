@@ -111,6 +111,10 @@ type ProjectStore interface {
 	ListProjects(ctx context.Context) ([]*Project, error)
 	// ListMemberProjects lists the projects that have a member of that username.
 	ListMemberProjects(ctx context.Context, username string) ([]*Project, error)
+	// ListProjectMemberships returns, for each username, its memberships in every
+	// project, with its role joined, keyed by the lower-cased username; usernames without
+	// any are left out.
+	ListProjectMemberships(ctx context.Context, usernames []string) (map[string][]*ProjectMember, error)
 	// UpdateProject writes p's own fields and appends forms not yet stored.
 	UpdateProject(ctx context.Context, p *Project) error
 	// LockProject serializes the transactions that change one project: a second one
@@ -157,6 +161,17 @@ type ProjectStore interface {
 	DeleteProjectDAGs(ctx context.Context, projectID int64, dagIDs []int64) error
 }
 
+// PolicyStore persists the policy: the settings of roster.Settings.
+type PolicyStore interface {
+	// PolicyVersion is the version of the stored policy; it grows with every change.
+	PolicyVersion(ctx context.Context) (int64, error)
+	// GetPolicy reads every setting and their version together.
+	GetPolicy(ctx context.Context) (*StoredPolicy, error)
+	// SetPolicy stores settings (an empty Value deletes one) as the next version, which
+	// it returns. Call it inside InTx.
+	SetPolicy(ctx context.Context, settings []PolicySetting) (int64, error)
+}
+
 // AuditStore persists the audit log.
 type AuditStore interface {
 	// AppendAudit assigns the entries consecutive sequence numbers and stores them. Call it
@@ -175,6 +190,7 @@ type Tx interface {
 	ThrottleStore
 	GroupStore
 	ProjectStore
+	PolicyStore
 	AuditStore
 }
 

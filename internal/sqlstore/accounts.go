@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -243,7 +244,8 @@ var sortColumn = map[roster.AccountSort]string{
 type cursor struct {
 	Sort string `json:"s"`
 	Desc bool   `json:"d,omitempty"`
-	Key  string `json:"k,omitempty"` // sort column value; times in RFC 3339
+	Key  string `json:"k,omitempty"` // sort key value; times in RFC 3339
+	Kind string `json:"t,omitempty"` // the key's type, for orders by an attribute: s, n, t or b
 	ID   int64  `json:"i"`
 }
 
@@ -307,41 +309,84 @@ func sortKeyHidden(key roster.AccountSort, a *args) string {
 	return "''"
 }
 
-// listQuery builds the SELECT for a page or a stream. When the sort key is visible to
-// the caller only in some rows, the statement selects the key as the caller sees it as
-// its first column (keyed reports so), for the cursor.
-func (q *q) listQuery(f roster.AccountSelection, a args) (query string, keyed bool, _ args, _ error) {
-	sortKey := f.Sort
-	if sortKey == "" {
-		sortKey = roster.SortID
+// order is how a selection sorts: its name in cursors, the index expression, and what a
+// row sorts by where the caller may not read the key.
+type order struct {
+	name   string
+	expr   func(a *args) string
+	hidden func(a *args) string
+	kind   string // the key's type when it is selected: s, n, t or b
+}
+
+// orderOf resolves a selection's order.
+func (q *q) orderOf(f roster.AccountSelection) (order, error) {
+	if at := f.SortAttr; at != nil {
+		s, err := q.attr(at)
+		if err != nil {
+			return order{}, roster.Internal("store.listQuery", err)
+		}
+		// A missing value sorts as the type's least one, so that keys are never NULL
+		// (row comparisons with NULL would lose rows between pages).
+		o := order{name: "attr:" + at.Name}
+		switch at.Type {
+		case roster.TypeInt:
+			o.kind = "n"
+			o.expr = func(*args) string { return "CAST(COALESCE(" + s.expr + ", -1e18) AS DOUBLE PRECISION)" }
+			o.hidden = func(*args) string { return "CAST(-1e18 AS DOUBLE PRECISION)" }
+		case roster.TypeTime:
+			o.kind = "t"
+			o.expr = func(a *args) string { return "COALESCE(" + s.expr + ", " + a.add(zeroTime) + ")" }
+			o.hidden = func(a *args) string { return a.add(zeroTime) }
+		case roster.TypeBool:
+			o.kind = "b"
+			o.expr = func(*args) string { return "COALESCE(" + s.expr + ", FALSE)" }
+			o.hidden = func(*args) string { return "FALSE" }
+		default:
+			o.kind = "s"
+			o.expr = func(*args) string { return "COALESCE(" + s.fold + ", '')" }
+			o.hidden = func(*args) string { return "''" }
+		}
+		return o, nil
 	}
-	col, ok := sortColumn[sortKey]
+	key := f.Sort
+	if key == "" {
+		key = roster.SortID
+	}
+	col, ok := sortColumn[key]
 	if !ok {
-		return "", false, a, roster.Invalid(roster.Problem{Field: "sort", Code: roster.PChoice, Message: fmt.Sprintf("%q is not a valid sort key.", sortKey)})
+		return order{}, roster.Invalid(roster.Problem{Field: "sort", Code: roster.PChoice, Message: fmt.Sprintf("%q is not a valid sort key.", key)})
 	}
+	return order{name: string(key), expr: func(*args) string { return col }, hidden: func(a *args) string { return sortKeyHidden(key, a) }}, nil
+}
+
+// listQuery builds the SELECT for a page or a stream. When the sort key is visible to
+// the caller only in some rows, or is an attribute the store keeps no index for, the
+// statement selects the key as the caller sees it as its first column (keyed reports
+// so), for the cursor.
+func (q *q) listQuery(f roster.AccountSelection, a args) (query string, keyed bool, _ args, _ error) {
+	o, err := q.orderOf(f)
+	if err != nil {
+		return "", false, a, err
+	}
+	byID := o.name == string(roster.SortID)
 	// The sort expression appears up to three times; with ? placeholders each use binds
 	// its own arguments, so it is written afresh, in the statement's order.
-	index := col
-	sortExpr := func() (string, error) { return index, nil }
-	var head string
-	if f.SortVisible != nil && sortKey != roster.SortID {
+	sortExpr := func() (string, error) { return o.expr(&a), nil }
+	if f.SortVisible != nil && !byID {
 		sortExpr = func() (string, error) {
 			vis, err := q.cond(f.SortVisible, &a)
 			if err != nil || vis == "" {
-				return index, err
+				return o.expr(&a), err
 			}
-			return "(CASE WHEN " + vis + " THEN " + index + " ELSE " + sortKeyHidden(sortKey, &a) + " END)", nil
+			return "(CASE WHEN " + vis + " THEN " + o.expr(&a) + " ELSE " + o.hidden(&a) + " END)", nil
 		}
-		var err error
+	}
+	var head string
+	if (f.SortVisible != nil || o.kind != "") && !byID {
 		if head, err = sortExpr(); err != nil {
 			return "", false, a, roster.Internal("store.listQuery", err)
 		}
-		keyed = head != index
-		if keyed {
-			head += ", "
-		} else {
-			head = ""
-		}
+		head, keyed = head+", ", true
 	}
 	w, err := q.where(f, &a)
 	if err != nil {
@@ -352,7 +397,7 @@ func (q *q) listQuery(f roster.AccountSelection, a args) (query string, keyed bo
 		if err != nil {
 			return "", false, a, err
 		}
-		if c.Sort != string(sortKey) || c.Desc != f.Desc {
+		if c.Sort != o.name || c.Desc != f.Desc {
 			return "", false, a, roster.Invalid(roster.Problem{Field: "cursor", Code: roster.PFormat, Message: "The cursor belongs to a different sort order."})
 		}
 		op := ">"
@@ -360,16 +405,12 @@ func (q *q) listQuery(f roster.AccountSelection, a args) (query string, keyed bo
 			op = "<"
 		}
 		var cond string
-		if sortKey == roster.SortID {
+		if byID {
 			cond = "a.id " + op + " " + a.add(c.ID)
 		} else {
-			var key any = c.Key
-			if sortKey == roster.SortCreated || sortKey == roster.SortLastLogin {
-				t, err := time.Parse(time.RFC3339Nano, c.Key)
-				if err != nil {
-					return "", false, a, roster.Invalid(roster.Problem{Field: "cursor", Code: roster.PFormat, Message: "The cursor is not one this server issued."})
-				}
-				key = dbTime(t)
+			key, err := cursorKey(c, o)
+			if err != nil {
+				return "", false, a, err
 			}
 			// A row-value comparison is what both engines turn into an index range;
 			// the equivalent OR form is only a filter to PostgreSQL.
@@ -393,11 +434,11 @@ func (q *q) listQuery(f roster.AccountSelection, a args) (query string, keyed bo
 	if err != nil {
 		return "", false, a, roster.Internal("store.listQuery", err)
 	}
-	order := " ORDER BY " + e + dir
-	if sortKey != roster.SortID {
-		order += ", a.id" + dir
+	ord := " ORDER BY " + e + dir
+	if !byID {
+		ord += ", a.id" + dir
 	}
-	query = "SELECT " + head + accountCols + " FROM accounts a" + w + order
+	query = "SELECT " + head + accountCols + " FROM accounts a" + w + ord
 	if f.Limit > 0 {
 		query += " LIMIT " + a.add(f.Limit)
 		if f.Offset > 0 && f.Cursor == "" {
@@ -409,20 +450,59 @@ func (q *q) listQuery(f roster.AccountSelection, a args) (query string, keyed bo
 	return query, keyed, a, nil
 }
 
+// cursorKey is a cursor's key as the statement compares it.
+func cursorKey(c cursor, o order) (any, error) {
+	bad := roster.Invalid(roster.Problem{Field: "cursor", Code: roster.PFormat, Message: "The cursor is not one this server issued."})
+	kind := o.kind
+	if kind == "" {
+		switch roster.AccountSort(o.name) {
+		case roster.SortCreated, roster.SortLastLogin:
+			kind = "t"
+		default:
+			kind = "s"
+		}
+	}
+	switch kind {
+	case "t":
+		t, err := time.Parse(time.RFC3339Nano, c.Key)
+		if err != nil {
+			return nil, bad
+		}
+		return dbTime(t), nil
+	case "n":
+		f, err := strconv.ParseFloat(c.Key, 64)
+		if err != nil {
+			return nil, bad
+		}
+		return f, nil
+	case "b":
+		b, err := strconv.ParseBool(c.Key)
+		if err != nil {
+			return nil, bad
+		}
+		return b, nil
+	}
+	return c.Key, nil
+}
+
 // cursorAfter is the cursor past last. key is the sort key as the caller saw it, when
 // the statement selected it.
-func cursorAfter(f roster.AccountSelection, last *roster.Account, key any) string {
-	sortKey := f.Sort
-	if sortKey == "" {
-		sortKey = roster.SortID
-	}
-	c := cursor{Sort: string(sortKey), Desc: f.Desc, ID: last.ID}
+func cursorAfter(f roster.AccountSelection, o order, last *roster.Account, key any) string {
+	c := cursor{Sort: o.name, Desc: f.Desc, ID: last.ID}
 	if key != nil {
 		switch k := key.(type) {
 		case time.Time:
 			c.Key = dbTime(k).Format(time.RFC3339Nano)
-		case int64: // SQLite: a time read through an expression comes back as microseconds
-			c.Key = dbTime(time.UnixMicro(k)).Format(time.RFC3339Nano)
+		case int64:
+			if o.kind == "n" {
+				c.Key = strconv.FormatInt(k, 10)
+			} else { // SQLite: a time read through an expression comes back as microseconds
+				c.Key = dbTime(time.UnixMicro(k)).Format(time.RFC3339Nano)
+			}
+		case float64:
+			c.Key = strconv.FormatFloat(k, 'g', -1, 64)
+		case bool:
+			c.Key = strconv.FormatBool(k)
 		case []byte:
 			c.Key = string(k)
 		default:
@@ -430,7 +510,7 @@ func cursorAfter(f roster.AccountSelection, last *roster.Account, key any) strin
 		}
 		return encodeCursor(c)
 	}
-	switch sortKey {
+	switch roster.AccountSort(o.name) {
 	case roster.SortUsername:
 		c.Key = roster.FoldKey(last.Username)
 	case roster.SortName:
@@ -448,9 +528,6 @@ func cursorAfter(f roster.AccountSelection, last *roster.Account, key any) strin
 	}
 	return encodeCursor(c)
 }
-
-// MaxPage caps one page of a list.
-const MaxPage = 1000
 
 // eachListed runs a list statement and calls fn with each account and, for a keyed
 // statement, its sort key as the caller sees it.
@@ -478,8 +555,10 @@ func (q *q) eachListed(ctx context.Context, query string, keyed bool, a args, fn
 }
 
 func (q *q) ListAccounts(ctx context.Context, f roster.AccountSelection) (*roster.AccountPage, error) {
-	if f.Limit <= 0 || f.Limit > MaxPage {
-		f.Limit = MaxPage
+	if f.Limit <= 0 {
+		// Pages are the core's to size (core.MaxPage); a page without a limit would be
+		// the whole table in memory.
+		return nil, roster.Internal("store.ListAccounts", errors.New("a page needs a limit"))
 	}
 	want := f.Limit
 	f.Limit++ // one more row tells whether a next page exists
@@ -500,7 +579,8 @@ func (q *q) ListAccounts(ctx context.Context, f roster.AccountSelection) (*roste
 	f.Limit = want
 	if len(page.Accounts) > want {
 		page.Accounts = page.Accounts[:want]
-		page.NextCursor = cursorAfter(f, page.Accounts[want-1], keys[want-1])
+		o, _ := q.orderOf(f)
+		page.NextCursor = cursorAfter(f, o, page.Accounts[want-1], keys[want-1])
 	}
 	if f.WantTotal {
 		if page.Total, err = q.CountAccounts(ctx, f); err != nil {

@@ -170,6 +170,20 @@ func (q *q) cond(c roster.Cond, a *args) (string, error) {
 		return "NOT (" + s + ")", nil
 	case roster.IsAccount:
 		return "a.id = " + a.add(x.ID), nil
+	case roster.MemberOf:
+		var places []string
+		for _, pl := range x.Places {
+			c := "pm.project_id = " + a.add(pl.ProjectID)
+			if pl.DAGID != 0 {
+				c += " AND pm.dag_id = " + a.add(pl.DAGID)
+			}
+			places = append(places, "("+c+")")
+		}
+		in := ""
+		if len(places) > 0 {
+			in = " AND (" + strings.Join(places, " OR ") + ")"
+		}
+		return "EXISTS (SELECT 1 FROM project_members pm WHERE pm.username = a.username_key" + in + ")", nil
 	case roster.Holds:
 		if x.Attr.Storage != roster.StoreProfile || x.Attr.Type != roster.TypeList {
 			return "", fmt.Errorf("attribute %q is not a list", x.Attr.Name)
@@ -235,6 +249,12 @@ func (q *q) match(m roster.Match, a *args) (string, error) {
 	case roster.GT, roster.GTE, roster.LT, roster.LTE:
 		op := map[roster.Lookup]string{roster.GT: ">", roster.GTE: ">=", roster.LT: "<", roster.LTE: "<="}[m.Lookup]
 		return s.expr + " " + op + " " + a.add(bindValue(m.Value)), nil
+	case roster.Range:
+		vs, ok := m.Value.([]any)
+		if !ok || len(vs) != 2 {
+			return "", fmt.Errorf("range on %q needs two values", m.Attr.Name)
+		}
+		return s.expr + " >= " + a.add(bindValue(vs[0])) + " AND " + s.expr + " <= " + a.add(bindValue(vs[1])), nil
 	case roster.In, roster.IIn:
 		vs, ok := m.Value.([]any)
 		if !ok {

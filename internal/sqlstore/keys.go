@@ -47,7 +47,7 @@ func (q *q) GetAPIKeyByHash(ctx context.Context, hash []byte) (*roster.APIKey, *
 		row = q.r.QueryRowContext(ctx, sqlKeyByHash, hash)
 	}
 	var k roster.APIKey
-	acct, err := scanPrincipal(row, &k.ID, &k.AccountID, &k.ReadOnly, &k.ExpiresAt, &k.LastUsedAt, &k.RevokedAt)
+	acct, err := scanPrincipal(row, &k.PolicyVersion, &k.ID, &k.AccountID, &k.ReadOnly, &k.ExpiresAt, &k.LastUsedAt, &k.RevokedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, notFound("API key")
 	}
@@ -121,7 +121,7 @@ func (q *q) GetSessionByHash(ctx context.Context, hash []byte) (*roster.Session,
 		row = q.r.QueryRowContext(ctx, sqlSessionByHash, hash)
 	}
 	var s roster.Session
-	acct, err := scanPrincipal(row, sessionDest(&s)...)
+	acct, err := scanPrincipal(row, append([]any{&s.PolicyVersion}, sessionDest(&s)...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, notFound("Session")
 	}

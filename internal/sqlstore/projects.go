@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -133,9 +134,9 @@ func memberKey(username string) string { return roster.FoldKey(username) }
 
 // memberCols reads a member with its account and role joined.
 const memberCols = `m.id, m.project_id, m.username, m.expiration, m.dag_id, m.role_id, m.rights, m.forms, m.forms_export,
-	m.token_hash IS NOT NULL, m.added_at, m.updated_at, COALESCE(a.id, 0), COALESCE(a.email, ''), COALESCE(a.first_name, ''),
-	COALESCE(a.last_name, ''), COALESCE(a.state, ''), COALESCE(r.unique_name, ''), r.rights, COALESCE(r.forms, ''),
-	COALESCE(r.forms_export, '')`
+	m.token_hash IS NOT NULL, m.added_at, m.updated_at, COALESCE(a.id, 0), COALESCE(a.username, ''), COALESCE(a.email, ''),
+	COALESCE(a.name, ''), COALESCE(a.first_name, ''), COALESCE(a.last_name, ''), COALESCE(a.state, ''), COALESCE(a.profile, '{}'),
+	COALESCE(r.unique_name, ''), r.rights, COALESCE(r.forms, ''), COALESCE(r.forms_export, '')`
 
 const memberFrom = ` FROM project_members m LEFT JOIN accounts a ON a.username_key = m.username
 	LEFT JOIN project_roles r ON r.id = m.role_id`
@@ -143,6 +144,8 @@ const memberFrom = ` FROM project_members m LEFT JOIN accounts a ON a.username_k
 // memberScan holds the scan targets of memberCols, reused across rows of a stream.
 type memberScan struct {
 	m                                      roster.ProjectMember
+	acct                                   roster.Account
+	profile                                []byte
 	rights, forms, formsExport             string
 	state                                  string
 	roleRights                             sql.NullString
@@ -159,8 +162,8 @@ func newMemberScan() *memberScan {
 	s := &memberScan{}
 	m := &s.m
 	s.dest = []any{&m.ID, &m.ProjectID, &m.Username, &m.Expiration, &m.DAGID, &m.RoleID, &s.rights, &s.forms, &s.formsExport,
-		&m.HasToken, &m.AddedAt, &m.UpdatedAt, &m.AccountID, &m.Email, &m.FirstName, &m.LastName, &s.state, &m.RoleName,
-		&s.roleRights, &s.roleForms, &s.roleFormsExport}
+		&m.HasToken, &m.AddedAt, &m.UpdatedAt, &m.AccountID, &s.acct.Username, &s.acct.Email, &s.acct.Name, &s.acct.FirstName,
+		&s.acct.LastName, &s.state, &s.profile, &m.RoleName, &s.roleRights, &s.roleForms, &s.roleFormsExport}
 	return s
 }
 
@@ -174,6 +177,16 @@ func (s *memberScan) scan(row scanner) (*roster.ProjectMember, error) {
 	m := s.m
 	m.AddedAt, m.UpdatedAt = utc(m.AddedAt), utc(m.UpdatedAt)
 	m.Suspended = m.AccountID != 0 && s.state != string(roster.StateActive)
+	if m.AccountID != 0 {
+		a := s.acct
+		a.ID, a.State = m.AccountID, roster.State(s.state)
+		p, err := roster.UnmarshalProfile(s.profile)
+		if err != nil {
+			return nil, fmt.Errorf("account %d: profile: %w", a.ID, err)
+		}
+		a.Profile = p
+		m.Account = &a
+	}
 	m.Privileges.DecodeRights(s.rights)
 	if !s.haveCache || s.forms != s.lastForms {
 		s.cachedForms, s.lastForms = roster.DecodeFormRights(s.forms), s.forms
@@ -226,6 +239,36 @@ func (q *q) GetProjectMembers(ctx context.Context, projectID int64, usernames []
 		}
 		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return nil, q.wrap("store.GetProjectMembers", err)
+		}
+	}
+	return out, nil
+}
+
+func (q *q) ListProjectMemberships(ctx context.Context, usernames []string) (map[string][]*roster.ProjectMember, error) {
+	out := map[string][]*roster.ProjectMember{}
+	usernames = validTexts(usernames)
+	ms := newMemberScan()
+	for start := 0; start < len(usernames); start += batchSize {
+		chunk := usernames[start:min(start+batchSize, len(usernames))]
+		a := q.args()
+		ph := make([]string, len(chunk))
+		for i, u := range chunk {
+			ph[i] = a.add(memberKey(u))
+		}
+		rows, err := q.r.QueryContext(ctx, "SELECT "+memberCols+memberFrom+" WHERE m.username IN ("+strings.Join(ph, ",")+") ORDER BY m.project_id", q.planned(a)...)
+		if err != nil {
+			return nil, q.wrap("store.ListProjectMemberships", err)
+		}
+		for rows.Next() {
+			m, err := ms.scan(rows)
+			if err != nil {
+				rows.Close()
+				return nil, q.wrap("store.ListProjectMemberships", err)
+			}
+			out[m.Username] = append(out[m.Username], m)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, q.wrap("store.ListProjectMemberships", err)
 		}
 	}
 	return out, nil

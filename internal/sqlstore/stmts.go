@@ -11,8 +11,10 @@ const (
 	sqlAccountByID       = "SELECT " + accountCols + " FROM accounts a WHERE a.id = $1"
 	sqlAccountByUUID     = "SELECT " + accountCols + " FROM accounts a WHERE a.uuid = $1"
 	sqlAccountByUsername = "SELECT " + accountCols + " FROM accounts a WHERE a.username_key = $1"
-	sqlKeyByHash         = "SELECT " + authKeyCols + ", " + principalCols + " FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.hash = $1"
-	sqlSessionByHash     = "SELECT " + sessionCols + ", " + principalCols + " FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.hash = $1"
+	// A credential is read with the policy version, so that a replica learns of a policy
+	// change on the request's one read.
+	sqlKeyByHash     = "SELECT " + sqlPolicyVersion + ", " + authKeyCols + ", " + principalCols + " FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.hash = $1"
+	sqlSessionByHash = "SELECT " + sqlPolicyVersion + ", " + sessionCols + ", " + principalCols + " FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.hash = $1"
 )
 
 type stmts struct {

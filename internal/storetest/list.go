@@ -337,7 +337,7 @@ func testListPaging(t *testing.T, s roster.Store) {
 		wantCode(t, err, roster.EINVALID)
 		_, err = s.ListAccounts(ctx, roster.AccountSelection{Limit: 3, Cursor: "not a cursor"})
 		wantCode(t, err, roster.EINVALID)
-		_, err = s.ListAccounts(ctx, roster.AccountSelection{Sort: "password"})
+		_, err = s.ListAccounts(ctx, roster.AccountSelection{Sort: "password", Limit: 5})
 		wantCode(t, err, roster.EINVALID)
 	})
 	t.Run("WritesBetweenPages", func(t *testing.T) {

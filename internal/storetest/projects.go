@@ -124,7 +124,8 @@ func testProjectMembers(t *testing.T, s roster.Store) {
 	got, err = s.GetProjectMembers(ctx, p.ID, []string{jane.Username})
 	mustNil(t, err)
 	mj := got[roster.FoldKey(jane.Username)]
-	if mj == nil || mj.AccountID != jane.ID || mj.Email != jane.Email || mj.FirstName != jane.FirstName || mj.LastName != jane.LastName || mj.Suspended {
+	if mj == nil || mj.AccountID != jane.ID || mj.Account == nil || mj.Account.Email != jane.Email || mj.Account.FirstName != jane.FirstName ||
+		mj.Account.LastName != jane.LastName || mj.Account.Username != jane.Username || mj.Suspended {
 		t.Fatalf("member with account = %+v", mj)
 	}
 

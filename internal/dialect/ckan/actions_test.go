@@ -103,12 +103,12 @@ func TestUserCreate(t *testing.T) {
 		if !strings.Contains(r.Body, `"id": "7d3c4e2a-0000-4000-8000-000000000001", "name": "dave"`) {
 			t.Fatalf("custom id: %s", r.Body)
 		}
-		// Every problem at once, in CKAN's order and words.
+		// Every problem at once, in schema order and CKAN's words.
 		want(t, call(t, e, f.admin, "user_create", `{"name": "Bad Name", "email": "not-an-email", "password": "short"}`), 409, fail(e, "user_create",
-			`{"name": ["Must be purely lowercase alphanumeric (ascii) characters and these symbols: -_"], "password": ["Your password must be 8 characters or longer"], `+
-				`"email": ["Email not-an-email is not a valid format"], "__type": "Validation Error"}`))
+			`{"name": ["Must be purely lowercase alphanumeric (ascii) characters and these symbols: -_"], "email": ["Email not-an-email is not a valid format"], `+
+				`"password": ["Your password must be 8 characters or longer"], "__type": "Validation Error"}`))
 		want(t, call(t, e, f.admin, "user_create", `{}`), 409, fail(e, "user_create",
-			`{"name": ["Missing value"], "password": ["Missing value"], "email": ["Missing value"], "__type": "Validation Error"}`))
+			`{"name": ["Missing value"], "email": ["Missing value"], "password": ["Missing value"], "__type": "Validation Error"}`))
 		want(t, call(t, e, f.admin, "user_create", `{"name": "alice", "email": "ALICE@example.org", "password": "long-enough"}`), 409, fail(e, "user_create",
 			`{"name": ["That login name is not available."], "email": ["The email address 'alice@example.org' belongs to a registered user."], "__type": "Validation Error"}`))
 		for name, msg := range map[string]string{"x": "Must be at least 2 characters long", "new": "That name cannot be used",

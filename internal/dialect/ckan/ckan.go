@@ -30,9 +30,13 @@ import (
 
 // Directory is what the CKAN dialect needs from the core.
 type Directory interface {
-	Schema() *roster.Schema
+	Schema(ctx context.Context) (*roster.Schema, error)
 	AuthenticateKey(ctx context.Context, key string, c roster.Client) (roster.Actor, error)
-	RequireSysadmin(ctx context.Context) error
+	// Authorize answers whether the caller may take one of CKAN's actions, by the core's
+	// policy for this surface.
+	Authorize(ctx context.Context, action string) error
+	AccountAccess(ctx context.Context, ref roster.AccountRef, as, surface string) (*roster.AccountAccess, error)
+	SurfaceList(ctx context.Context, name string) ([]*roster.Attribute, error)
 	GetAccount(ctx context.Context, ref roster.AccountRef, opt roster.ReadOptions) (*roster.Record, error)
 	GetAccounts(ctx context.Context, refs []roster.AccountRef, opt roster.ReadOptions) ([]*roster.Record, error)
 	ListAccounts(ctx context.Context, f roster.AccountFilter, opt roster.ReadOptions) (*roster.RecordPage, error)

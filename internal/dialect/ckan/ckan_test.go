@@ -102,12 +102,16 @@ func TestUserShow(t *testing.T) {
 		f := setup(t, e)
 		created, _ := f.alice.Get("created")
 		full := fmt.Sprintf(`{"id": "%s", "name": "alice", "fullname": "Alice \u00dcn\u00efcode", "created": "%s", "about": "About \"me\"", "last_active": null, `+
-			`"activity_streams_email_notifications": false, "sysadmin": false, "state": "active", "image_url": null, "display_name": "Alice \u00dcn\u00efcode", `+
+			`"activity_streams_email_notifications": false, "sysadmin": false, "state": "active", "image_url": null, `+
+			// Every other attribute with a CKAN name follows, in schema order: EDX's fields.
+			`"user_deactivated": false, "phone": null, "organization": "NETL", "occupation": null, "poc": null, "poc_email": null, `+
+			`"doe_affiliation": null, "affiliation_type": null, "user_reviewed": false, "reason_for_suspension": null, "suspension_automated": null, `+
+			`"duid": null, "orcid": "0000-0001", "display_name": "Alice \u00dcn\u00efcode", `+
 			`"email_hash": "%s", "number_created_packages": 0, "apikey": null, "email": "Alice@Example.org", "image_display_url": null}`,
 			f.alice.UUID, iso(created.(time.Time)), md5hex("alice@example.org"))
 		// By name, id and UUID, as a sysadmin and as the owner (also with no id at all).
-		// sysadmin is a staff-level attribute: the owner does not see it.
-		own := strings.Replace(full, `"sysadmin": false, `, "", 1)
+		// The staff-level attributes (sysadmin, EDX's review fields) are not the owner's.
+		own := strings.NewReplacer(`"sysadmin": false, `, "", `"user_reviewed": false, "reason_for_suspension": null, "suspension_automated": null, `, "").Replace(full)
 		for _, c := range []struct{ key, body, want string }{
 			{f.admin, `{"id": "alice"}`, full}, {f.admin, fmt.Sprintf(`{"id": "%d"}`, f.alice.ID), full},
 			{f.admin, fmt.Sprintf(`{"id": "%s"}`, f.alice.UUID), full},
@@ -117,7 +121,7 @@ func TestUserShow(t *testing.T) {
 		}
 		// Others see what alice shares (all_users): no email, no state, no roles.
 		want(t, call(t, e, f.bobKey, "user_show", `{"id": "alice"}`), 200, ok(e, "user_show", fmt.Sprintf(
-			`{"id": "%s", "name": "alice", "created": "%s", "about": "About \"me\"", "image_url": null, "display_name": "alice", "number_created_packages": 0, "image_display_url": null}`,
+			`{"id": "%s", "name": "alice", "created": "%s", "about": "About \"me\"", "image_url": null, "orcid": "0000-0001", "display_name": "alice", "number_created_packages": 0, "image_display_url": null}`,
 			f.alice.UUID, iso(created.(time.Time)))))
 		// GET, as ckanapi's get_only sends it, anonymously, of a private user.
 		want(t, e.Do(t, "GET", "/api/3/action/user_show?id=bob", ""), 200, ok(e, "user_show", fmt.Sprintf(

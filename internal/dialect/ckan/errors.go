@@ -1,6 +1,7 @@
 package ckan
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -61,7 +62,7 @@ func missing(fields ...string) error {
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, help, action string, err error) {
 	var ce *ckanError
 	if !errors.As(err, &ce) {
-		ce = h.translate(action, err)
+		ce = h.translate(r.Context(), action, err)
 		if ce.status >= http.StatusInternalServerError && !httpx.ClientGone(r) {
 			h.log.Error("CKAN action failed", "action", action, "err", err, "request_id", httpx.RequestIDFrom(r.Context()))
 		}
@@ -72,8 +73,12 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, help, actio
 	writeFailure(w, help, ce)
 }
 
-func (h *Handler) translate(action string, err error) *ckanError {
+func (h *Handler) translate(ctx context.Context, action string, err error) *ckanError {
 	e := roster.AsError(err)
+	sch, serr := h.dir.Schema(ctx)
+	if serr != nil {
+		sch = nil
+	}
 	switch e.Code {
 	case roster.EUNAUTHENTICATED:
 		return denied("Action " + action + " requires an authenticated user").(*ckanError)
@@ -81,7 +86,7 @@ func (h *Handler) translate(action string, err error) *ckanError {
 		if len(e.Problems) > 0 {
 			// Fields the caller may not set: CKAN reports them as field errors
 			// ("That login name can not be modified.").
-			return invalid(h.fieldErrors(e.Problems)).(*ckanError)
+			return invalid(h.fieldErrors(sch, e.Problems)).(*ckanError)
 		}
 		return denied("").(*ckanError)
 	case roster.ETOOMANY:
@@ -93,7 +98,7 @@ func (h *Handler) translate(action string, err error) *ckanError {
 			body: obj{{"__type", "Service Unavailable"}, {"message", roster.ErrorMessage(e)}}}
 	case roster.EINVALID, roster.ECONFLICT, roster.EPRECONDITION:
 		if len(e.Problems) > 0 {
-			return invalid(h.fieldErrors(e.Problems)).(*ckanError)
+			return invalid(h.fieldErrors(sch, e.Problems)).(*ckanError)
 		}
 		return invalid(obj{{"message", e.Message}}).(*ckanError)
 	}
@@ -101,34 +106,28 @@ func (h *Handler) translate(action string, err error) *ckanError {
 		body: obj{{"__type", "Internal Server Error"}, {"message", "Internal Server Error"}}}
 }
 
-// schemaOrder is the order of fields in CKAN's user schema, which its error dicts follow.
-var schemaOrder = []string{"id", "name", "fullname", "password", "email", "about", "sysadmin",
-	"activity_streams_email_notifications", "state", "image_url", "plugin_extras"}
-
-// fieldErrors turns problems into CKAN's error dict: the field's CKAN name, and CKAN's
-// wording where CKAN has its own, in the order of CKAN's schema.
-func (h *Handler) fieldErrors(ps []roster.Problem) obj {
-	rank := func(p roster.Problem) int {
-		f := p.Field
-		if a := h.dir.Schema().Attr(f); a != nil && a.WireName("ckan") != "" {
-			f = a.WireName("ckan")
+// fieldErrors turns problems into CKAN's error dict: each field under its CKAN name, in
+// schema order, worded as CKAN words it where CKAN has its own words.
+func (h *Handler) fieldErrors(sch *roster.Schema, ps []roster.Problem) obj {
+	if sch == nil {
+		sch, _ = roster.LoadSchema() // the store could not be asked: CKAN's names are the default ones
+	}
+	pos := func(p roster.Problem) int {
+		for i, a := range sch.Attrs() {
+			if a.Name == p.Field {
+				return i
+			}
 		}
-		if i := slices.Index(schemaOrder, f); i >= 0 {
-			return i
-		}
-		return len(schemaOrder)
+		return len(sch.Attrs())
 	}
 	ps = slices.Clone(ps)
-	slices.SortStableFunc(ps, func(a, b roster.Problem) int { return rank(a) - rank(b) })
+	slices.SortStableFunc(ps, func(a, b roster.Problem) int { return pos(a) - pos(b) })
 	var out obj
 	index := map[string]int{}
 	for _, p := range ps {
 		field := p.Field
-		if a := h.dir.Schema().Attr(p.Field); a != nil && a.WireName("ckan") != "" {
+		if a := sch.Attr(p.Field); a != nil && a.WireName("ckan") != "" {
 			field = a.WireName("ckan")
-		}
-		if p.Field == "uuid" {
-			field = "id"
 		}
 		msg := ckanMessage(p)
 		if i, ok := index[field]; ok {

@@ -9,12 +9,6 @@ import (
 	"github.com/rosterhq/roster/internal/roster"
 )
 
-// Columns are the user_metadata columns of the EDX documentation, in its order; "*"
-// selects them all. Any other attribute with a CKAN name may be asked for by name.
-var Columns = []string{"state", "name", "id", "apikey", "about", "password", "fullname", "email", "sysadmin",
-	"user_reviewed", "poc", "poc_email", "user_deactivated", "doe_affiliation", "affiliation_type", "organization",
-	"occupation", "phone", "reason_for_suspension", "suspension_automated", "duid", "orcid"}
-
 // writeOnly is the value of a write-only column (password, apikey): the column exists
 // and can be written, but its value is never returned.
 var writeOnly = obj{{"write_only", true}}
@@ -22,13 +16,22 @@ var writeOnly = obj{{"write_only", true}}
 // userMetadata is EDX's stats collection: for each requested id (numeric id, UUID or
 // username), an object holding exactly the requested columns, in the order asked, one
 // per id and in the order of ids. An id that names no account gets an object holding
-// only "__error", a CKAN Not Found error naming it. System administrators only.
+// only "__error", a CKAN Not Found error naming it. Who may call it is the core's
+// policy for this surface (system administrators).
 func (h *Handler) userMetadata(ctx context.Context, data map[string]any) (any, error) {
-	if err := h.dir.RequireSysadmin(ctx); err != nil {
+	if err := h.dir.Authorize(ctx, "user_metadata"); err != nil {
 		if roster.ErrorCode(err) == roster.EUNAUTHENTICATED {
 			return nil, denied("Action user_metadata requires an authenticated user")
 		}
 		return nil, denied("")
+	}
+	sch, err := h.dir.Schema(ctx)
+	if err != nil {
+		return nil, err
+	}
+	star, err := h.dir.SurfaceList(ctx, "user_metadata")
+	if err != nil {
+		return nil, err
 	}
 	ids := list(data["ids"])
 	fieldsParam, ok := data["fields"]
@@ -48,12 +51,12 @@ func (h *Handler) userMetadata(ctx context.Context, data map[string]any) (any, e
 	for _, f := range requested {
 		switch {
 		case f == "*":
-			for _, c := range Columns {
-				if !slices.Contains(fields, c) {
+			for _, a := range star {
+				if c := a.WireName("ckan"); c != "" && !slices.Contains(fields, c) {
 					fields = append(fields, c)
 				}
 			}
-		case h.dir.Schema().ByWireName("ckan", f) == nil:
+		case sch.ByWireName("ckan", f) == nil:
 			unknown = append(unknown, f)
 		case !slices.Contains(fields, f):
 			fields = append(fields, f)
@@ -67,7 +70,7 @@ func (h *Handler) userMetadata(ctx context.Context, data map[string]any) (any, e
 	}
 	attrs := make([]*roster.Attribute, len(fields))
 	for i, f := range fields {
-		attrs[i] = h.dir.Schema().ByWireName("ckan", f)
+		attrs[i] = sch.ByWireName("ckan", f)
 	}
 	refs := make([]roster.AccountRef, len(ids))
 	for i, id := range ids {
@@ -98,9 +101,9 @@ func (h *Handler) metadataRow(id string, rec *roster.Record, fields []string, at
 		switch {
 		case a.Storage == roster.StoreSecret:
 			v = writeOnly
-		case f == "id":
+		case a.Name == "uuid":
 			v = rec.UUID
-		case f == "name":
+		case a.Name == "username":
 			v = rec.Username
 		default:
 			v, _ = rec.Get(a.Name)

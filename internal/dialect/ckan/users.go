@@ -13,35 +13,40 @@ import (
 	"github.com/rosterhq/roster/internal/roster"
 )
 
-// userDict renders an account as CKAN's user dictionary, keys in CKAN's order. Keys the
-// reader may not see (email for others, a private user's full name, …) are left out.
-func (h *Handler) userDict(rec *roster.Record, withExtras bool) obj {
-	get := func(name string) (any, bool) { return rec.Get(name) }
-	d := obj{{"id", rec.UUID}, {"name", rec.Username}}
-	fullname, fullnameOK := get("name")
-	if fullname == "" {
-		fullname = nil
-	}
-	for _, f := range []struct{ wire, attr string }{
-		{"fullname", "name"}, {"created", "created"}, {"about", "bio"}, {"last_active", "last_login"},
-		{"activity_streams_email_notifications", "activity_streams_email_notifications"},
-		{"sysadmin", "sysadmin"}, {"state", "state"}, {"image_url", "image_url"},
-	} {
-		v, ok := get(f.attr)
-		if !ok {
+// userDict renders an account as CKAN's user dictionary: every attribute with a CKAN
+// name (names.ckan) that the core put in the record, in schema order, then the keys
+// CKAN derives from them. Keys the reader may not see are left out; the core decided.
+// plugin_extras appears only when asked for (include_plugin_extras), as in CKAN.
+func (h *Handler) userDict(rec *roster.Record, order []*roster.Attribute, withExtras bool) obj {
+	d := obj{}
+	var fullname, email any
+	var emailOK, imageOK bool
+	var image any
+	for _, a := range dictAttrs(rec, order) {
+		wire := a.WireName("ckan")
+		if wire == "" || a.Storage == roster.StoreSecret || wire == "plugin_extras" && !withExtras {
 			continue
 		}
-		if f.attr == "name" {
-			v = fullname
+		v, _ := rec.Get(a.Name)
+		if str, ok := v.(string); ok && str == "" && a.Name != "username" {
+			v = nil // CKAN writes an empty text column as null
 		}
-		d = append(d, kv{f.wire, v})
+		switch a.Name {
+		case "name":
+			fullname = v
+		case "email":
+			email, emailOK = v, true
+			continue // CKAN puts it last
+		case "image_url":
+			image, imageOK = v, true
+		}
+		d = append(d, kv{wire, v})
 	}
 	display := rec.Username
-	if s, _ := fullname.(string); fullnameOK && strings.TrimSpace(s) != "" {
+	if s, _ := fullname.(string); strings.TrimSpace(s) != "" {
 		display = s
 	}
 	d = append(d, kv{"display_name", display})
-	email, emailOK := get("email")
 	if emailOK {
 		e, _ := email.(string)
 		sum := md5.Sum([]byte(strings.ToLower(strings.TrimSpace(e))))
@@ -49,44 +54,51 @@ func (h *Handler) userDict(rec *roster.Record, withExtras bool) obj {
 	}
 	d = append(d, kv{"number_created_packages", 0})
 	if emailOK {
-		// CKAN shows the owner and sysadmins the legacy per-user API key. Roster has none
-		// (keys are separate and shown once), so it is always null.
+		// CKAN shows those who may see the email the legacy per-user API key. Roster has
+		// none (keys are separate and shown once), so it is always null.
 		d = append(d, kv{"apikey", nil}, kv{"email", email})
 	}
-	if v, ok := get("plugin_extras"); ok && withExtras {
-		d = append(d, kv{"plugin_extras", v})
-	}
-	if v, ok := get("image_url"); ok {
-		d = append(d, kv{"image_display_url", v})
+	if imageOK {
+		d = append(d, kv{"image_display_url", image})
 	}
 	return d
 }
 
-// Keys of a user dict that are computed, not stored: a client sends them back with
-// user_patch, and CKAN ignores them.
-var derivedKeys = map[string]bool{"display_name": true, "email_hash": true, "number_created_packages": true,
-	"image_display_url": true, "created": true, "last_active": true, "apikey": true, "datasets": true,
-	"num_followers": true, "token": true, "id": true, "password_hash": true, "with_apitoken": true}
+// dictAttrs lists the record's visible attributes in the user dict's order: those of
+// order first, then the rest in schema order.
+func dictAttrs(rec *roster.Record, order []*roster.Attribute) []*roster.Attribute {
+	visible := rec.Attrs()
+	out := make([]*roster.Attribute, 0, len(visible))
+	for _, a := range order {
+		if rec.Visible(a.Name) {
+			out = append(out, a)
+		}
+	}
+	for _, a := range visible {
+		if !slices.Contains(order, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
 
-// sysadminOnly are the keys CKAN silently ignores from anyone but a sysadmin.
-var sysadminOnly = []string{"sysadmin", "state", "plugin_extras"}
+// dictOrder is the user dict's key order, by the core's policy for this surface.
+func (h *Handler) dictOrder(ctx context.Context) ([]*roster.Attribute, error) {
+	return h.dir.SurfaceList(ctx, "user_dict")
+}
 
-// input translates a data dict into attribute values by canonical name. Unknown keys are
-// ignored, as CKAN ignores them; an empty password means "unchanged".
-func (h *Handler) input(data map[string]any, sysadmin bool) map[string]any {
+// input translates a data dict into attribute values by canonical name. Keys that name
+// no attribute are ignored, as CKAN ignores them; an empty password means "unchanged".
+// Whether the caller may set each is the core's to decide (and to drop silently where
+// CKAN would).
+func (h *Handler) input(sch *roster.Schema, data map[string]any) map[string]any {
 	in := map[string]any{}
 	for k, v := range data {
-		if derivedKeys[k] {
-			continue
+		a := sch.ByWireName("ckan", k)
+		if a == nil || a.Name == "uuid" {
+			continue // the id names the user; it is no change
 		}
-		if !sysadmin && (k == "sysadmin" || k == "state" || k == "plugin_extras") {
-			continue
-		}
-		a := h.dir.Schema().ByWireName("ckan", k)
-		if a == nil {
-			continue
-		}
-		if k == "password" && str(v) == "" {
+		if a.Storage == roster.StoreSecret && str(v) == "" {
 			continue
 		}
 		in[a.Name] = v
@@ -115,8 +127,6 @@ func nameProblems(v any) []string {
 	return nil
 }
 
-func (h *Handler) isSysadmin(ctx context.Context) bool { return h.dir.RequireSysadmin(ctx) == nil }
-
 func (h *Handler) userShow(ctx context.Context, data map[string]any) (any, error) {
 	actor := roster.ActorFromContext(ctx)
 	id := str(data["id"])
@@ -135,7 +145,11 @@ func (h *Handler) userShow(ctx context.Context, data map[string]any) (any, error
 		return nil, err
 	}
 	extras, _ := asbool(data["include_plugin_extras"], false)
-	d := h.userDict(rec, extras && h.isSysadmin(ctx))
+	order, err := h.dictOrder(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d := h.userDict(rec, order, extras)
 	if b, _ := asbool(data["include_datasets"], false); b {
 		d = append(d, kv{"datasets", []any{}}) // Roster keeps no datasets
 	}
@@ -145,33 +159,42 @@ func (h *Handler) userShow(ctx context.Context, data map[string]any) (any, error
 	return d, nil
 }
 
-// orders maps user_list's order_by onto Roster's orders. CKAN also accepts about,
-// sysadmin and number_created_packages, which Roster does not order by; they fall back
-// to the default order. Anything else is refused rather than ignored.
-var orders = map[string]roster.AccountSort{
-	"display_name": roster.SortDisplay, "name": roster.SortUsername, "fullname": roster.SortName,
-	"created": roster.SortCreated, "id": roster.SortUUID,
-	"about": roster.SortDisplay, "sysadmin": roster.SortDisplay, "number_created_packages": roster.SortDisplay, "": roster.SortDisplay,
+// unsortable are user_list orders CKAN accepts that Roster does not order by: its own
+// derived dict key, and attributes whose schema entry declares no sort. They fall back
+// to the default order, display_name.
+func unsortable(sch *roster.Schema, orderBy string) bool {
+	if orderBy == "number_created_packages" {
+		return true
+	}
+	a := sch.ByWireName("ckan", orderBy)
+	return a != nil && !a.Sort
 }
 
 // userList lists every account but the deleted. Without limit (CKAN has none) the whole
 // list is streamed; limit and offset page it, as an extension.
 func (h *Handler) userList(ctx context.Context, data map[string]any) (any, error) {
-	orderBy := str(data["order_by"])
-	if orderBy == "edits" {
-		return nil, invalid(obj{{"message", "order_by=edits is no longer supported"}})
+	sch, err := h.dir.Schema(ctx)
+	if err != nil {
+		return nil, err
 	}
-	sortKey, ok := orders[orderBy]
-	if !ok {
-		return nil, invalid(obj{{"order_by", []string{"Unknown order_by: use one of display_name, name, fullname, created, id, about, sysadmin, number_created_packages"}}})
+	orderBy := str(data["order_by"])
+	f := roster.AccountFilter{Query: str(data["q"])}
+	switch a := sch.ByWireName("ckan", orderBy); {
+	case orderBy == "edits":
+		return nil, invalid(obj{{"message", "order_by=edits is no longer supported"}})
+	case orderBy == "" || orderBy == "display_name" || unsortable(sch, orderBy):
+		f.Sort = roster.SortDisplay
+	case a != nil:
+		f.Sort = roster.AccountSort(a.Name)
+	default:
+		return nil, invalid(obj{{"order_by", []string{"Unknown order_by: use display_name or a sortable user field (" + strings.Join(sortable(sch), ", ") + ")"}}})
 	}
 	allFields, err := asbool(data["all_fields"], true)
 	if err != nil {
 		return nil, invalid(obj{{"all_fields", []string{err.Error()}}})
 	}
-	f := roster.AccountFilter{Query: str(data["q"]), Email: str(data["email"]), Sort: sortKey}
-	if f.Email != "" && !h.isSysadmin(ctx) {
-		return nil, denied("")
+	if e := str(data["email"]); e != "" {
+		f.Fields = append(f.Fields, roster.Filter("email", roster.Exact, e))
 	}
 	var probs obj
 	for _, p := range []struct {
@@ -190,9 +213,13 @@ func (h *Handler) userList(ctx context.Context, data map[string]any) (any, error
 	if len(probs) > 0 {
 		return nil, invalid(probs)
 	}
+	order, err := h.dictOrder(ctx)
+	if err != nil {
+		return nil, err
+	}
 	render := func(r *roster.Record) any {
 		if allFields {
-			return h.userDict(r, false)
+			return h.userDict(r, order, false)
 		}
 		return r.Username
 	}
@@ -215,12 +242,27 @@ func (h *Handler) userList(ctx context.Context, data map[string]any) (any, error
 	return out, nil
 }
 
+// sortable lists the CKAN names of the attributes a list may be ordered by.
+func sortable(sch *roster.Schema) []string {
+	var out []string
+	for _, a := range sch.Attrs() {
+		if w := a.WireName("ckan"); w != "" && a.Sort {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
 func (h *Handler) userCreate(ctx context.Context, data map[string]any) (any, error) {
-	if err := h.dir.RequireSysadmin(ctx); err != nil {
+	if err := h.dir.Authorize(ctx, "user_create"); err != nil {
 		return nil, denied(fmt.Sprintf("User %s not authorized to create users via the API", roster.ActorFromContext(ctx).Username))
 	}
+	sch, err := h.dir.Schema(ctx)
+	if err != nil {
+		return nil, err
+	}
 	withToken, _ := asbool(data["with_apitoken"], false)
-	in := h.input(data, true)
+	in := h.input(sch, data)
 	if id := str(data["id"]); id != "" {
 		in["uuid"] = id
 	}
@@ -251,14 +293,18 @@ func (h *Handler) userCreate(ctx context.Context, data map[string]any) (any, err
 		}
 	}
 	if len(probs) > 0 {
-		return nil, invalid(h.fieldErrors(probs))
+		return nil, invalid(h.fieldErrors(sch, probs))
 	}
 	rec, err := h.dir.CreateAccount(ctx, in)
 	if err != nil {
 		return nil, err
 	}
 	_, extras := data["plugin_extras"]
-	d := h.userDict(rec, extras)
+	order, err := h.dictOrder(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d := h.userDict(rec, order, extras)
 	if withToken {
 		k, err := h.dir.CreateAPIKey(ctx, roster.RefID(rec.ID), roster.KeyRequest{Label: "default"})
 		if err != nil {
@@ -269,16 +315,12 @@ func (h *Handler) userCreate(ctx context.Context, data map[string]any) (any, err
 	return d, nil
 }
 
-// replaced are the user dict's fields that user_update sets from what it is given,
-// clearing them when they are missing: the update is a full replace of the dict.
-var replaced = []string{"name", "bio", "image_url"}
-
 func (h *Handler) userUpdate(ctx context.Context, data map[string]any) (any, error) {
 	return h.update(ctx, data, true)
 }
 
 func (h *Handler) userPatch(ctx context.Context, data map[string]any) (any, error) {
-	if roster.ErrorCode(h.dir.RequireSysadmin(ctx)) == roster.EUNAUTHENTICATED {
+	if err := h.dir.Authorize(ctx, "user_patch"); err != nil {
 		return nil, denied("Action user_patch requires an authenticated user")
 	}
 	return h.update(ctx, data, false)
@@ -291,37 +333,36 @@ func (h *Handler) update(ctx context.Context, data map[string]any, replace bool)
 	if id == "" {
 		return nil, missing("id")
 	}
-	sysadmin := h.isSysadmin(ctx)
-	rec, err := h.dir.GetAccount(ctx, roster.ParseAccountRef(id), roster.ReadOptions{})
+	sch, err := h.dir.Schema(ctx)
+	if err != nil {
+		return nil, err
+	}
+	access, err := h.dir.AccountAccess(ctx, roster.ParseAccountRef(id), "", "")
 	if err != nil {
 		if roster.ErrorCode(err) != roster.ENOTFOUND {
 			return nil, err
 		}
-		if !replace && !sysadmin {
-			return nil, denied("User not found")
-		}
 		if !replace {
+			if h.dir.Authorize(ctx, "user_patch_unknown") != nil {
+				return nil, denied("User not found")
+			}
 			return nil, notFound("")
 		}
 		return nil, notFound("User was not found.")
 	}
-	ref := roster.RefID(rec.ID)
-	// An empty change asks the core only whether the caller may edit the account.
-	if _, err := h.dir.UpdateAccount(ctx, ref, map[string]any{}); err != nil {
-		switch e := roster.AsError(err); e.Code {
-		case roster.EUNAUTHENTICATED:
+	if !access.Edit.Allowed {
+		switch access.Edit.Rule {
+		case roster.RuleAnonymous:
 			return nil, denied("Have to be logged in to edit user")
-		case roster.EFORBIDDEN:
-			if strings.Contains(e.Message, "read-only") {
-				return nil, denied(strings.TrimSuffix(e.Message, "."))
-			}
-			return nil, denied(fmt.Sprintf("User %s not authorized to edit user %s", roster.ActorFromContext(ctx).Username, rec.UUID))
+		case roster.RuleReadOnlyKey:
+			return nil, denied("This API key is read-only")
 		}
-		return nil, err
+		return nil, denied(fmt.Sprintf("User %s not authorized to edit user %s", roster.ActorFromContext(ctx).Username, access.UUID))
 	}
-	in := h.input(data, sysadmin)
+	ref := roster.RefID(access.AccountID)
+	in := h.input(sch, data)
 	if n, ok := data["name"]; ok {
-		if s, _ := n.(string); roster.FoldKey(s) == roster.FoldKey(rec.Username) {
+		if s, _ := n.(string); roster.FoldKey(s) == roster.FoldKey(access.Username) {
 			delete(in, "username") // the same name again is no change
 		} else if p := nameProblems(n); p != nil {
 			return nil, invalid(obj{{"name", p}})
@@ -331,9 +372,13 @@ func (h *Handler) update(ctx context.Context, data map[string]any, replace bool)
 		if str(data["email"]) == "" {
 			return nil, missing("email")
 		}
-		for _, a := range replaced {
-			if _, ok := in[a]; !ok {
-				in[a] = nil
+		cleared, err := h.dir.SurfaceList(ctx, "user_update")
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range cleared {
+			if _, ok := in[a.Name]; !ok {
+				in[a.Name] = nil
 			}
 		}
 	}
@@ -342,11 +387,15 @@ func (h *Handler) update(ctx context.Context, data map[string]any, replace bool)
 		return nil, err
 	}
 	_, extras := data["plugin_extras"]
-	return h.userDict(out, extras && sysadmin), nil
+	order, err := h.dictOrder(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return h.userDict(out, order, extras), nil
 }
 
 func (h *Handler) userDelete(ctx context.Context, data map[string]any) (any, error) {
-	if err := h.dir.RequireSysadmin(ctx); err != nil {
+	if err := h.dir.Authorize(ctx, "user_delete"); err != nil {
 		if roster.ErrorCode(err) == roster.EUNAUTHENTICATED {
 			return nil, denied("Action user_delete requires an authenticated user")
 		}

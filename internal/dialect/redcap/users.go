@@ -1,6 +1,8 @@
 package redcap
 
 import (
+	"fmt"
+
 	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/roster"
 )
@@ -52,6 +54,26 @@ func (h *Handler) streamed(req *request, t *table, export func() error) error {
 	return t.end()
 }
 
+// accountCells appends the member's account attributes that REDCap names (email,
+// firstname, lastname by default), in schema order, as the core rendered them for the
+// caller: empty where there is no account or the caller may not see the value.
+func accountCells(cells []cell, sch *roster.Schema, rec *roster.Record) []cell {
+	for _, a := range sch.Attrs() {
+		wire := a.WireName("redcap")
+		if wire == "" || a.Name == "username" {
+			continue
+		}
+		v := ""
+		if rec != nil {
+			if x, ok := rec.Get(a.Name); ok && x != nil {
+				v = fmt.Sprint(roster.JSONValue(x))
+			}
+		}
+		cells = append(cells, str(wire, v))
+	}
+	return cells
+}
+
 func (h *Handler) exportUsers(req *request) error {
 	t := newTable(req.w, req.format, "users", false)
 	cells := make([]cell, 0, 7+roster.NumRights+2)
@@ -59,8 +81,9 @@ func (h *Handler) exportUsers(req *request) error {
 	return h.streamed(req, t, func() error {
 		_, err := h.dir.ExportProjectUsers(req.ctx, req.project, func(v *roster.ProjectView, m *roster.ProjectMember) error {
 			priv := m.Effective()
-			cells = append(cells[:0], str("username", m.Username), str("email", m.Email), str("firstname", m.FirstName),
-				str("lastname", m.LastName), str("expiration", m.Expiration), str("data_access_group", m.DAGName))
+			cells = append(cells[:0], str("username", m.Username))
+			cells = accountCells(cells, v.Schema, m.Record)
+			cells = append(cells, str("expiration", m.Expiration), str("data_access_group", m.DAGName))
 			if m.DAGID != 0 {
 				cells = append(cells, num("data_access_group_id", int(m.DAGID)))
 			} else {

@@ -1,0 +1,93 @@
+package roster
+
+// Access decisions: what a caller may read and change of an account, field by field,
+// and the rule behind each answer. The core decides; surfaces ask and follow.
+
+// Rule names the reason of a decision.
+type Rule string
+
+// Rules that grant.
+const (
+	RulePublic          Rule = "public"            // anyone, anonymous callers too
+	RuleSignedIn        Rule = "signed_in"         // every signed-in caller
+	RulePrivacyAllUsers Rule = "privacy_all_users" // the owner shares it with signed-in users
+	RulePrivacyCustom   Rule = "privacy_custom"    // the owner shares this field by name
+	RuleSelf            Rule = "self"              // the caller is the account
+	RuleStaff           Rule = "staff"             // staff read every account in full
+	RuleSysadmin        Rule = "sysadmin"          // system administrators may do everything
+	RuleAudience        Rule = "audience"          // a relationship grants it; the detail names which
+	RuleProjectRight    Rule = "project_right"     // a project right grants it
+)
+
+// Rules that refuse.
+const (
+	RuleSecret          Rule = "secret"           // never shown to anyone
+	RuleNobody          Rule = "nobody"           // read level none
+	RuleAnonymous       Rule = "anonymous"        // for signed-in callers only
+	RulePrivacy         Rule = "privacy"          // the owner's privacy hides it
+	RuleParentalConsent Rule = "parental_consent" // the owner needs parental consent, so is private
+	RuleSelfOnly        Rule = "self_only"        // the owner's (and staff's) only
+	RuleStaffOnly       Rule = "staff_only"       // staff's and system administrators' only
+	RuleSurface         Rule = "surface"          // the surface's policy forbids it
+	RuleMaintained      Rule = "maintained"       // Roster keeps it; nobody changes it
+	RuleReadOnlyKey     Rule = "read_only_key"    // the caller's API key is read-only
+	RuleNotOwner        Rule = "not_owner"        // only the owner or a system administrator
+	RuleSysadminOnly    Rule = "sysadmin_only"    // only system administrators change it
+	RuleNotVisible      Rule = "not_visible"      // the account is deleted: staff only
+	RuleNoProjectRight  Rule = "no_project_right" // the caller lacks the project right
+)
+
+// Decision is one answer and why.
+type Decision struct {
+	Allowed bool   `json:"allowed"`
+	Rule    Rule   `json:"rule"`
+	Detail  string `json:"detail,omitempty"` // English, for people
+}
+
+// FieldAccess is what a caller may do with one attribute of one account.
+type FieldAccess struct {
+	Field string   `json:"field"`
+	Read  Decision `json:"read"`
+	Write Decision `json:"write"`
+}
+
+// AccountAccess is what a caller may do with one account.
+type AccountAccess struct {
+	AccountID int64         `json:"account_id"`
+	UUID      string        `json:"uuid"`
+	Username  string        `json:"username"`
+	Caller    string        `json:"caller"` // a username, "anonymous" or "(operator)"
+	Surface   string        `json:"surface"`
+	Visible   Decision      `json:"visible"` // may know the account exists
+	Edit      Decision      `json:"edit"`    // may change it at all
+	Fields    []FieldAccess `json:"fields"`
+}
+
+// Field returns the access to one field, or nil.
+func (a *AccountAccess) Field(name string) *FieldAccess {
+	for i := range a.Fields {
+		if a.Fields[i].Field == name {
+			return &a.Fields[i]
+		}
+	}
+	return nil
+}
+
+// RightAccess is a caller's value of one project right, and why.
+type RightAccess struct {
+	Right    string   `json:"right"`
+	Value    int      `json:"value"`
+	Decision Decision `json:"decision"`
+}
+
+// ProjectAccess is what a caller may do in one project.
+type ProjectAccess struct {
+	ProjectID int64         `json:"project_id"`
+	Caller    string        `json:"caller"`
+	Member    bool          `json:"member"`    // the caller is a member
+	Role      string        `json:"role"`      // the member's role's unique name, if any
+	DAG       string        `json:"dag"`       // the DAG the caller is confined to, if any
+	Token     bool          `json:"token"`     // authenticated by a project API token: API rights gate it
+	Rights    []RightAccess `json:"rights"`    // every right, in REDCap's order
+	SeesDAGs  string        `json:"sees_dags"` // "all" or the DAG the caller sees
+}
