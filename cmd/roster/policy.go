@@ -173,4 +173,3 @@ func abbreviate(s string, n int) string {
 	}
 	return s
 }
-

@@ -424,7 +424,9 @@ func (s *Service) audiencesOf(ctx context.Context, sc *audienceScope, as []*rost
 }
 
 // fixedAudiences resolves to the same audiences for every account.
-func fixedAudiences(m map[string]string) func() map[string]string { return func() map[string]string { return m } }
+func fixedAudiences(m map[string]string) func() map[string]string {
+	return func() map[string]string { return m }
+}
 
 // AccountAccess answers what the caller in ctx may do with the account ref names, field
 // by field, and why. A system administrator may ask on behalf of another caller (as: an

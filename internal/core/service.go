@@ -39,10 +39,10 @@ type Config struct {
 
 // Service runs Roster's use cases over a store.
 type Service struct {
-	store  roster.Store
-	pol    policyState // the policy in force, read from the store
-	cfg    Config
-	log    *slog.Logger
+	store roster.Store
+	pol   policyState // the policy in force, read from the store
+	cfg   Config
+	log   *slog.Logger
 	// touches bounds the background updates of last-used times.
 	touches chan struct{}
 	hooks   hooks
@@ -141,4 +141,3 @@ func requireSysadmin(a roster.Actor, write bool) error {
 	}
 	return nil
 }
-
