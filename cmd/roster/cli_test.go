@@ -375,3 +375,42 @@ func TestProjectsCLI(t *testing.T) {
 		t.Fatalf("invalid project: exit %d, %q", code, errs)
 	}
 }
+
+// TestStoredSchemaEverywhere: an attribute the operator adds to the stored schema with
+// the CLI is known to every command without any flag, and to a running server at once:
+// CKAN shows it in user_show, user_list with all_fields and user_metadata.
+func TestStoredSchemaEverywhere(t *testing.T) {
+	te := newStore(t)
+	ext := filepath.Join(t.TempDir(), "ext.json")
+	os.WriteFile(ext, []byte(`{"attributes": [{"name": "lab_room", "type": "string", "read": "signed_in", "write": "self",
+		"names": {"ckan": "lab_room"}}]}`), 0o600)
+	te.mustCLI(t, "", "users", "create", "--username", "root", "--email", "root@example.org", "--sysadmin")
+	te.mustCLI(t, "", "users", "create", "--username", "alice", "--email", "alice@example.org")
+	key := strings.TrimSpace(te.mustCLI(t, "", "keys", "create", "--username", "root"))
+	srv := te.serve(t)
+	ckanShows := func() bool {
+		_, show := get(t, srv.url+"/api/3/action/user_show?id=alice", "X-CKAN-API-Key", key)
+		_, list := get(t, srv.url+"/api/3/action/user_list?q=alice&all_fields=true", "X-CKAN-API-Key", key)
+		_, meta := request(t, "POST", srv.url+"/api/3/action/user_metadata", `{"ids": ["alice"], "fields": ["lab_room"]}`, "X-CKAN-API-Key", key)
+		return strings.Contains(show, `"lab_room": "B-204"`) && strings.Contains(list, `"lab_room": "B-204"`) && strings.Contains(meta, `"lab_room": "B-204"`)
+	}
+	// The server is running when the CLI changes the policy.
+	te.mustCLI(t, "", "policy", "set", "schema", "--file", ext)
+	in := filepath.Join(t.TempDir(), "in.csv")
+	os.WriteFile(in, []byte("username,email,lab_room\nalice,alice@example.org,B-204\n"), 0o600)
+	te.mustCLI(t, "", "users", "import", in)
+	if out := te.mustCLI(t, "", "users", "show", "alice"); !regexp.MustCompile(`lab_room\s+B-204`).MatchString(out) {
+		t.Fatalf("the CLI, without a flag: %s", out)
+	}
+	if !ckanShows() {
+		t.Fatal("the running server does not show the attribute the CLI added")
+	}
+	if out := te.mustCLI(t, "", "policy", "show"); !strings.Contains(out, "schema") || !strings.Contains(out, "cli:") {
+		t.Fatalf("policy show: %s", out)
+	}
+	// Dropping an attribute accounts hold values of is refused, naming them.
+	code, _, errs := te.cli(t, "", "policy", "unset", "schema")
+	if code != 1 || !strings.Contains(errs, "account alice holds a value of lab_room") {
+		t.Fatalf("unset a schema with data: %d %s", code, errs)
+	}
+}

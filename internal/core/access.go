@@ -82,12 +82,13 @@ func (r *reader) read(attr *roster.Attribute) (bool, roster.Rule) {
 			return true, roster.RuleSysadmin
 		case r.actor.IsStaff():
 			return true, roster.RuleStaff
-		case r.actor.Is(r.a.ID) && attr.Read <= roster.LevelSelf:
-			return true, roster.RuleSelf
 		}
 	}
 	if attr.Read == roster.LevelPublic {
 		return true, roster.RulePublic
+	}
+	if !r.asOthers && r.actor.Is(r.a.ID) && attr.Read <= roster.LevelSelf {
+		return true, roster.RuleSelf
 	}
 	signedIn := !r.actor.Anonymous() || r.asOthers
 	if signedIn {

@@ -463,7 +463,7 @@ func (a *Attribute) check() error {
 
 // LookupsFor lists the lookups the store can apply to an attribute's values.
 func LookupsFor(a *Attribute) []Lookup {
-	if !a.Readable() || a.Storage == StoreComputed {
+	if a.Storage == StoreSecret || a.Storage == StoreComputed {
 		return nil
 	}
 	switch a.Type {
