@@ -8,8 +8,8 @@ import (
 // MarkdownTable renders the schema as the attribute table of docs/accounts.md.
 func (s *Schema) MarkdownTable() string {
 	var b strings.Builder
-	b.WriteString("| attribute | type | storage | read | write | validation | ckan | openedx | pybossa | brainstem | redcap |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| attribute | type | storage | read | write | validation | lists | ckan | openedx | pybossa | brainstem | redcap |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, a := range s.attrs {
 		var v []string
 		if a.Required {
@@ -36,8 +36,23 @@ func (s *Schema) MarkdownTable() string {
 				names[i] = "`" + w + "`"
 			}
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s |\n", a.Name, a.Type, a.Storage, a.Read, a.Write,
-			strings.Join(v, ", "), strings.Join(names, " | "))
+		read := a.Read.String()
+		for _, au := range a.Audiences {
+			read += " + " + au
+		}
+		var lists []string
+		if len(a.Filter) > 0 {
+			ls := make([]string, len(a.Filter))
+			for i, l := range a.Filter {
+				ls[i] = string(l)
+			}
+			lists = append(lists, "filter "+strings.Join(ls, "/"))
+		}
+		if a.Sort {
+			lists = append(lists, "sort")
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s | %s |\n", a.Name, a.Type, a.Storage, read, a.Write,
+			strings.Join(v, ", "), strings.Join(lists, "; "), strings.Join(names, " | "))
 	}
 	return b.String()
 }
