@@ -91,11 +91,17 @@ func synopsis(name string) string {
 	return b.String()
 }
 
+// groupNotes says what a group's arguments mean, where its usage lines cannot.
+var groupNotes = map[string]string{
+	"policy": "NAME is one of " + strings.Join(roster.Settings, ", ") + "; VALUE is JSON (docs/accounts.md, \"Policy\").\n" +
+		"A change is validated against stored accounts, audited, and seen by every replica.\n\n",
+}
+
 // groupHelp answers "roster users --help" with the group's commands.
 func groupHelp(e *env, group string, args []string) bool {
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
-		fmt.Fprintf(e.stdout, "Usage:\n%s\n'roster %s COMMAND --help' describes a command's flags.\n", synopsis(group), group)
+		fmt.Fprintf(e.stdout, "Usage:\n%s\n%s'roster %s COMMAND --help' describes a command's flags.\n", synopsis(group), groupNotes[group], group)
 		return true
 	}
 	return false

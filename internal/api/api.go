@@ -49,7 +49,7 @@ type Directory interface {
 	GetPolicy(ctx context.Context) (*roster.PolicyView, error)
 	SetPolicy(ctx context.Context, name, value string) (*roster.PolicyView, error)
 	AccountAccess(ctx context.Context, ref roster.AccountRef, as, surface string) (*roster.AccountAccess, error)
-	ProjectAccess(ctx context.Context, id int64) (*roster.ProjectAccess, error)
+	ProjectAccess(ctx context.Context, id int64, as string) (*roster.ProjectAccess, error)
 
 	ListProjects(ctx context.Context) ([]*roster.Project, error)
 	CreateProject(ctx context.Context, p *roster.Project) (*roster.Project, error)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -308,6 +309,29 @@ func TestAccessExplained(t *testing.T) {
 		if !pa.Member || len(pa.Rights) != int(roster.NumRights) || pa.Rights[roster.RightUserRights].Value != 1 ||
 			pa.Rights[roster.RightUserRights].Decision.Rule != roster.RuleProjectRight || pa.Rights[roster.RightDesign].Decision.Rule != roster.RuleNoProjectRight {
 			t.Fatalf("project access: %+v", pa)
+		}
+		// A system administrator asks as mia, as Alice (a member without rights) and as
+		// anonymous (no member: every right refused, not a 404); a user may not ask as another.
+		var asMia roster.ProjectAccess
+		json.Unmarshal([]byte(get(t, e, "/v1/projects/1/access?as=mia", w.root)), &asMia)
+		if asMia.Caller != "mia" || !reflect.DeepEqual(asMia.Rights, pa.Rights) {
+			t.Fatalf("as mia: %+v, want %+v", asMia, pa)
+		}
+		json.Unmarshal([]byte(get(t, e, "/v1/projects/1/access?as=alice", w.root)), &pa)
+		if !pa.Member || pa.Rights[roster.RightUserRights].Decision.Allowed {
+			t.Fatalf("as alice: %+v", pa)
+		}
+		json.Unmarshal([]byte(get(t, e, "/v1/projects/1/access?as=anonymous", w.root)), &pa)
+		if pa.Member || pa.Caller != "anonymous" || len(pa.Rights) != int(roster.NumRights) {
+			t.Fatalf("as anonymous: %+v", pa)
+		}
+		for _, ra := range pa.Rights {
+			if ra.Decision.Allowed || ra.Decision.Rule != roster.RuleNoProjectRight {
+				t.Fatalf("as anonymous: %s allowed (%s)", ra.Right, ra.Decision.Rule)
+			}
+		}
+		if r := e.Do(t, "GET", "/v1/projects/1/access?as=alice", "", "Authorization", "Bearer "+w.mia); r.Status != 403 {
+			t.Fatalf("a manager asked as another: %d %s", r.Status, r.Body)
 		}
 	})
 }

@@ -421,36 +421,46 @@ func (s *Service) checkUnique(ctx context.Context, p *policy, tx roster.Tx, a *r
 // optional (without one the account cannot sign in with a password).
 func (s *Service) CreateAccount(ctx context.Context, in map[string]any) (*roster.Record, error) {
 	actor := roster.ActorFromContext(ctx)
-	p, err := s.policy(ctx)
-	if err != nil {
-		return nil, err
-	}
-	a, c, err := s.newAccount(p, actor, in)
-	if err != nil {
-		return nil, err
-	}
-	hash, err := s.hashIfSet(c.password)
-	if err != nil {
-		return nil, err
-	}
-	err = s.store.InTx(ctx, func(tx roster.Tx) error {
-		if err := uniqueError(s.checkUnique(ctx, p, tx, a, nil)); err != nil {
+	var out *roster.Record
+	var hash string
+	hashed := false
+	err := s.underPolicy(ctx, func(p *policy) error {
+		a, c, err := s.newAccount(p, actor, in)
+		if err != nil {
 			return err
 		}
-		if err := tx.CreateAccount(ctx, a); err != nil {
-			return err
-		}
-		if hash != "" {
-			if err := tx.SetPasswordHash(ctx, a.ID, hash); err != nil {
+		if !hashed {
+			if hash, err = s.hashIfSet(c.password); err != nil {
 				return err
 			}
+			hashed = true
 		}
-		return tx.AppendAudit(ctx, audit(ctx, a.CreatedAt, "account.create", "account", a.ID, a.Username, c.changes))
+		err = s.store.InTx(ctx, func(tx roster.Tx) error {
+			if err := uniqueError(s.checkUnique(ctx, p, tx, a, nil)); err != nil {
+				return err
+			}
+			if err := tx.CreateAccount(ctx, a); err != nil {
+				return err
+			}
+			if hash != "" {
+				if err := tx.SetPasswordHash(ctx, a.ID, hash); err != nil {
+					return err
+				}
+			}
+			if err := tx.AppendAudit(ctx, audit(ctx, a.CreatedAt, "account.create", "account", a.ID, a.Username, c.changes)); err != nil {
+				return err
+			}
+			return fencePolicy(ctx, tx, p)
+		})
+		if err == nil {
+			out = s.record(s.newReader(p, actor, a, roster.ReadOptions{}, nil))
+		}
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.record(s.newReader(p, actor, a, roster.ReadOptions{}, nil)), nil
+	return out, nil
 }
 
 // CheckNewAccount checks values for a new account as CreateAccount does, uniqueness
@@ -537,44 +547,47 @@ func (s *Service) update(ctx context.Context, ref roster.AccountRef, patch map[s
 	if err := checkRefText(ref); err != nil {
 		return nil, err
 	}
-	p, err := s.policy(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var hash string
 	var out *roster.Record
 	// Password hashing is slow: do it once, outside the transaction, and only after the
 	// patch has been checked against a first read of the account.
-	if pw, ok := patch["password"].(string); ok && checkPassword(pw) == nil {
-		a, err := s.loadForWrite(ctx, p, s.store, actor, ref)
-		if err != nil {
-			return nil, err
+	hashed := false
+	err := s.underPolicy(ctx, func(p *policy) error {
+		if pw, ok := patch["password"].(string); ok && checkPassword(pw) == nil && !hashed {
+			a, err := s.loadForWrite(ctx, p, s.store, actor, ref)
+			if err != nil {
+				return err
+			}
+			if _, err := s.applyPatch(p, actor, a, patch, opt); err != nil {
+				return err
+			}
+			if hash, err = s.hashIfSet(&pw); err != nil {
+				return err
+			}
+			hashed = true
 		}
-		if _, err := s.applyPatch(p, actor, a, patch, opt); err != nil {
-			return nil, err
-		}
-		if hash, err = s.hashIfSet(&pw); err != nil {
-			return nil, err
-		}
-	}
-	err = s.store.InTx(ctx, func(tx roster.Tx) error {
-		a, err := s.lockForWrite(ctx, p, tx, actor, ref, patch)
-		if err != nil {
-			return err
-		}
-		if opt.ifVersion != 0 && a.Version != opt.ifVersion {
-			return errStaleVersion
-		}
-		before := a.Clone()
-		c, err := s.applyPatch(p, actor, a, patch, opt)
-		if err != nil {
-			return err
-		}
-		if err := s.saveChange(ctx, p, tx, before, a, c, hash); err != nil {
-			return err
-		}
-		out = s.record(s.newReader(p, actor, a, roster.ReadOptions{}, s.lazyAudiences(ctx, actor, a)))
-		return nil
+		return s.store.InTx(ctx, func(tx roster.Tx) error {
+			a, err := s.lockForWrite(ctx, p, tx, actor, ref, patch)
+			if err != nil {
+				return err
+			}
+			if opt.ifVersion != 0 && a.Version != opt.ifVersion {
+				return errStaleVersion
+			}
+			before := a.Clone()
+			c, err := s.applyPatch(p, actor, a, patch, opt)
+			if err != nil {
+				return err
+			}
+			if err := s.saveChange(ctx, p, tx, before, a, c, hash); err != nil {
+				return err
+			}
+			if err := fencePolicy(ctx, tx, p); err != nil {
+				return err
+			}
+			out = s.record(s.newReader(p, actor, a, roster.ReadOptions{}, s.lazyAudiences(ctx, actor, a)))
+			return nil
+		})
 	})
 	return out, err
 }

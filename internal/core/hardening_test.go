@@ -499,3 +499,127 @@ func comparable(a *roster.Attribute) bool {
 	}
 	return false
 }
+
+// TestStartupSettingsRace: replicas started together with different values store one of
+// them; every other replica is told the store's value is in force, and one change is
+// audited.
+func TestStartupSettingsRace(t *testing.T) {
+	engines(t, func(t *testing.T, e *env) {
+		const replicas = 8
+		var wg sync.WaitGroup
+		var warned atomic.Int32
+		start := make(chan struct{})
+		for i := 1; i <= replicas; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				w, err := e.svc.ApplyStartup(context.Background(), map[string]string{roster.SettingParentalConsentAge: fmt.Sprint(i)})
+				if err != nil {
+					t.Error(err)
+				}
+				warned.Add(int32(len(w)))
+			}()
+		}
+		close(start)
+		wg.Wait()
+		pv, err := e.svc.GetPolicy(operator())
+		mustNil(t, err)
+		if len(pv.Settings) != 1 || pv.Version != 1 {
+			t.Fatalf("after %d racing starts the policy is %+v", replicas, pv)
+		}
+		if warned.Load() != replicas-1 {
+			t.Errorf("%d warnings; want %d (every replica whose value lost)", warned.Load(), replicas-1)
+		}
+		var updates int
+		for _, a := range auditLog(t, e) {
+			if a.Action == "policy.update" {
+				updates++
+			}
+		}
+		if updates != 1 {
+			t.Errorf("%d policy.update entries; want 1", updates)
+		}
+	})
+}
+
+// TestSchemaChangeRacesWrites: a schema change checks the stored values while writers
+// keep changing them; no value the new schema refuses lands after the check, on either
+// engine.
+func TestSchemaChangeRacesWrites(t *testing.T) {
+	engines(t, func(t *testing.T, e *env) {
+		schema := func(max int) string {
+			return fmt.Sprintf(`{"attributes":[{"name":"lab_room","type":"string","read":"self","write":"self","maxLength":%d}]}`, max)
+		}
+		_, err := e.svc.SetPolicy(operator(), roster.SettingSchema, schema(20))
+		mustNil(t, err)
+		const writers = 4
+		var users []roster.Actor
+		for i := range writers {
+			users = append(users, e.user(t, fmt.Sprintf("w%d", i), map[string]any{"lab_room": "a"}))
+		}
+		accepted, last := 0, int64(0)
+		for trial := 0; trial < 15; trial++ {
+			_, err := e.svc.SetPolicy(operator(), roster.SettingSchema, schema(20))
+			mustNil(t, err)
+			var wg sync.WaitGroup
+			done := make(chan struct{})
+			for _, u := range users {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; i < 10; i++ {
+						for _, v := range []string{"0123456789", "abc"} {
+							_, err := e.svc.MergeAccount(as(u), roster.RefID(u.AccountID), map[string]any{"lab_room": v}, roster.WriteOptions{})
+							if err != nil && roster.ErrorCode(err) != roster.EINVALID {
+								t.Error(err)
+							}
+						}
+					}
+				}()
+			}
+			go func() { wg.Wait(); close(done) }()
+			changed := false
+			for !changed {
+				select {
+				case <-done:
+					changed = true // the writers finished first: try once more, below
+				default:
+				}
+				if _, err := e.svc.SetPolicy(operator(), roster.SettingSchema, schema(5)); err == nil {
+					accepted++
+					changed = true
+				} else if roster.ErrorCode(err) != roster.EINVALID {
+					t.Fatal(err)
+				}
+			}
+			<-done
+			// The audit log is in commit order. Replayed, it must hold no value longer
+			// than 5 characters when the change to 5 commits, and gain none after it.
+			es, err := e.store.ListAudit(context.Background(), roster.AuditFilter{After: last, Limit: 100000})
+			mustNil(t, err)
+			held := map[int64]string{} // account id → lab_room, as of the entry replayed
+			changedAt := int64(0)
+			for _, a := range es {
+				last = a.Seq
+				for _, c := range a.Changes {
+					switch {
+					case a.Action == "policy.update" && strings.Contains(fmt.Sprint(c.New), "maxLength:5"):
+						changedAt = a.Seq
+						for id, v := range held {
+							if len(v) > 5 {
+								t.Fatalf("trial %d: the schema change (audit %d) accepted account %d holding %q", trial, a.Seq, id, v)
+							}
+						}
+					case c.Field == "lab_room":
+						held[a.TargetID] = fmt.Sprint(c.New)
+						if changedAt != 0 && len(held[a.TargetID]) > 5 {
+							t.Fatalf("trial %d: %q was written (audit %d) after the schema allowed 5 characters (audit %d)", trial, c.New, a.Seq, changedAt)
+						}
+					}
+				}
+			}
+		}
+		t.Logf("the change was accepted during writes in %d of 15 trials", accepted)
+	})
+}

@@ -42,6 +42,17 @@ func (s *Service) ImportAccounts(ctx context.Context, rows iter.Seq2[roster.Impo
 		}
 		ran = true
 		*res = roster.ImportResult{}
+		// Decide by the policy in force when the import begins; fencePolicy below
+		// refuses the import if it changes before the end.
+		v, err := tx.PolicyVersion(ctx)
+		if err != nil {
+			return err
+		}
+		if imp.pol.version != v {
+			if imp.pol, err = s.policyAt(ctx, v); err != nil {
+				return err
+			}
+		}
 		imp.reset(tx)
 		if err := imp.run(rows); err != nil {
 			return err
@@ -53,9 +64,14 @@ func (s *Service) ImportAccounts(ctx context.Context, rows iter.Seq2[roster.Impo
 			if err := tx.LockSysadminGuard(ctx); err != nil {
 				return err
 			}
-			if err := s.lastSysadminGuard(ctx, p, tx, 0); err != nil {
+			if err := s.lastSysadminGuard(ctx, imp.pol, tx, 0); err != nil {
 				return err
 			}
+		}
+		if err := fencePolicy(ctx, tx, imp.pol); errors.Is(err, errPolicyMoved) {
+			return roster.Errorf(roster.ECONFLICT, "The policy changed during the import; nothing was imported. Run it again.")
+		} else if err != nil {
+			return err
 		}
 		if opt.DryRun {
 			return dryRun

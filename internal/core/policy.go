@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -82,6 +83,11 @@ func (s *Service) policy(ctx context.Context) (*policy, error) {
 			return nil, err
 		}
 	}
+	return s.policyAt(ctx, v)
+}
+
+// policyAt returns the compiled policy of at least version v.
+func (s *Service) policyAt(ctx context.Context, v int64) (*policy, error) {
 	if cur := s.pol.cur.Load(); cur != nil && cur.version >= v {
 		return cur, nil
 	}
@@ -109,6 +115,53 @@ func (s *Service) policy(ctx context.Context) (*policy, error) {
 	return p, nil
 }
 
+// errPolicyMoved: the policy changed between a write's decision and its commit.
+var errPolicyMoved = errors.New("core: the policy changed during the write")
+
+// fencePolicy ends a transaction that writes account values checked under p: it fails
+// with errPolicyMoved when another policy is in force by now. A policy change holds off
+// account writes while it checks the stored values (roster.PolicyStore.LockPolicy), so a
+// write either lands before that check, which then sees it, or meets the fence here and
+// is decided again: no value checked by a replaced schema lands after the check.
+func fencePolicy(ctx context.Context, tx roster.Tx, p *policy) error {
+	v, err := tx.PolicyVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if v != p.version {
+		return errPolicyMoved
+	}
+	return nil
+}
+
+// underPolicy runs a write decided under the policy in force, deciding it again under the
+// new one when the policy changes before it commits (fencePolicy).
+func (s *Service) underPolicy(ctx context.Context, write func(p *policy) error) error {
+	p, err := s.policy(ctx)
+	for attempt := 1; err == nil; attempt++ {
+		if err = write(p); !errors.Is(err, errPolicyMoved) {
+			return err
+		}
+		if attempt == 3 {
+			return roster.Errorf(roster.ECONFLICT, "The policy kept changing during the change; nothing was written. Try again.")
+		}
+		var v int64
+		if v, err = s.store.PolicyVersion(ctx); err == nil {
+			p, err = s.policyAt(ctx, v)
+		}
+	}
+	return err
+}
+
+// settingError names the stored setting that does not compile.
+type settingError struct {
+	setting string
+	err     error
+}
+
+func (e *settingError) Error() string { return e.setting + ": " + e.err.Error() }
+func (e *settingError) Unwrap() error { return e.err }
+
 // compilePolicy builds the policy from stored settings.
 func compilePolicy(sp *roster.StoredPolicy) (*policy, error) {
 	p := &policy{version: sp.Version, stored: sp}
@@ -118,28 +171,28 @@ func compilePolicy(sp *roster.StoredPolicy) (*policy, error) {
 	}
 	sch, err := roster.LoadSchema(exts...)
 	if err != nil {
-		return nil, fmt.Errorf("schema: %w", err)
+		return nil, &settingError{roster.SettingSchema, err}
 	}
 	if set, ok := sp.Settings[roster.SettingDefaultPrivacy]; ok {
 		var v string
 		if err := json.Unmarshal([]byte(set.Value), &v); err != nil {
-			return nil, fmt.Errorf("default_privacy: %w", err)
+			return nil, &settingError{roster.SettingDefaultPrivacy, err}
 		}
 		if sch, err = sch.WithDefault("privacy", v); err != nil {
-			return nil, fmt.Errorf("default_privacy: %w", err)
+			return nil, &settingError{roster.SettingDefaultPrivacy, err}
 		}
 	}
 	p.schema = sch
 	if set, ok := sp.Settings[roster.SettingParentalConsentAge]; ok {
 		if err := json.Unmarshal([]byte(set.Value), &p.consentAge); err != nil {
-			return nil, fmt.Errorf("parental_consent_age: %w", err)
+			return nil, &settingError{roster.SettingParentalConsentAge, err}
 		}
 	}
 	p.surfaces = maps.Clone(builtinSurfaces)
 	if set, ok := sp.Settings[roster.SettingSurfaces]; ok {
 		var stored map[string]roster.SurfacePolicy
 		if err := strictJSON([]byte(set.Value), &stored); err != nil {
-			return nil, fmt.Errorf("surfaces: %w", err)
+			return nil, &settingError{roster.SettingSurfaces, err}
 		}
 		for name, sp := range stored {
 			p.surfaces[name] = narrow(p.surfaces[name], sp)
@@ -260,6 +313,16 @@ func (s *Service) GetPolicy(ctx context.Context) (*roster.PolicyView, error) {
 // be invalid, or that drops an attribute accounts hold values of, is refused with the
 // accounts and values named, and nothing changes.
 func (s *Service) SetPolicy(ctx context.Context, name, value string) (*roster.PolicyView, error) {
+	if _, err := s.setPolicy(ctx, name, value, false); err != nil {
+		return nil, err
+	}
+	return s.GetPolicy(roster.NewContextWithActor(ctx, roster.Actor{Trusted: true}))
+}
+
+// setPolicy stores a setting, or with ifAbsent only when the store holds none, deciding
+// under the policy's lock so that replicas starting together store one value. It
+// returns the setting the store held before.
+func (s *Service) setPolicy(ctx context.Context, name, value string, ifAbsent bool) (held *roster.PolicySetting, err error) {
 	actor := roster.ActorFromContext(ctx)
 	if err := requireSysadmin(actor, true); err != nil {
 		return nil, err
@@ -271,14 +334,24 @@ func (s *Service) SetPolicy(ctx context.Context, name, value string) (*roster.Po
 	if err := roster.CheckText("value", value); err != nil {
 		return nil, err
 	}
-	value, err := canonicalSetting(name, value)
+	value, err = canonicalSetting(name, value)
 	if err != nil {
 		return nil, err
 	}
 	err = s.store.InTx(ctx, func(tx roster.Tx) error {
+		held = nil
+		if err := tx.LockPolicy(ctx); err != nil {
+			return err
+		}
 		cur, err := tx.GetPolicy(ctx)
 		if err != nil {
 			return err
+		}
+		if set, ok := cur.Settings[name]; ok {
+			held = &set
+			if ifAbsent {
+				return nil
+			}
 		}
 		old := cur.Settings[name].Value
 		if old == value {
@@ -292,6 +365,10 @@ func (s *Service) SetPolicy(ctx context.Context, name, value string) (*roster.Po
 		}
 		np, err := compilePolicy(next)
 		if err != nil {
+			var se *settingError
+			if errors.As(err, &se) {
+				err = se.err // the problem names the setting already
+			}
 			return roster.Invalid(roster.Problem{Field: name, Code: roster.PFormat, Message: err.Error()})
 		}
 		prev, err := compilePolicy(cur)
@@ -312,10 +389,7 @@ func (s *Service) SetPolicy(ctx context.Context, name, value string) (*roster.Po
 		return tx.AppendAudit(ctx, audit(ctx, now, "policy.update", "policy", 0, name,
 			[]roster.Change{{Field: name, Old: settingValue(old), New: settingValue(value)}}))
 	})
-	if err != nil {
-		return nil, err
-	}
-	return s.GetPolicy(roster.NewContextWithActor(ctx, roster.Actor{Trusted: true}))
+	return held, err
 }
 
 // canonicalSetting checks a setting's value is JSON of the right shape and writes it
@@ -527,17 +601,20 @@ func (s *Service) ApplyStartup(ctx context.Context, settings map[string]string) 
 		if err != nil {
 			return warnings, fmt.Errorf("%s given at start: %w", name, err)
 		}
+		if value == "" {
+			continue
+		}
 		sp, err := s.store.GetPolicy(ctx)
 		if err != nil {
 			return warnings, err
 		}
-		stored, held := sp.Settings[name]
-		switch {
-		case !held && value != "":
-			if _, err := s.SetPolicy(ctx, name, value); err != nil {
-				return warnings, fmt.Errorf("%s given at start: %w", name, err)
-			}
-		case held && stored.Value != value:
+		var stored *roster.PolicySetting
+		if set, ok := sp.Settings[name]; ok {
+			stored = &set // the common case: no write transaction at every start
+		} else if stored, err = s.setPolicy(ctx, name, value, true); err != nil {
+			return warnings, fmt.Errorf("%s given at start: %w", name, err)
+		}
+		if stored != nil && stored.Value != value {
 			warnings = append(warnings, fmt.Sprintf("%s given at start (%s) differs from the store's (%s, set by %s at %s, version %d); the store's is in force — change it with 'roster policy set %s'",
 				name, abbreviate(value), abbreviate(stored.Value), stored.UpdatedBy, stored.UpdatedAt.Format("2006-01-02T15:04:05Z"), stored.Version, name))
 		}

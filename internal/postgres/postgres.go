@@ -95,7 +95,10 @@ func open(ctx context.Context, db *sql.DB, opts Options, log *slog.Logger) (*sql
 		MapError:     mapError,
 		ArrayInserts: true,
 		RowLocks:     true,
-		JSON:         jsonSyntax,
+		// EXCLUSIVE conflicts with the ROW SHARE of SELECT … FOR UPDATE and the ROW
+		// EXCLUSIVE of writes, and lets plain reads through.
+		HoldAccountWrites: "LOCK TABLE accounts IN EXCLUSIVE MODE",
+		JSON:              jsonSyntax,
 		// An unnamed statement, planned for its parameter values on every run.
 		PlanEachTime: []any{pgx.QueryExecModeExec},
 		Retryable:    retryable,

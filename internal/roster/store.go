@@ -167,6 +167,11 @@ type PolicyStore interface {
 	PolicyVersion(ctx context.Context) (int64, error)
 	// GetPolicy reads every setting and their version together.
 	GetPolicy(ctx context.Context) (*StoredPolicy, error)
+	// LockPolicy takes the policy's write lock until commit, so that a change decides on
+	// the policy no concurrent change is about to replace, and holds off writes to
+	// accounts meanwhile, so that the stored values it checks stay as checked (reads go
+	// on). Call it inside InTx, before GetPolicy.
+	LockPolicy(ctx context.Context) error
 	// SetPolicy stores settings (an empty Value deletes one) as the next version, which
 	// it returns. Call it inside InTx.
 	SetPolicy(ctx context.Context, settings []PolicySetting) (int64, error)

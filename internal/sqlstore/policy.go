@@ -41,6 +41,23 @@ func (q *q) GetPolicy(ctx context.Context) (*roster.StoredPolicy, error) {
 	return out, q.wrap("store.GetPolicy", rows.Err())
 }
 
+func (q *q) LockPolicy(ctx context.Context) error {
+	if !q.inTx {
+		return roster.Internal("store.LockPolicy", errors.New("called outside a transaction"))
+	}
+	// An UPDATE rather than SELECT … FOR UPDATE, as for the sysadmin guard: every engine
+	// takes a write lock for it.
+	if err := q.execOne(ctx, "store.LockPolicy", "Lock", "UPDATE policy_counter SET version = version WHERE id = 1"); err != nil {
+		return err
+	}
+	if q.e.HoldAccountWrites != "" {
+		if _, err := q.w.ExecContext(ctx, q.e.HoldAccountWrites); err != nil {
+			return q.wrap("store.LockPolicy", err)
+		}
+	}
+	return nil
+}
+
 func (q *q) SetPolicy(ctx context.Context, settings []roster.PolicySetting) (int64, error) {
 	if !q.inTx {
 		return 0, roster.Internal("store.SetPolicy", errors.New("called outside a transaction"))

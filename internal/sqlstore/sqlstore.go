@@ -45,6 +45,10 @@ type Engine struct {
 	// SQLite has no row locks and needs none: its one writer holds the database's write
 	// lock from BEGIN IMMEDIATE to COMMIT.
 	RowLocks bool
+	// HoldAccountWrites is a statement that holds off writes to accounts until the
+	// transaction ends, while a policy change checks the stored values. SQLite needs
+	// none: its one writer excludes every other.
+	HoldAccountWrites string
 	// JSON reads keys of the profile document.
 	JSON JSONSyntax
 	// MapError translates a driver error into a *roster.Error (ECONFLICT for unique

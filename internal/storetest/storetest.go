@@ -47,6 +47,7 @@ func RunTests(t *testing.T, newStore NewStore) {
 		{"DAGSwitch", testDAGSwitch},
 		{"AuditAppendOrdered", testAuditAppend},
 		{"AuditFilters", testAuditFilters},
+		{"Policy", testPolicy},
 		{"InTxRollback", testInTxRollback},
 		{"Backup", testBackup},
 	} {
