@@ -30,6 +30,11 @@ func TestAPIKeys(t *testing.T) {
 	if actor.AccountID != alice.AccountID || actor.KeyID != k.Key.ID || actor.ReadOnly {
 		t.Fatalf("actor %+v", actor)
 	}
+	// The key's query read the policy's version, even of a store whose policy never
+	// changed, so that the request asks the store nothing more for it.
+	if actor.PolicyVersion == 0 {
+		t.Fatal("the key's actor carries no policy version: every request would ask for it again")
+	}
 	// Last use is recorded in the background, at most once a minute.
 	e.svc.Quiesce()
 	ks, err := e.svc.ListAPIKeys(as(alice), roster.RefID(alice.AccountID))

@@ -525,7 +525,7 @@ func TestStartupSettingsRace(t *testing.T) {
 		wg.Wait()
 		pv, err := e.svc.GetPolicy(operator())
 		mustNil(t, err)
-		if len(pv.Settings) != 1 || pv.Version != 1 {
+		if len(pv.Settings) != 1 || pv.Version != 2 {
 			t.Fatalf("after %d racing starts the policy is %+v", replicas, pv)
 		}
 		if warned.Load() != replicas-1 {

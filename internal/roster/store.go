@@ -163,7 +163,8 @@ type ProjectStore interface {
 
 // PolicyStore persists the policy: the settings of roster.Settings.
 type PolicyStore interface {
-	// PolicyVersion is the version of the stored policy; it grows with every change.
+	// PolicyVersion is the version of the stored policy; it grows with every change, from
+	// 1 (the built-in policy), so that 0 can mean "not read".
 	PolicyVersion(ctx context.Context) (int64, error)
 	// GetPolicy reads every setting and their version together.
 	GetPolicy(ctx context.Context) (*StoredPolicy, error)

@@ -15,7 +15,7 @@ func testPolicy(t *testing.T, s roster.Store) {
 	ctx := context.Background()
 	p, err := s.GetPolicy(ctx)
 	mustNil(t, err)
-	if p.Version != 0 || len(p.Settings) != 0 {
+	if p.Version != 1 || len(p.Settings) != 0 {
 		t.Fatalf("a new store's policy = %+v", p)
 	}
 	if _, err := s.SetPolicy(ctx, []roster.PolicySetting{{Name: "schema", Value: "{}"}}); err == nil {
@@ -41,16 +41,16 @@ func testPolicy(t *testing.T, s roster.Store) {
 	v1 := set(roster.PolicySetting{Name: "schema", Value: `{"attributes":[]}`, UpdatedAt: at, UpdatedBy: "root"},
 		roster.PolicySetting{Name: "parental_consent_age", Value: "13", UpdatedAt: at, UpdatedBy: "root"})
 	v2 := set(roster.PolicySetting{Name: "parental_consent_age", Value: "16", UpdatedAt: at.Add(time.Minute), UpdatedBy: "ops"})
-	if v1 != 1 || v2 != 2 {
-		t.Fatalf("versions %d, %d; want 1, 2", v1, v2)
+	if v1 != 2 || v2 != 3 {
+		t.Fatalf("versions %d, %d; want 2, 3 (version 1 is the built-in policy)", v1, v2)
 	}
 	p, err = s.GetPolicy(ctx)
 	mustNil(t, err)
 	want := map[string]roster.PolicySetting{
-		"schema":               {Name: "schema", Value: `{"attributes":[]}`, Version: 1, UpdatedAt: at, UpdatedBy: "root"},
-		"parental_consent_age": {Name: "parental_consent_age", Value: "16", Version: 2, UpdatedAt: at.Add(time.Minute), UpdatedBy: "ops"},
+		"schema":               {Name: "schema", Value: `{"attributes":[]}`, Version: 2, UpdatedAt: at, UpdatedBy: "root"},
+		"parental_consent_age": {Name: "parental_consent_age", Value: "16", Version: 3, UpdatedAt: at.Add(time.Minute), UpdatedBy: "ops"},
 	}
-	if p.Version != 2 || len(p.Settings) != len(want) {
+	if p.Version != 3 || len(p.Settings) != len(want) {
 		t.Fatalf("policy = %+v", p)
 	}
 	for name, w := range want {
@@ -59,12 +59,12 @@ func testPolicy(t *testing.T, s roster.Store) {
 		}
 	}
 	// An empty value removes a setting, as a new version.
-	if v := set(roster.PolicySetting{Name: "schema"}); v != 3 {
+	if v := set(roster.PolicySetting{Name: "schema"}); v != 4 {
 		t.Fatalf("version after removal = %d", v)
 	}
 	p, err = s.GetPolicy(ctx)
 	mustNil(t, err)
-	if _, ok := p.Settings["schema"]; ok || p.Version != 3 {
+	if _, ok := p.Settings["schema"]; ok || p.Version != 4 {
 		t.Fatalf("after removal: %+v", p)
 	}
 	// A rolled-back change leaves no version behind.
@@ -76,7 +76,7 @@ func testPolicy(t *testing.T, s roster.Store) {
 		return boom
 	})
 	wantCode(t, err, roster.EINVALID)
-	if v, err := s.PolicyVersion(ctx); err != nil || v != 3 {
+	if v, err := s.PolicyVersion(ctx); err != nil || v != 4 {
 		t.Fatalf("PolicyVersion after a rollback = %d, %v", v, err)
 	}
 	// Credentials carry the version.
@@ -87,7 +87,7 @@ func testPolicy(t *testing.T, s roster.Store) {
 	mustNil(t, s.CreateSession(ctx, &roster.Session{AccountID: a.ID, Hash: hash("policy-session"), CreatedAt: base, ExpiresAt: base.Add(1000 * time.Hour), LastSeenAt: base}))
 	ss, _, err := s.GetSessionByHash(ctx, hash("policy-session"))
 	mustNil(t, err)
-	if k.PolicyVersion != 3 || ss.PolicyVersion != 3 {
-		t.Fatalf("credentials read policy versions %d and %d; want 3", k.PolicyVersion, ss.PolicyVersion)
+	if k.PolicyVersion != 4 || ss.PolicyVersion != 4 {
+		t.Fatalf("credentials read policy versions %d and %d; want 4", k.PolicyVersion, ss.PolicyVersion)
 	}
 }

@@ -16,7 +16,8 @@ CREATE TABLE policy_counter (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     version INTEGER NOT NULL
 );
-INSERT INTO policy_counter (id, version) VALUES (1, 0);
+-- Version 1 is Roster's built-in policy, so that 0 can stand for a version not read.
+INSERT INTO policy_counter (id, version) VALUES (1, 1);
 
 -- +goose Down
 DROP TABLE policy_counter;
