@@ -274,9 +274,12 @@ func (f *Form) readURLEncoded(br *bufio.Reader) error {
 			if err := f.startSpool(); err != nil {
 				return err
 			}
-			var sent int64
-			end, sent, err = d.decodeUntil(f.spool, "&", -1)
-			f.body.spooled += sent
+			// The value's bytes are counted as spooled while they are read, not once
+			// they all have been: the meter would otherwise count a large value
+			// against the other fields' limit before it ends.
+			d.counted = &f.body.spooled
+			end, _, err = d.decodeUntil(f.spool, "&", -1)
+			d.counted = nil
 			if err != nil {
 				return formError(err)
 			}
@@ -301,6 +304,8 @@ func (f *Form) readURLEncoded(br *bufio.Reader) error {
 type urlDecoder struct {
 	br  *bufio.Reader
 	out [4096]byte
+	// counted, when set, is advanced by each byte of input consumed.
+	counted *int64
 }
 
 // decodeUntil decodes into w up to one of the stop bytes (returned) or the end of input
@@ -330,6 +335,9 @@ func (d *urlDecoder) decodeUntil(w io.Writer, stops string, limit int) (byte, in
 			return 0, sent, err
 		}
 		sent++
+		if d.counted != nil {
+			*d.counted++
+		}
 		if c == stops[0] || len(stops) > 1 && c == stops[1] {
 			return c, sent, flush()
 		}
@@ -341,6 +349,9 @@ func (d *urlDecoder) decodeUntil(w io.Writer, stops string, limit int) (byte, in
 				c = unhex(hex[0])<<4 | unhex(hex[1])
 				d.br.Discard(2)
 				sent += 2
+				if d.counted != nil {
+					*d.counted += 2
+				}
 			}
 		}
 		d.out[n] = c
