@@ -230,7 +230,12 @@ func (s *Service) record(rd *reader) *roster.Record { return s.recordOf(rd, rd.p
 // recordOf is record for some attributes only.
 func (s *Service) recordOf(rd *reader, attrs []*roster.Attribute) *roster.Record {
 	p, a := rd.p, rd.a
-	rec := roster.NewRecord(p.schema, a)
+	var rec *roster.Record
+	if len(attrs) < len(p.schema.Attrs()) {
+		rec = roster.NewRecordOf(p.schema, a, attrs)
+	} else {
+		rec = roster.NewRecord(p.schema, a)
+	}
 	for _, attr := range attrs {
 		if ok, _ := rd.read(attr); !ok {
 			continue

@@ -67,6 +67,34 @@ func TestRecordJSON(t *testing.T) {
 	}
 }
 
+// TestRecordOf: a record of some attributes holds those only, and reads and writes
+// as a whole record does.
+func TestRecordOf(t *testing.T) {
+	s, _ := LoadSchema()
+	a := &Account{ID: 7, UUID: "u", Username: "alice", Email: "a@example.org", LastName: "Liddell"}
+	of := []*Attribute{s.Attr("username"), s.Attr("email"), s.Attr("last_name")}
+	r := NewRecordOf(s, a, of)
+	for _, n := range []string{"email", "last_name", "bio"} { // bio is not among them
+		r.Set(n, a.Value(s.Attr(n)))
+	}
+	r.SetAttr(s.Attr("first_name"), "Alice") // neither
+	if v, ok := r.Get("email"); !ok || v != "a@example.org" {
+		t.Fatalf("email = %v, %v", v, ok)
+	}
+	for _, n := range []string{"username", "bio", "first_name", "nonsense"} {
+		if r.Visible(n) {
+			t.Errorf("%s is visible", n)
+		}
+	}
+	if got := len(r.Attrs()); got != 2 || r.Attrs()[0].Name != "email" {
+		t.Errorf("attrs %v", r.Attrs())
+	}
+	b, err := json.Marshal(r)
+	if err != nil || string(b) != `{"email":"a@example.org","last_name":"Liddell"}` {
+		t.Fatalf("%s, %v", b, err)
+	}
+}
+
 func decodeStd(b []byte) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()

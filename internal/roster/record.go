@@ -13,7 +13,10 @@ type Record struct {
 	// WriteOptions.IfVersion.
 	Version int64
 	schema  *Schema
-	// values and visible are indexed by the attribute's position in the schema.
+	// of, when set, lists the only attributes the record can hold (NewRecordOf), and
+	// values and visible are indexed by position in it; otherwise by the attribute's
+	// position in the schema.
+	of      []*Attribute
 	values  []any
 	visible []bool
 }
@@ -24,41 +27,76 @@ func NewRecord(s *Schema, a *Account) *Record {
 	return &Record{ID: a.ID, UUID: a.UUID, Username: a.Username, Version: a.Version, schema: s, values: make([]any, n), visible: make([]bool, n)}
 }
 
+// NewRecordOf is NewRecord for a record that holds only some attributes, of, given in
+// schema order: a listing of many accounts that shows a few of their attributes then
+// allocates for those few.
+func NewRecordOf(s *Schema, a *Account, of []*Attribute) *Record {
+	n := len(of)
+	return &Record{ID: a.ID, UUID: a.UUID, Username: a.Username, Version: a.Version, schema: s, of: of, values: make([]any, n), visible: make([]bool, n)}
+}
+
+// slot is where the attribute at schema position i is held, or -1.
+func (r *Record) slot(i int) int {
+	if r.of == nil {
+		return i
+	}
+	for k, a := range r.of {
+		if a.index == i {
+			return k
+		}
+	}
+	return -1
+}
+
+// attrs are the attributes the record can hold, in slot order.
+func (r *Record) attrs() []*Attribute {
+	if r.of != nil {
+		return r.of
+	}
+	return r.schema.attrs
+}
+
 // Set puts a visible attribute's value into the record.
 func (r *Record) Set(name string, v any) {
 	if i, ok := r.schema.index[name]; ok {
-		r.setAt(i, v)
+		r.setAt(r.slot(i), v)
 	}
 }
 
-func (r *Record) setAt(i int, v any) {
-	r.values[i], r.visible[i] = v, true
+func (r *Record) setAt(k int, v any) {
+	if k >= 0 {
+		r.values[k], r.visible[k] = v, true
+	}
 }
 
 // SetAttr is Set for an attribute of the record's schema, by position, without a lookup.
-func (r *Record) SetAttr(a *Attribute, v any) { r.setAt(a.index, v) }
+func (r *Record) SetAttr(a *Attribute, v any) { r.setAt(r.slot(a.index), v) }
 
 // Get returns an attribute's value and whether the reader may see it. A visible
 // attribute without a value gives (nil, true).
 func (r *Record) Get(name string) (any, bool) {
 	i, ok := r.schema.index[name]
-	if !ok || !r.visible[i] {
+	if !ok {
 		return nil, false
 	}
-	return r.values[i], true
+	k := r.slot(i)
+	if k < 0 || !r.visible[k] {
+		return nil, false
+	}
+	return r.values[k], true
 }
 
 // Visible reports whether the reader may see the attribute.
 func (r *Record) Visible(name string) bool {
-	i, ok := r.schema.index[name]
-	return ok && r.visible[i]
+	_, ok := r.Get(name)
+	return ok
 }
 
 // Attrs returns the visible attributes in schema order.
 func (r *Record) Attrs() []*Attribute {
 	var out []*Attribute
-	for i, a := range r.schema.attrs {
-		if r.visible[i] {
+	for k, a := range r.attrs() {
+		if r.visible[k] {
 			out = append(out, a)
 		}
 	}
@@ -75,11 +113,11 @@ func (r *Record) MarshalJSON() ([]byte, error) { return r.AppendJSON(make([]byte
 func (r *Record) AppendJSON(b []byte) ([]byte, error) {
 	b = append(b, '{')
 	first := true
-	for i, a := range r.schema.attrs {
-		if !r.visible[i] {
+	for k, a := range r.attrs() {
+		if !r.visible[k] {
 			continue
 		}
-		v := r.values[i]
+		v := r.values[k]
 		if !first {
 			b = append(b, ',')
 		}

@@ -54,22 +54,33 @@ func (h *Handler) streamed(req *request, t *table, export func() error) error {
 	return t.end()
 }
 
-// accountCells appends the member's account attributes that REDCap names (email,
-// firstname, lastname by default), in schema order, as the core rendered them for the
-// caller: empty where there is no account or the caller may not see the value.
-func accountCells(cells []cell, sch *roster.Schema, rec *roster.Record) []cell {
+// redcapAttrs are the account attributes REDCap names (email, firstname, lastname by
+// default), in schema order, but the username, which a member has without an account.
+func redcapAttrs(sch *roster.Schema) []*roster.Attribute {
+	var out []*roster.Attribute
 	for _, a := range sch.Attrs() {
-		wire := a.WireName("redcap")
-		if wire == "" || a.Name == "username" {
-			continue
+		if a.WireName("redcap") != "" && a.Name != "username" {
+			out = append(out, a)
 		}
+	}
+	return out
+}
+
+// accountCells appends attrs of the member's account as the core rendered them for the
+// caller: empty where there is no account or the caller may not see the value.
+func accountCells(cells []cell, attrs []*roster.Attribute, rec *roster.Record) []cell {
+	for _, a := range attrs {
 		v := ""
 		if rec != nil {
-			if x, ok := rec.Get(a.Name); ok && x != nil {
+			switch x, _ := rec.Get(a.Name); x := x.(type) {
+			case nil:
+			case string:
+				v = x
+			default:
 				v = fmt.Sprint(roster.JSONValue(x))
 			}
 		}
-		cells = append(cells, str(wire, v))
+		cells = append(cells, str(a.WireName("redcap"), v))
 	}
 	return cells
 }
@@ -78,11 +89,15 @@ func (h *Handler) exportUsers(req *request) error {
 	t := newTable(req.w, req.format, "users", false)
 	cells := make([]cell, 0, 7+roster.NumRights+2)
 	var forms, formsExport []roster.FormRight
+	var attrs []*roster.Attribute
 	return h.streamed(req, t, func() error {
 		_, err := h.dir.ExportProjectUsers(req.ctx, req.project, func(v *roster.ProjectView, m *roster.ProjectMember) error {
+			if attrs == nil {
+				attrs = redcapAttrs(v.Schema) // one schema for the whole export
+			}
 			priv := m.Effective()
 			cells = append(cells[:0], str("username", m.Username))
-			cells = accountCells(cells, v.Schema, m.Record)
+			cells = accountCells(cells, attrs, m.Record)
 			cells = append(cells, str("expiration", m.Expiration), str("data_access_group", m.DAGName))
 			if m.DAGID != 0 {
 				cells = append(cells, num("data_access_group_id", int(m.DAGID)))
