@@ -90,10 +90,11 @@ func (h *Handler) exportUsers(req *request) error {
 	cells := make([]cell, 0, 7+roster.NumRights+2)
 	var forms, formsExport []roster.FormRight
 	var attrs []*roster.Attribute
+	var attrsOf *roster.Schema
 	return h.streamed(req, t, func() error {
 		_, err := h.dir.ExportProjectUsers(req.ctx, req.project, func(v *roster.ProjectView, m *roster.ProjectMember) error {
-			if attrs == nil {
-				attrs = redcapAttrs(v.Schema) // one schema for the whole export
+			if attrsOf != v.Schema {
+				attrs, attrsOf = redcapAttrs(v.Schema), v.Schema // once: one schema for the whole export
 			}
 			priv := m.Effective()
 			cells = append(cells[:0], str("username", m.Username))
