@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -15,8 +14,6 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/internal/core"
-	"github.com/rosterhq/roster/internal/dialect/ckan"
-	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/roster"
 	"github.com/rosterhq/roster/internal/sqlstore"
 )
@@ -37,11 +34,7 @@ func ckanServer(b *testing.B, s *sqlstore.DB) (*httptest.Server, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	ckan.New(svc, slog.New(slog.DiscardHandler), &httpx.ClientIPs{}, ckan.Options{}).Register(mux)
-	srv := httptest.NewServer(mux)
-	b.Cleanup(srv.Close)
-	return srv, k.Secret
+	return serve(b, svc, s), k.Secret
 }
 
 // BenchmarkUserMetadata asks EDX's user_metadata for every column of N random

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,8 +16,6 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/internal/core"
-	"github.com/rosterhq/roster/internal/dialect/redcap"
-	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/roster"
 	"github.com/rosterhq/roster/internal/sqlstore"
 )
@@ -79,11 +76,7 @@ func redcapServer(b *testing.B, s *sqlstore.DB) (*core.Service, *httptest.Server
 	if err != nil {
 		b.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	redcap.New(svc, slog.New(slog.DiscardHandler), &httpx.ClientIPs{}).Register(mux)
-	srv := httptest.NewServer(mux)
-	b.Cleanup(srv.Close)
-	return svc, srv
+	return svc, serve(b, svc, s)
 }
 
 func postForm(b *testing.B, srv *httptest.Server, body string) *http.Response {

@@ -15,6 +15,8 @@ import (
 	"github.com/rosterhq/roster/internal/dialect/ckan"
 	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/metrics"
+	"github.com/rosterhq/roster/internal/server"
+	"github.com/rosterhq/roster/internal/sqlstore"
 )
 
 // serveConfig is what serve reads from flags and the environment.
@@ -107,10 +109,12 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		metrics.RegisterDB(reg, "roster_write", a.store.WriteDB())
 	}
 	ips := &httpx.ClientIPs{Trusted: prefixes}
-	handler := newHandler(a, reg, log, ips, surfaceOptions{
-		api:  api.Options{SecureCookies: c.secureCookies},
-		ckan: ckan.Options{SiteURL: c.publicURL, RequireEDXUserAgent: c.requireEDXUserAgent},
-	}, bodyLimits{c.maxBody, c.maxImport})
+	handler := server.New(server.Config{
+		Core: a.svc, Store: a.store, ReadOnly: sqlstore.ReadOnlyError, Log: log, Registry: reg, IPs: ips,
+		API:       api.Options{SecureCookies: c.secureCookies},
+		CKAN:      ckan.Options{SiteURL: c.publicURL, RequireEDXUserAgent: c.requireEDXUserAgent},
+		BodyLimit: c.maxBody, ImportLimit: c.maxImport,
+	})
 
 	srv := &http.Server{
 		Handler:           handler,
@@ -118,7 +122,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		ReadTimeout:       2 * time.Minute,
 		WriteTimeout:      2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    httpx.ServerMaxHeaderBytes, // below it, each surface refuses in its own format
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rosterhq/roster/internal/authn"
 	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/roster"
 )
@@ -17,12 +18,9 @@ import (
 // Directory is what the API needs from the core.
 type Directory interface {
 	Schema(ctx context.Context) (*roster.Schema, error)
-	AuthenticateKey(ctx context.Context, key string, c roster.Client) (roster.Actor, error)
-	AuthenticateSession(ctx context.Context, token string, c roster.Client) (roster.Actor, error)
 	Login(ctx context.Context, cred roster.Credentials, c roster.Client) (*roster.SessionInfo, error)
 	Logout(ctx context.Context, token string) error
 	CSRFToken(sessionToken string) string
-	CheckCSRF(sessionToken, presented string) bool
 
 	GetAccount(ctx context.Context, ref roster.AccountRef, opt roster.ReadOptions) (*roster.Record, error)
 	ListAccounts(ctx context.Context, f roster.AccountFilter, opt roster.ReadOptions) (*roster.RecordPage, error)
@@ -74,20 +72,31 @@ type Options struct {
 
 // Handler serves /v1/.
 type Handler struct {
-	dir  Directory
-	log  *slog.Logger
-	ips  *httpx.ClientIPs
-	opts Options
+	dir     Directory
+	auth    *authn.Authenticator
+	log     *slog.Logger
+	opts    Options
+	surface *httpx.Surface
 
 	openapiMu     sync.Mutex
 	openapiSchema *roster.Schema // the schema the document was built from
 	openapiJSON   []byte
 }
 
-// New returns the API over dir.
-func New(dir Directory, log *slog.Logger, ips *httpx.ClientIPs, opts Options) *Handler {
-	return &Handler{dir: dir, log: log, ips: ips, opts: opts}
+// New returns the API over dir, authenticating with auth.
+func New(dir Directory, auth *authn.Authenticator, log *slog.Logger, opts Options) *Handler {
+	h := &Handler{dir: dir, auth: auth, log: log, opts: opts}
+	h.surface = &httpx.Surface{Name: roster.ViaAPI, WriteError: h.writeError}
+	return h
 }
+
+// Surface is the API as the router knows it: its name and error format.
+func (h *Handler) Surface() *httpx.Surface { return h.surface }
+
+// credentials are what /v1 accepts: API keys in any header the platforms use, and
+// browser sessions, whose changes carry the CSRF token in a header (or, from an HTML
+// form, its csrf_token field). A bad credential is refused, never taken as anonymous.
+var credentials = authn.Policy{Via: roster.ViaAPI, Keys: true, Sessions: true, CSRFField: "csrf_token"}
 
 // handlerFunc is an API handler: it writes a success itself and returns failures.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -103,22 +112,20 @@ const (
 	signIn
 )
 
-// serve authenticates the request, checks CSRF for cookie sessions, runs fn and maps
-// its error.
+// serve authenticates the request, runs fn and maps its error.
 func (h *Handler) serve(acc access, fn handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		actor := roster.Actor{Via: roster.ViaAPI, RequestID: httpx.RequestIDFrom(r.Context()), ClientIP: h.ips.IP(r)}
+		actor := h.auth.Anonymous(r, credentials)
 		err := httpx.CheckQuery(r)
-		if err == nil && acc != signIn {
-			actor, err = h.authenticate(r)
+		switch {
+		case err != nil:
+		case acc == signIn:
+			httpx.LimitAnonymousBody(w, r)
+		default:
+			actor, err = h.auth.Authenticate(w, r, credentials)
 		}
 		if err == nil && acc == signedIn && actor.Anonymous() {
 			err = roster.Errorf(roster.EUNAUTHENTICATED, "Authentication required: send an API key (Authorization: Bearer KEY) or sign in.")
-		}
-		if actor.Anonymous() {
-			// Whoever has not shown who they are gets a small body: nothing anonymous
-			// needs more than a sign-in.
-			httpx.LimitAnonymousBody(w, r)
 		}
 		if err == nil {
 			err = fn(w, r.WithContext(roster.NewContextWithActor(r.Context(), actor)))
@@ -129,36 +136,10 @@ func (h *Handler) serve(acc access, fn handlerFunc) http.Handler {
 	})
 }
 
-func (h *Handler) client(r *http.Request) roster.Client {
-	return roster.Client{IP: h.ips.IP(r), UserAgent: r.UserAgent()}
-}
-
-// authenticate finds the actor: an API key in any accepted header, else the session
-// cookie, else anonymous. A cookie-authenticated unsafe request must carry the session's
-// CSRF token in X-CSRF-Token (or X-CSRFToken).
-func (h *Handler) authenticate(r *http.Request) (roster.Actor, error) {
-	ctx, c := r.Context(), h.client(r)
-	var actor roster.Actor
-	var err error
-	switch key, token := httpx.APIKey(r), httpx.SessionToken(r); {
-	case key != "":
-		actor, err = h.dir.AuthenticateKey(ctx, key, c)
-	case token != "":
-		actor, err = h.dir.AuthenticateSession(ctx, token, c)
-		if err == nil && !httpx.SafeMethod(r.Method) && !h.dir.CheckCSRF(token, httpx.CSRFHeader(r)) {
-			err = roster.Errorf(roster.EFORBIDDEN, "CSRF check failed: send the session's csrf_token in the X-CSRF-Token header.")
-		}
-	}
-	if err != nil {
-		return roster.Actor{}, err
-	}
-	actor.Via, actor.RequestID, actor.ClientIP = roster.ViaAPI, httpx.RequestIDFrom(ctx), c.IP
-	return actor, nil
-}
-
 // writeError writes err in the native shape; internal errors are logged with their
 // cause and shown only as "Internal error.".
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	err = httpx.TooLarge(err)
 	if code := roster.ErrorCode(err); (code == roster.EINTERNAL || code == roster.EUNAVAILABLE) && !httpx.ClientGone(r) {
 		h.log.ErrorContext(r.Context(), "request failed", "request_id", httpx.RequestIDFrom(r.Context()), "err", err)
 	}

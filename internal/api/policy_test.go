@@ -2,16 +2,12 @@ package api_test
 
 import (
 	"encoding/json"
-	"net/http"
 	"net/url"
 	"reflect"
 	"strings"
 	"testing"
 
-	"github.com/rosterhq/roster/internal/api"
 	"github.com/rosterhq/roster/internal/core"
-	"github.com/rosterhq/roster/internal/dialect/ckan"
-	"github.com/rosterhq/roster/internal/dialect/redcap"
 	"github.com/rosterhq/roster/internal/roster"
 	"github.com/rosterhq/roster/internal/secret"
 	"github.com/rosterhq/roster/internal/testkit"
@@ -19,11 +15,7 @@ import (
 
 // everySurface runs a test with /v1, CKAN and REDCap on one server.
 func everySurface(t *testing.T, fn func(t *testing.T, e *testkit.Env)) {
-	testkit.Engines(t, func(e *testkit.Env, mux *http.ServeMux) {
-		api.New(e.Svc, e.Log, e.IPs, api.Options{}).Register(mux)
-		ckan.New(e.Svc, e.Log, e.IPs, ckan.Options{}).Register(mux)
-		redcap.New(e.Svc, e.Log, e.IPs).Register(mux)
-	}, fn)
+	testkit.Engines(t, fn)
 }
 
 // world is accounts and a project on every surface: a sysadmin, alice (a member), and

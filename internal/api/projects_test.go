@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"reflect"
 	"regexp"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/api"
 	"github.com/rosterhq/roster/internal/roster"
+	httpserver "github.com/rosterhq/roster/internal/server"
 	"github.com/rosterhq/roster/internal/testkit"
 )
 
@@ -602,8 +602,8 @@ func (d hidingDirectory) GetProjectMember(ctx context.Context, id int64, usernam
 // TestPutProjectMemberNotShown: a change to a member the caller may not see is done, and
 // answered 204 without showing the member.
 func TestPutProjectMemberNotShown(t *testing.T) {
-	testkit.Engines(t, func(e *testkit.Env, mux *http.ServeMux) {
-		api.New(hidingDirectory{e.Svc}, e.Log, e.IPs, api.Options{}).Register(mux)
+	testkit.EnginesWith(t, func(c *httpserver.Config) {
+		c.WrapAPI = func(d api.Directory) api.Directory { return hidingDirectory{d} }
 	}, func(t *testing.T, e *testkit.Env) {
 		_, root := e.Account(t, map[string]any{"username": "root", "email": "root@example.org", "sysadmin": true})
 		p, err := e.Svc.CreateProject(testkit.Operator(), &roster.Project{Title: "P", Forms: []roster.Form{{Name: "f1"}}})
@@ -630,12 +630,10 @@ func TestProjectMembersStream(t *testing.T) {
 	const total = 400
 	for _, after := range []int{-1, 0, 3} {
 		t.Run(fmt.Sprintf("after%d", after), func(t *testing.T) {
-			testkit.Engines(t, func(e *testkit.Env, mux *http.ServeMux) {
-				var dir api.Directory = e.Svc
+			testkit.EnginesWith(t, func(c *httpserver.Config) {
 				if after >= 0 {
-					dir = failingDirectory{Directory: e.Svc, after: after}
+					c.WrapAPI = func(d api.Directory) api.Directory { return failingDirectory{Directory: d, after: after} }
 				}
-				api.New(dir, e.Log, e.IPs, api.Options{}).Register(mux)
 			}, func(t *testing.T, e *testkit.Env) {
 				_, root := e.Account(t, map[string]any{"username": "root", "email": "root@example.org", "sysadmin": true})
 				p, err := e.Svc.CreateProject(testkit.Operator(), &roster.Project{Title: "Big", Forms: []roster.Form{{Name: "f1"}, {Name: "f2"}}})

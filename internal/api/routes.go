@@ -70,11 +70,12 @@ var routes = []route{
 	{"GET", "/v1/audit", signedIn, (*Handler).audit},
 }
 
-// Register adds every route to mux, so the mux's pattern labels metrics and logs.
-func (h *Handler) Register(mux *http.ServeMux) {
+// Register adds every route to the router, so the route's pattern labels metrics and
+// logs.
+func (h *Handler) Register(mux *httpx.Router) {
 	for _, rt := range routes {
 		handle := rt.handle
-		mux.Handle(rt.method+" "+rt.pattern, h.serve(rt.access, func(w http.ResponseWriter, r *http.Request) error {
+		mux.Handle(h.surface, rt.method+" "+rt.pattern, h.serve(rt.access, func(w http.ResponseWriter, r *http.Request) error {
 			return handle(h, w, r)
 		}))
 	}
@@ -88,7 +89,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		}
 		allowed[rt.pattern] = append(allowed[rt.pattern], rt.method)
 	}
-	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc(h.surface, "/v1/", func(w http.ResponseWriter, r *http.Request) {
 		if _, pat := probe.Handler(r); len(allowed[pat]) > 0 {
 			w.Header().Set("Allow", strings.Join(allowed[pat], ", "))
 			httpx.WriteJSON(w, http.StatusMethodNotAllowed, map[string]any{"error": map[string]any{

@@ -29,7 +29,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	if login == "" {
 		login = strings.TrimSpace(body.Username)
 	}
-	s, err := h.dir.Login(r.Context(), roster.Credentials{Login: login, Password: body.Password, DeviceToken: httpx.DeviceToken(r)}, h.client(r))
+	s, err := h.dir.Login(r.Context(), roster.Credentials{Login: login, Password: body.Password, DeviceToken: httpx.DeviceToken(r)}, h.auth.Client(r))
 	if err != nil {
 		return err
 	}

@@ -428,8 +428,18 @@ func (s *spool) close() error {
 	return errors.Join(s.file.Close(), os.Remove(name))
 }
 
-// IsBodyTooLarge reports whether err came from reading past LimitBody's limit.
+// IsBodyTooLarge reports whether err came from reading past a body limit.
 func IsBodyTooLarge(err error) bool {
 	var mbe *http.MaxBytesError
 	return errors.As(err, &mbe)
+}
+
+// TooLarge returns err as the ETOOLARGE error it stands for, when it came from reading
+// past a body limit; else err.
+func TooLarge(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return BodyTooLarge(mbe.Limit)
+	}
+	return err
 }

@@ -141,45 +141,6 @@ const StatusClientClosed = 499
 // ClientGone reports whether the client closed the connection before it was answered.
 func ClientGone(r *http.Request) bool { return errors.Is(r.Context().Err(), context.Canceled) }
 
-// Recover turns a panic into a 500 and a logged stack, keeping the server up.
-func Recover(log *slog.Logger) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			defer func() {
-				if p := recover(); p != nil {
-					if p == http.ErrAbortHandler {
-						panic(p)
-					}
-					log.ErrorContext(r.Context(), "panic", "request_id", RequestIDFrom(r.Context()), "panic", fmt.Sprint(p))
-					w.Header().Set("Content-Type", "application/json")
-					w.WriteHeader(http.StatusInternalServerError)
-					_, _ = io.WriteString(w, `{"error":{"code":"internal","message":"Internal error."}}`)
-				}
-			}()
-			next.ServeHTTP(w, r)
-		})
-	}
-}
-
-// LimitBody caps request bodies at n bytes, or at the limit given for their path (bulk
-// imports need more than the rest).
-func LimitBody(n int64, paths map[string]int64) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			n := n
-			if l, ok := paths[r.URL.Path]; ok {
-				n = l
-			}
-			if r.ContentLength > n {
-				WriteError(w, &roster.Error{Code: roster.EINVALID, Message: fmt.Sprintf("The request body is larger than %d bytes.", n)})
-				return
-			}
-			r.Body = http.MaxBytesReader(w, r.Body, n)
-			next.ServeHTTP(w, r)
-		})
-	}
-}
-
 // ClientIPs finds the client address of a request, believing X-Forwarded-For only from
 // the configured proxies (a load balancer in front of several replicas).
 type ClientIPs struct {
@@ -254,26 +215,6 @@ func ParsePrefixes(s string) ([]netip.Prefix, error) {
 // SessionCookie is the name of Roster's session cookie.
 const SessionCookie = "roster_session"
 
-// APIKey returns the API key a request carries, in any of the forms the platforms use:
-// Authorization with Bearer, Token or no scheme (CKAN, PYBOSSA); X-CKAN-API-Key;
-// EDX-API-Key. ckanapi sends the same key in two headers; the first non-empty wins.
-func APIKey(r *http.Request) string {
-	for _, h := range []string{"EDX-API-Key", "X-CKAN-API-Key"} {
-		if v := strings.TrimSpace(r.Header.Get(h)); v != "" {
-			return v
-		}
-	}
-	v := strings.TrimSpace(r.Header.Get("Authorization"))
-	if scheme, rest, ok := strings.Cut(v, " "); ok {
-		switch strings.ToLower(scheme) {
-		case "bearer", "token":
-			return strings.TrimSpace(rest)
-		}
-		return "" // another scheme (Basic, JWT…) is not a Roster key
-	}
-	return v
-}
-
 // DeviceCookie names the cookie that marks a browser as one that signed in to an account
 // before (core.Login's throttling).
 const DeviceCookie = "roster_device"
@@ -311,16 +252,6 @@ func SessionToken(r *http.Request) string {
 		return ""
 	}
 	return c.Value
-}
-
-// CSRFHeader returns the CSRF token a request carries in any header the platforms use.
-func CSRFHeader(r *http.Request) string {
-	for _, h := range []string{"X-CSRF-Token", "X-CSRFToken"} {
-		if v := r.Header.Get(h); v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // SafeMethod reports whether a method does not change anything.
@@ -403,7 +334,7 @@ func MediaType(r *http.Request) string {
 // WriteError writes err in Roster's native error shape; other surfaces have their own.
 func WriteError(w http.ResponseWriter, err error) {
 	e := roster.AsError(err)
-	status := Status(e.Code)
+	status := StatusOf(e)
 	if e.Code == roster.ETOOMANY && e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", fmt.Sprint(e.RetryAfter))
 	}
@@ -416,6 +347,15 @@ func WriteError(w http.ResponseWriter, err error) {
 		body["problems"] = e.Problems
 	}
 	WriteJSON(w, status, map[string]any{"error": body})
+}
+
+// StatusOf is Status for an error, whose reason may refine it: a request whose headers
+// are too large is 431, not 413.
+func StatusOf(e *roster.Error) int {
+	if e.Code == roster.ETOOLARGE && e.Reason == roster.RHeaders {
+		return http.StatusRequestHeaderFieldsTooLarge
+	}
+	return Status(e.Code)
 }
 
 // Status maps a roster error code to Roster's native HTTP status.
@@ -437,6 +377,8 @@ func Status(code string) int {
 		return http.StatusPreconditionFailed
 	case roster.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
+	case roster.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
 	}
 	return http.StatusInternalServerError
 }

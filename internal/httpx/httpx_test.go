@@ -15,32 +15,6 @@ import (
 	"github.com/rosterhq/roster/internal/testkit"
 )
 
-func TestAPIKey(t *testing.T) {
-	for _, c := range []struct {
-		header map[string]string
-		want   string
-	}{
-		{map[string]string{"Authorization": "Bearer K1"}, "K1"},
-		{map[string]string{"Authorization": "bearer  K1 "}, "K1"},
-		{map[string]string{"Authorization": "Token K2"}, "K2"},
-		{map[string]string{"Authorization": "K3"}, "K3"},
-		{map[string]string{"X-CKAN-API-Key": "K4"}, "K4"},
-		{map[string]string{"EDX-API-Key": "K5", "Authorization": "other"}, "K5"},
-		{map[string]string{"X-CKAN-API-Key": "K6", "Authorization": "K6"}, "K6"}, // ckanapi sends both
-		{map[string]string{"Authorization": "Basic dXNlcjpwYXNz"}, ""},
-		{map[string]string{"Authorization": "JWT eyJ"}, ""},
-		{map[string]string{}, ""},
-	} {
-		r := httptest.NewRequest("GET", "/", nil)
-		for k, v := range c.header {
-			r.Header.Set(k, v)
-		}
-		if got := httpx.APIKey(r); got != c.want {
-			t.Errorf("APIKey(%v) = %q, want %q", c.header, got, c.want)
-		}
-	}
-}
-
 func TestClientIPs(t *testing.T) {
 	trusted, err := httpx.ParsePrefixes("10.0.0.0/8, 192.0.2.1")
 	if err != nil {

@@ -20,6 +20,7 @@ const (
 	ETOOMANY         = "too_many"        // slowed down after repeated failures
 	EPRECONDITION    = "precondition"    // the thing changed since the version the client named
 	EUNAVAILABLE     = "unavailable"     // the database cannot be reached
+	ETOOLARGE        = "too_large"       // the request is larger than the server reads (Reason: RBody or RHeaders)
 	EINTERNAL        = "internal"
 )
 
@@ -73,6 +74,13 @@ const (
 	// record deletion, DAG restriction). REDCap checks these before the call itself and
 	// answers 403; the rights the call needs are refused with 400.
 	RAPIRights = "api_rights"
+	// RBody and RHeaders: an ETOOLARGE for the request's body (413), or for its URL and
+	// headers (431).
+	RBody    = "body"
+	RHeaders = "headers"
+	// RCSRF: an EFORBIDDEN because a cookie-authenticated change lacks its session's
+	// CSRF token.
+	RCSRF = "csrf"
 )
 
 func (e *Error) Error() string {
@@ -187,4 +195,5 @@ var defaultMessages = map[string]string{
 	ETOOMANY:         "Too many failed attempts; try again later.",
 	EPRECONDITION:    "The resource has changed since you read it.",
 	EUNAVAILABLE:     "Service unavailable.",
+	ETOOLARGE:        "The request is larger than this server accepts.",
 }

@@ -1,6 +1,6 @@
-// Package testkit runs HTTP surfaces against a real core over a real store, on SQLite
-// and, when ROSTER_TEST_POSTGRES_URL is set, on PostgreSQL, behind a loopback server.
-// Tests of the API and of every dialect use it.
+// Package testkit runs Roster's production HTTP handler (internal/server) against a
+// real core over a real store, on SQLite and, when ROSTER_TEST_POSTGRES_URL is set, on
+// PostgreSQL, behind a loopback server. Tests of the API and of every dialect use it.
 package testkit
 
 import (
@@ -15,12 +15,16 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/rosterhq/roster/internal/core"
 	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/postgres/pgtest"
 	"github.com/rosterhq/roster/internal/roster"
 	"github.com/rosterhq/roster/internal/secret"
+	"github.com/rosterhq/roster/internal/server"
 	"github.com/rosterhq/roster/internal/sqlite"
+	"github.com/rosterhq/roster/internal/sqlstore"
 )
 
 // Env is one test's Roster: a store, the core over it, and the server.
@@ -30,23 +34,40 @@ type Env struct {
 	Log   *slog.Logger
 	Logs  *SyncBuffer
 	IPs   *httpx.ClientIPs
+	// Handler is the production handler the server serves.
+	Handler *server.Handler
 	*httptest.Server
 }
 
+// Limits of the test server's bodies: the production defaults, but imports smaller.
+const (
+	BodyLimit   = 4 << 20
+	ImportLimit = 64 << 20
+)
+
 // Engines runs fn on SQLite, and on PostgreSQL when ROSTER_TEST_POSTGRES_URL is set.
-// register adds the surfaces under test to the server's mux.
-func Engines(t *testing.T, register func(e *Env, mux *http.ServeMux), fn func(t *testing.T, e *Env)) {
+func Engines(t *testing.T, fn func(t *testing.T, e *Env)) { EnginesWith(t, nil, fn) }
+
+// EnginesWith is Engines with the server's configuration adjusted by configure (options
+// of a surface, a fault injected between a surface and the core).
+func EnginesWith(t *testing.T, configure func(*server.Config), fn func(t *testing.T, e *Env)) {
 	t.Run("sqlite", func(t *testing.T) {
 		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fn(t, newEnv(t, st, register))
+		fn(t, newEnv(t, st, configure))
 	})
-	t.Run("postgres", func(t *testing.T) { fn(t, newEnv(t, pgtest.Open(t), register)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, newEnv(t, pgtest.Open(t), configure)) })
 }
 
-func newEnv(t *testing.T, st roster.Store, register func(e *Env, mux *http.ServeMux)) *Env {
+// readOnly is a store that reports whether it is read-only, as both engines do.
+type readOnly interface {
+	Kind() string
+	ReadOnly(ctx context.Context) (bool, error)
+}
+
+func newEnv(t *testing.T, st roster.Store, configure func(*server.Config)) *Env {
 	t.Helper()
 	logs := &SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
@@ -55,13 +76,13 @@ func newEnv(t *testing.T, st roster.Store, register func(e *Env, mux *http.Serve
 		t.Fatal(err)
 	}
 	e := &Env{Svc: svc, Store: st, Log: log, Logs: logs, IPs: &httpx.ClientIPs{}}
-	mux := http.NewServeMux()
-	register(e, mux)
-	var h http.Handler = mux
-	h = httpx.AccessLog(log, e.IPs)(h)
-	h = httpx.LimitBody(4<<20, map[string]int64{"/api/": 64 << 20})(h)
-	h = httpx.RequestID(h)
-	e.Server = httptest.NewServer(h)
+	cfg := server.Config{Core: svc, Store: st.(readOnly), ReadOnly: sqlstore.ReadOnlyError, Log: log,
+		Registry: prometheus.NewRegistry(), IPs: e.IPs, BodyLimit: BodyLimit, ImportLimit: ImportLimit}
+	if configure != nil {
+		configure(&cfg)
+	}
+	e.Handler = server.New(cfg)
+	e.Server = httptest.NewServer(e.Handler)
 	t.Cleanup(func() {
 		e.Server.Close()
 		svc.Quiesce()
@@ -135,4 +156,23 @@ func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// ProjectToken makes a project with one form, makes username its member with full User
+// Rights and the API rights, and returns the member's REDCap API token.
+func (e *Env) ProjectToken(t testing.TB, username string) string {
+	t.Helper()
+	p, err := e.Svc.CreateProject(Operator(), &roster.Project{Title: "Project of " + username, Forms: []roster.Form{{Name: "form_1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := roster.MemberRowFromJSON(map[string]any{"username": username, "user_rights": "1", "api_export": "1", "api_import": "1"})
+	if _, err := e.Svc.ImportProjectUsers(Operator(), p.ID, roster.NewSliceRows([]roster.MemberRow{row})); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := e.Svc.IssueProjectToken(Operator(), p.ID, username)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.Token
 }

@@ -3,13 +3,13 @@ package ckan_test
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/rosterhq/roster/internal/dialect/ckan"
 	"github.com/rosterhq/roster/internal/roster"
+	"github.com/rosterhq/roster/internal/server"
 	"github.com/rosterhq/roster/internal/testkit"
 )
 
@@ -248,8 +248,8 @@ func TestUserMetadata(t *testing.T) {
 }
 
 func TestRequireEDXUserAgent(t *testing.T) {
-	testkit.Engines(t, func(e *testkit.Env, mux *http.ServeMux) {
-		ckan.New(e.Svc, e.Log, e.IPs, ckan.Options{RequireEDXUserAgent: true, SiteURL: "https://edx.example.org/"}).Register(mux)
+	testkit.EnginesWith(t, func(c *server.Config) {
+		c.CKAN = ckan.Options{RequireEDXUserAgent: true, SiteURL: "https://edx.example.org/"}
 	}, func(t *testing.T, e *testkit.Env) {
 		_, admin := e.Account(t, map[string]any{"username": "sysop", "email": "s@example.org", "sysadmin": true})
 		r := e.Do(t, "POST", "/api/3/action/user_show", `{}`, "EDX-API-Key", admin, "User-Agent", "python-requests/2.31")

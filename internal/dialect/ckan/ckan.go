@@ -22,8 +22,10 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"path"
 	"strings"
 
+	"github.com/rosterhq/roster/internal/authn"
 	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/roster"
 )
@@ -31,7 +33,6 @@ import (
 // Directory is what the CKAN dialect needs from the core.
 type Directory interface {
 	Schema(ctx context.Context) (*roster.Schema, error)
-	AuthenticateKey(ctx context.Context, key string, c roster.Client) (roster.Actor, error)
 	// Authorize answers whether the caller may take one of CKAN's actions, by the core's
 	// policy for this surface.
 	Authorize(ctx context.Context, action string) error
@@ -60,11 +61,16 @@ type Options struct {
 // Handler serves the CKAN action API.
 type Handler struct {
 	dir     Directory
+	auth    *authn.Authenticator
 	log     *slog.Logger
-	ips     *httpx.ClientIPs
 	opts    Options
 	actions map[string]action
+	surface *httpx.Surface
 }
+
+// credentials are what CKAN accepts: an API key in any CKAN or EDX header. Like CKAN, a
+// missing or invalid key makes the caller anonymous; it is never a 401.
+var credentials = authn.Policy{Via: roster.ViaCKAN, Keys: true, BadIsAnonymous: true}
 
 // action is one CKAN action. Side-effect-free actions may be called with GET.
 type action struct {
@@ -72,9 +78,10 @@ type action struct {
 	sideEffectFree bool
 }
 
-// New returns the dialect over dir.
-func New(dir Directory, log *slog.Logger, ips *httpx.ClientIPs, opts Options) *Handler {
-	h := &Handler{dir: dir, log: log, ips: ips, opts: opts}
+// New returns the dialect over dir, authenticating with auth.
+func New(dir Directory, auth *authn.Authenticator, log *slog.Logger, opts Options) *Handler {
+	h := &Handler{dir: dir, auth: auth, log: log, opts: opts}
+	h.surface = &httpx.Surface{Name: roster.ViaCKAN, WriteError: h.surfaceError}
 	h.actions = map[string]action{
 		"user_show":     {h.userShow, true},
 		"user_list":     {h.userList, true},
@@ -87,17 +94,31 @@ func New(dir Directory, log *slog.Logger, ips *httpx.ClientIPs, opts Options) *H
 	return h
 }
 
-// Register adds the dialect's routes to mux.
-func (h *Handler) Register(mux *http.ServeMux) {
+// Surface is the dialect as the router knows it: its name and error format.
+func (h *Handler) Surface() *httpx.Surface { return h.surface }
+
+// Register adds the dialect's routes to the router.
+func (h *Handler) Register(mux *httpx.Router) {
 	version := func(w http.ResponseWriter, r *http.Request) {
 		writeRaw(w, http.StatusOK, pyJSON(obj{{"version", 3}}))
 	}
-	mux.HandleFunc("GET /api", version)
-	mux.HandleFunc("GET /api/3", version)
+	mux.HandleFunc(h.surface, "GET /api", version)
+	mux.HandleFunc(h.surface, "GET /api/3", version)
 	for _, p := range []string{"/api/action/{name}", "/api/3/action/{name}"} {
-		mux.HandleFunc("GET "+p, h.serve)
-		mux.HandleFunc("POST "+p, h.serve)
+		mux.HandleFunc(h.surface, "GET "+p, h.serve)
+		mux.HandleFunc(h.surface, "POST "+p, h.serve)
 	}
+}
+
+// surfaceError writes an error found outside an action (a body or headers over the
+// limit, a panic) as CKAN would: request-level refusals as its bare-string 4xx, the
+// rest in its envelope.
+func (h *Handler) surfaceError(w http.ResponseWriter, r *http.Request, err error) {
+	name := r.PathValue("name")
+	if name == "" {
+		name = path.Base(r.URL.Path)
+	}
+	h.writeError(w, r, h.helpURL(r, name), name, err)
 }
 
 // result kinds an action may return besides plain values.
@@ -132,19 +153,20 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	// Who is asking is known from the headers before the body is read, so an anonymous
 	// caller's body is held to the small limit every surface gives anonymous callers.
-	actor, retryAfter := h.authenticate(r)
-	if retryAfter > 0 {
-		w.Header().Set("Retry-After", itoa(retryAfter))
-		writeFailure(w, help, &ckanError{status: http.StatusForbidden, body: authBody("too many invalid API keys from your address; try again later")})
+	actor, err := h.auth.Authenticate(w, r, credentials)
+	if err != nil {
+		if e := roster.AsError(err); e.Code == roster.ETOOMANY {
+			w.Header().Set("Retry-After", itoa(max(1, e.RetryAfter)))
+			writeFailure(w, help, &ckanError{status: http.StatusForbidden, body: authBody("too many invalid API keys from your address; try again later")})
+			return
+		}
+		h.writeError(w, r, help, name, err)
 		return
-	}
-	if actor.Anonymous() {
-		httpx.LimitAnonymousBody(w, r)
 	}
 	data, err := requestData(r, act.sideEffectFree)
 	if err != nil {
 		if httpx.IsBodyTooLarge(err) {
-			writeRaw(w, http.StatusRequestEntityTooLarge, pyJSON("Bad request - the request body is too large"))
+			h.writeError(w, r, help, name, httpx.TooLarge(err))
 			return
 		}
 		writeBadRequest(w, "JSON Error: "+err.Error())
@@ -178,30 +200,6 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeRaw(w, http.StatusOK, body)
-}
-
-// authenticate finds the caller from an API key in any CKAN or EDX header. Like CKAN,
-// a missing or invalid key makes the caller anonymous; it is never a 401. A client
-// that sent too many invalid keys gets a Retry-After instead.
-func (h *Handler) authenticate(r *http.Request) (roster.Actor, int) {
-	c := roster.Client{IP: h.ips.IP(r), UserAgent: r.UserAgent()}
-	anon := roster.Actor{Via: roster.ViaCKAN, RequestID: httpx.RequestIDFrom(r.Context()), ClientIP: c.IP}
-	key := httpx.APIKey(r)
-	if key == "" {
-		return anon, 0
-	}
-	actor, err := h.dir.AuthenticateKey(r.Context(), key, c)
-	if err != nil {
-		if e := roster.AsError(err); e.Code == roster.ETOOMANY {
-			return anon, max(1, e.RetryAfter)
-		}
-		if code := roster.ErrorCode(err); (code == roster.EINTERNAL || code == roster.EUNAVAILABLE) && !httpx.ClientGone(r) {
-			h.log.Error("authenticating a CKAN request", "err", err, "request_id", anon.RequestID)
-		}
-		return anon, 0
-	}
-	actor.Via, actor.RequestID = roster.ViaCKAN, anon.RequestID
-	return actor, 0
 }
 
 // writeStream writes {"help", "success", "result": [ … ]} as the stream produces items.

@@ -4,20 +4,16 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rosterhq/roster/internal/dialect/ckan"
 	"github.com/rosterhq/roster/internal/roster"
 	"github.com/rosterhq/roster/internal/testkit"
 )
 
 func engines(t *testing.T, fn func(t *testing.T, e *testkit.Env)) {
-	testkit.Engines(t, func(e *testkit.Env, mux *http.ServeMux) {
-		ckan.New(e.Svc, e.Log, e.IPs, ckan.Options{}).Register(mux)
-	}, fn)
+	testkit.Engines(t, fn)
 }
 
 // ckanapi's request: POST /api/action/NAME, JSON, the key in two headers, its UA.

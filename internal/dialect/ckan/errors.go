@@ -60,6 +60,15 @@ func missing(fields ...string) error {
 // writeError maps a failure to CKAN's envelope. Core errors are translated here, in one
 // place: problems become CKAN's field errors under CKAN's names and words.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, help, action string, err error) {
+	if e := roster.AsError(err); e.Code == roster.ETOOLARGE {
+		// CKAN refuses what it cannot read before any action runs, as a bare string.
+		status, what := http.StatusRequestEntityTooLarge, "body is"
+		if e.Reason == roster.RHeaders {
+			status, what = http.StatusRequestHeaderFieldsTooLarge, "URL and headers are"
+		}
+		writeRaw(w, status, pyJSON("Bad request - the request "+what+" too large"))
+		return
+	}
 	var ce *ckanError
 	if !errors.As(err, &ce) {
 		ce = h.translate(r.Context(), action, err)

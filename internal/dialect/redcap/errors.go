@@ -63,6 +63,11 @@ func (h *Handler) writeCoreError(req *request, err error) {
 		if e.Reason == roster.RAPIRights {
 			status = http.StatusForbidden
 		}
+	case roster.ETOOLARGE:
+		status = http.StatusRequestEntityTooLarge
+		if e.Reason == roster.RHeaders {
+			status = http.StatusRequestHeaderFieldsTooLarge
+		}
 	case roster.EUNAVAILABLE: // the database is unreachable, busy or read-only: the message says which
 		status = http.StatusServiceUnavailable
 		if msg == "" {

@@ -30,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rosterhq/roster/internal/authn"
 	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/roster"
 )
@@ -59,22 +60,46 @@ type Directory interface {
 
 // Handler serves REDCap's API.
 type Handler struct {
-	dir Directory
-	log *slog.Logger
-	ips *httpx.ClientIPs
+	dir     Directory
+	auth    *authn.Authenticator
+	tokens  authn.Verifier
+	log     *slog.Logger
+	surface *httpx.Surface
 }
 
-// New returns the dialect over dir.
-func New(dir Directory, log *slog.Logger, ips *httpx.ClientIPs) *Handler {
-	return &Handler{dir: dir, log: log, ips: ips}
+// Options configure the dialect.
+type Options struct {
+	// MaxImportBytes bounds a request's body: imports arrive whole in one request.
+	MaxImportBytes int64
+}
+
+// credentials are what REDCap accepts: a project API token, sent as the token form
+// field, checked by the dialect's verifier as the body is read (earlyAuth).
+var credentials = authn.Policy{Via: roster.ViaREDCap}
+
+// New returns the dialect over dir, authenticating with auth.
+func New(dir Directory, auth *authn.Authenticator, log *slog.Logger, opts Options) *Handler {
+	h := &Handler{dir: dir, auth: auth, tokens: authn.VerifierFunc(dir.AuthenticateProjectToken), log: log}
+	h.surface = &httpx.Surface{Name: roster.ViaREDCap, WriteError: h.surfaceError, BodyLimit: opts.MaxImportBytes}
+	return h
 }
 
 // Path is where REDCap's API lives; clients (PyCap) insist on the trailing slash.
 const Path = "/api/"
 
-// Register adds the dialect's route to mux.
-func (h *Handler) Register(mux *http.ServeMux) {
-	mux.HandleFunc(Path+"{$}", h.serve)
+// Surface is the dialect as the router knows it: its name and error format.
+func (h *Handler) Surface() *httpx.Surface { return h.surface }
+
+// Register adds the dialect's route to the router.
+func (h *Handler) Register(mux *httpx.Router) {
+	mux.HandleFunc(h.surface, Path+"{$}", h.serve)
+}
+
+// surfaceError writes an error found before the form was read (a body or headers over
+// the limit, a panic) in the format the query string asks for, else REDCap's default.
+func (h *Handler) surfaceError(w http.ResponseWriter, r *http.Request, err error) {
+	q := r.URL.Query()
+	h.writeCoreError(&request{w: w, r: r, returnFormat: returnFormatOf(q.Get("format"), q.Get("returnFormat"))}, err)
 }
 
 // request is one API call, its form read.
@@ -218,13 +243,7 @@ func returnFormatOf(format, rf string) string {
 }
 
 func (h *Handler) authenticate(r *http.Request, token string) (roster.Actor, error) {
-	c := roster.Client{IP: h.ips.IP(r), UserAgent: r.UserAgent()}
-	actor, err := h.dir.AuthenticateProjectToken(r.Context(), token, c)
-	if err != nil {
-		return actor, err
-	}
-	actor.Via, actor.RequestID = roster.ViaREDCap, httpx.RequestIDFrom(r.Context())
-	return actor, nil
+	return h.auth.Token(r, credentials, h.tokens, token)
 }
 
 type handler func(h *Handler, req *request) error

@@ -3,22 +3,18 @@ package redcap_test
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf16"
 
-	"github.com/rosterhq/roster/internal/dialect/redcap"
 	"github.com/rosterhq/roster/internal/roster"
 	"github.com/rosterhq/roster/internal/testkit"
 )
 
 func engines(t *testing.T, fn func(t *testing.T, e *testkit.Env)) {
-	testkit.Engines(t, func(e *testkit.Env, mux *http.ServeMux) {
-		redcap.New(e.Svc, e.Log, e.IPs).Register(mux)
-	}, fn)
+	testkit.Engines(t, fn)
 }
 
 // post sends form fields in the order given, form-encoded as requests does for PyCap.

@@ -1,0 +1,114 @@
+// Package server assembles Roster's whole HTTP surface: the native API and every
+// platform's dialect on one router, behind the middleware they share. The binary serves
+// it, and the test kit mounts the same handler, so tests exercise what production runs.
+//
+// A new dialect plugs in with one line in New: construct it over the core and the
+// authenticator, and register its routes; the router then writes every error on its
+// routes, those of the shared middleware too, in its format.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rosterhq/roster/internal/api"
+	"github.com/rosterhq/roster/internal/authn"
+	"github.com/rosterhq/roster/internal/core"
+	"github.com/rosterhq/roster/internal/dialect/ckan"
+	"github.com/rosterhq/roster/internal/dialect/redcap"
+	"github.com/rosterhq/roster/internal/httpx"
+	"github.com/rosterhq/roster/internal/metrics"
+	"github.com/rosterhq/roster/internal/roster"
+)
+
+// Store is what the health checks ask of the store.
+type Store interface {
+	Kind() string
+	ReadOnly(ctx context.Context) (bool, error)
+}
+
+// Config is everything the handler is built from.
+type Config struct {
+	Core  *core.Service
+	Store Store
+	// ReadOnly is the error of a read-only store, which the readiness probe shows.
+	ReadOnly func() *roster.Error
+	Log      *slog.Logger
+	Registry *prometheus.Registry
+	IPs      *httpx.ClientIPs
+	API      api.Options
+	CKAN     ckan.Options
+	// BodyLimit bounds request bodies; REDCap's imports, which arrive whole in one
+	// request, are bounded by ImportLimit instead.
+	BodyLimit   int64
+	ImportLimit int64
+	// WrapAPI, when set, stands between the native API and the core: tests inject
+	// faults with it. Production leaves it nil.
+	WrapAPI func(api.Directory) api.Directory
+}
+
+// Handler is Roster's HTTP surface.
+type Handler struct {
+	http.Handler
+	router *httpx.Router
+}
+
+// Surfaces returns the registered surfaces, in registration order.
+func (h *Handler) Surfaces() []*httpx.Surface { return h.router.Surfaces() }
+
+// New builds the handler.
+func New(c Config) *Handler {
+	auth := authn.New(c.Core, c.IPs)
+	var dir api.Directory = c.Core
+	if c.WrapAPI != nil {
+		dir = c.WrapAPI(dir)
+	}
+	native := api.New(dir, auth, c.Log, c.API)
+	rt := httpx.NewRouter(native.Surface(), c.BodyLimit)
+
+	rt.HandleFunc(nil, "GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	rt.HandleFunc(nil, "GET /readyz", func(w http.ResponseWriter, r *http.Request) { ready(c, w, r) })
+	rt.Handle(nil, "GET /metrics", metrics.Handler(c.Registry))
+	rt.HandleFunc(nil, "GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"name": "Roster", "api": "/v1/openapi.json"})
+	})
+
+	native.Register(rt)
+	ckan.New(c.Core, auth, c.Log, c.CKAN).Register(rt)
+	redcap.New(c.Core, auth, c.Log, redcap.Options{MaxImportBytes: c.ImportLimit}).Register(rt)
+
+	var h http.Handler = rt
+	h = metrics.NewHTTP(c.Registry).Middleware(h)
+	h = rt.Guard(c.Log)(h)
+	h = httpx.AccessLog(c.Log, c.IPs)(h)
+	h = httpx.RequestID(h)
+	return &Handler{Handler: h, router: rt}
+}
+
+// ready answers the readiness probe: the database answers, and takes writes.
+func ready(c Config, w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	err := c.Core.Ping(ctx)
+	if err != nil {
+		c.Log.Warn("not ready", "err", err)
+	} else if ro, rerr := c.Store.ReadOnly(ctx); rerr != nil {
+		err = rerr
+		c.Log.Warn("not ready", "err", err)
+	} else if ro {
+		// Not logged: serve said so when it started, and probes come every few seconds.
+		err = c.ReadOnly()
+	}
+	if err != nil {
+		httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": c.Store.Kind(),
+			"reason": roster.ErrorMessage(err)})
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": c.Store.Kind()})
+}
