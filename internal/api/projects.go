@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -155,45 +154,19 @@ func (h *Handler) listProjectMembers(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	var bw *bufio.Writer
-	head := func() {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		bw = bufio.NewWriterSize(w, 64<<10)
-		bw.WriteString(`{"members":[`)
-	}
+	out := &httpx.Stream{W: w, R: r, ContentType: "application/json", Head: `{"members":[`, Sep: ",", Tail: "]}\n",
+		Log: h.log, What: "member list"}
 	var item bytes.Buffer
 	enc := json.NewEncoder(&item)
 	enc.SetEscapeHTML(false)
 	_, err = h.dir.ExportProjectUsers(r.Context(), id, func(v *roster.ProjectView, m *roster.ProjectMember) error {
-		if bw == nil {
-			head()
-		} else if err := bw.WriteByte(','); err != nil {
-			return err
-		}
 		item.Reset()
 		if err := enc.Encode(m.Doc(v.Project)); err != nil {
 			return roster.Internal("api.listProjectMembers", err)
 		}
-		_, err := bw.Write(bytes.TrimSuffix(item.Bytes(), []byte("\n")))
-		return err
+		return out.Item(bytes.TrimSuffix(item.Bytes(), []byte("\n")))
 	})
-	if err != nil && bw == nil {
-		return err
-	}
-	if err != nil {
-		if !httpx.ClientGone(r) {
-			h.log.ErrorContext(r.Context(), "member list ended early", "request_id", httpx.RequestIDFrom(r.Context()), "err", err)
-		}
-		_ = bw.Flush()
-		return nil
-	}
-	if bw == nil {
-		head()
-	}
-	bw.WriteString("]}\n")
-	_ = bw.Flush()
-	return nil
+	return out.End(err)
 }
 
 // memberDoc reads one member back as the caller may see it; nil when it is not visible

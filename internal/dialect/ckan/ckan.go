@@ -17,7 +17,6 @@
 package ckan
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"log/slog"
@@ -202,47 +201,22 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	writeRaw(w, http.StatusOK, body)
 }
 
-// writeStream writes {"help", "success", "result": [ … ]} as the stream produces items.
-// The head goes out with the first item, so an error before any item still gets a
-// proper error envelope; an error after it can only end the response early.
+// writeStream writes {"help", "success", "result": [ … ]} as the stream produces items
+// (httpx.Stream: an error before the first item gets CKAN's error envelope).
 func (h *Handler) writeStream(w http.ResponseWriter, r *http.Request, help, name string, s stream) {
-	var bw *bufio.Writer
+	var head bytes.Buffer
+	head.WriteString(`{"help": `)
+	writePyString(&head, help)
+	head.WriteString(`, "success": true, "result": [`)
+	out := &httpx.Stream{W: w, R: r, ContentType: contentType, Head: head.String(), Sep: ", ", Tail: "]}",
+		Log: h.log, What: "CKAN " + name}
 	var item bytes.Buffer
-	head := func() {
-		w.Header().Set("Content-Type", contentType)
-		w.WriteHeader(http.StatusOK)
-		bw = bufio.NewWriterSize(w, 64<<10)
-		var b bytes.Buffer
-		b.WriteString(`{"help": `)
-		writePyString(&b, help)
-		b.WriteString(`, "success": true, "result": [`)
-		bw.Write(b.Bytes())
-	}
 	err := s(func(v any) error {
-		if bw == nil {
-			head()
-		} else if _, err := bw.WriteString(", "); err != nil {
-			return err
-		}
 		item.Reset()
 		writePy(&item, v)
-		_, err := bw.Write(item.Bytes())
-		return err
+		return out.Item(item.Bytes())
 	})
-	if err != nil && bw == nil {
+	if err := out.End(err); err != nil {
 		h.writeError(w, r, help, name, err)
-		return
 	}
-	if err != nil {
-		if !httpx.ClientGone(r) {
-			h.log.Error("CKAN list ended early", "action", name, "err", err, "request_id", httpx.RequestIDFrom(r.Context()))
-		}
-		bw.Flush()
-		return
-	}
-	if bw == nil {
-		head()
-	}
-	bw.WriteString("]}")
-	bw.Flush()
 }

@@ -22,7 +22,7 @@ func TestCSVFormulaGuardRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := tb.end(); err != nil {
+	if err := tb.end(nil); err != nil {
 		t.Fatal(err)
 	}
 	body := w.Body.String()

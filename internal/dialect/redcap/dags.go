@@ -20,7 +20,7 @@ func (h *Handler) exportDAGs(req *request) error {
 			return nil // the client went away
 		}
 	}
-	return t.end()
+	return t.end(nil)
 }
 
 func (h *Handler) importDAGs(req *request) error {

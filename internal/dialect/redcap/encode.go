@@ -1,13 +1,13 @@
 package redcap
 
 import (
-	"bufio"
 	"bytes"
 	"net/http"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/roster"
 )
 
@@ -26,11 +26,10 @@ func str(key, s string) cell     { return cell{key: key, kind: 's', s: s} }
 func num(key string, n int) cell { return cell{key: key, kind: 'i', n: n} }
 
 // table writes rows in one of REDCap's formats as they come, so an export of any size
-// takes constant memory. Nothing is written before the first row or end, so an error
-// before then can still be answered with an error status.
+// takes constant memory (an httpx.Stream). Nothing is written before the first row or
+// end, so an error before then can still be answered with an error status.
 type table struct {
-	w      http.ResponseWriter
-	bw     *bufio.Writer
+	stream httpx.Stream
 	format string
 	// xmlRoot wraps the rows; cdata writes XML values in CDATA sections (REDCap does for
 	// mappings, DAGs and project settings, not for users and roles).
@@ -46,38 +45,37 @@ type table struct {
 }
 
 func newTable(w http.ResponseWriter, format, xmlRoot string, cdata bool) *table {
-	return &table{w: w, format: format, xmlRoot: xmlRoot, cdata: cdata}
+	return &table{stream: httpx.Stream{W: w, ContentType: contentTypes[format]}, format: format, xmlRoot: xmlRoot, cdata: cdata}
 }
 
-func (t *table) begin() {
-	t.w.Header().Set("Content-Type", contentTypes[t.format])
-	t.w.WriteHeader(http.StatusOK)
-	t.bw = bufio.NewWriterSize(t.w, 64<<10)
+// frame sets the stream's head, separator and tail, once the export has said whether
+// it is one object or a list.
+func (t *table) frame() {
+	s := &t.stream
 	switch t.format {
 	case "json":
 		if !t.single {
-			t.bw.WriteByte('[')
+			s.Head, s.Sep, s.Tail = "[", ",", "]"
 		}
 	case "xml":
-		t.bw.WriteString(`<?xml version="1.0" encoding="UTF-8" ?>` + "\n<" + t.xmlRoot + ">")
+		s.Head, s.Tail = `<?xml version="1.0" encoding="UTF-8" ?>`+"\n<"+t.xmlRoot+">", "</"+t.xmlRoot+">\n"
 		if !t.single {
-			t.bw.WriteByte('\n')
+			s.Head, s.Tail = s.Head+"\n", "\n"+s.Tail
 		}
+	case "csv":
+		s.Empty = t.emptyCSV
 	}
 }
 
 // row writes one row.
 func (t *table) row(cells []cell) error {
-	if t.bw == nil {
-		t.begin()
+	if !t.stream.Started() {
+		t.frame()
 	}
 	b := &t.line
 	b.Reset()
 	switch t.format {
 	case "json":
-		if t.rows > 0 {
-			b.WriteByte(',')
-		}
 		b.WriteByte('{')
 		for i, c := range cells {
 			if i > 0 {
@@ -153,8 +151,7 @@ func (t *table) row(cells []cell) error {
 		}
 	}
 	t.rows++
-	_, err := t.bw.Write(b.Bytes())
-	return err
+	return t.stream.Item(b.Bytes())
 }
 
 func (t *table) xmlText(b *bytes.Buffer, s string) {
@@ -167,31 +164,16 @@ func (t *table) xmlText(b *bytes.Buffer, s string) {
 	appendXMLEscaped(b, s)
 }
 
-// end finishes the body; with started false nothing had been written before.
-func (t *table) end() error {
-	if t.bw == nil {
-		if t.format == "csv" {
-			writeBody(t.w, http.StatusOK, "csv", []byte(t.emptyCSV))
-			return nil
-		}
-		t.begin()
+// end finishes the body: err is how producing the rows ended (see httpx.Stream.End).
+func (t *table) end(err error) error {
+	if !t.stream.Started() {
+		t.frame()
 	}
-	switch t.format {
-	case "json":
-		if !t.single {
-			t.bw.WriteByte(']')
-		}
-	case "xml":
-		if !t.single {
-			t.bw.WriteByte('\n')
-		}
-		t.bw.WriteString("</" + t.xmlRoot + ">\n")
-	}
-	return t.bw.Flush()
+	return t.stream.End(err)
 }
 
 // started reports whether the response has begun.
-func (t *table) started() bool { return t.bw != nil }
+func (t *table) started() bool { return t.stream.Started() }
 
 // appendCSV writes a CSV field as REDCap does: quoted only when it holds a comma, a
 // quote, a line break, a tab or a space; and, for values, guarded against spreadsheet

@@ -44,7 +44,7 @@ func (h *Handler) projectInfo(req *request) error {
 		str("external_modules", ""),
 		num("bypass_branching_erase_field_prompt", 0),
 	})
-	return t.end()
+	return t.end(nil)
 }
 
 var metadataKeys = []string{"field_name", "form_name", "section_header", "field_type", "field_label",
@@ -95,7 +95,7 @@ func (h *Handler) metadata(req *request) error {
 			return nil
 		}
 	}
-	return t.end()
+	return t.end(nil)
 }
 
 func (h *Handler) formEventMapping(req *request) error {

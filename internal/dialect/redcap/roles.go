@@ -28,7 +28,7 @@ func (h *Handler) exportRoles(req *request) error {
 			return nil // the client went away
 		}
 	}
-	return t.end()
+	return t.end(nil)
 }
 
 func (h *Handler) importRoles(req *request) error {

@@ -3,7 +3,6 @@ package redcap
 import (
 	"fmt"
 
-	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/roster"
 )
 
@@ -36,22 +35,11 @@ func projectForms(p *roster.Project, rights []roster.FormRight, buf []roster.For
 	return buf
 }
 
-// streamed runs an export that streams rows into t, logging a failure after the response
-// has begun (it can then only end early).
+// streamed runs an export that streams rows into t (see httpx.Stream for what a failure
+// before and after the first row gives).
 func (h *Handler) streamed(req *request, t *table, export func() error) error {
-	err := export()
-	if err != nil && !t.started() {
-		return err
-	}
-	if err != nil {
-		if httpx.ClientGone(req.r) {
-			return nil
-		}
-		h.log.Error("REDCap export ended early", "content", req.content, "err", err, "request_id", httpx.RequestIDFrom(req.r.Context()))
-		t.bw.Flush()
-		return nil
-	}
-	return t.end()
+	t.stream.R, t.stream.Log, t.stream.What = req.r, h.log, "REDCap "+req.content+" export"
+	return t.end(export())
 }
 
 // redcapAttrs are the account attributes REDCap names (email, firstname, lastname by
