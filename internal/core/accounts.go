@@ -392,10 +392,10 @@ func auditValue(v any) any {
 }
 
 // checkUnique reports, as problems, a username or email that another account holds.
-func (s *Service) checkUnique(ctx context.Context, p *policy, tx roster.Tx, a *roster.Account, before *roster.Account) ([]roster.Problem, error) {
+func (s *Service) checkUnique(ctx context.Context, p *policy, rd roster.Reader, a *roster.Account, before *roster.Account) ([]roster.Problem, error) {
 	var out []roster.Problem
 	if before == nil || roster.FoldKey(before.Username) != roster.FoldKey(a.Username) {
-		other, err := tx.GetAccount(ctx, roster.AccountRef{Username: a.Username})
+		other, err := rd.GetAccount(ctx, roster.AccountRef{Username: a.Username})
 		switch {
 		case err == nil && other.ID != a.ID:
 			out = append(out, roster.Problem{Field: "username", Code: roster.PTaken, Message: "That username is already taken.", Value: a.Username})
@@ -404,7 +404,7 @@ func (s *Service) checkUnique(ctx context.Context, p *policy, tx roster.Tx, a *r
 		}
 	}
 	if before == nil || roster.FoldKey(before.Email) != roster.FoldKey(a.Email) {
-		n, err := tx.CountAccounts(ctx, roster.AccountSelection{AnyState: true,
+		n, err := rd.CountAccounts(ctx, roster.AccountSelection{AnyState: true,
 			Where: roster.Match{Attr: p.schema.Attr("email"), Lookup: roster.IExact, Value: a.Email}})
 		if err != nil {
 			return nil, err
@@ -596,7 +596,7 @@ var errStaleVersion = roster.Errorf(roster.EPRECONDITION, "The account has chang
 
 // loadForWrite reads the account the actor wants to change and checks that the actor
 // may change it at all.
-func (s *Service) loadForWrite(ctx context.Context, p *policy, rd roster.Tx, actor roster.Actor, ref roster.AccountRef) (*roster.Account, error) {
+func (s *Service) loadForWrite(ctx context.Context, p *policy, rd roster.Reader, actor roster.Actor, ref roster.AccountRef) (*roster.Account, error) {
 	if err := checkRefText(ref); err != nil {
 		return nil, err
 	}

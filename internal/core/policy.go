@@ -120,7 +120,7 @@ var errPolicyMoved = errors.New("core: the policy changed during the write")
 
 // fencePolicy ends a transaction that writes account values checked under p: it fails
 // with errPolicyMoved when another policy is in force by now. A policy change holds off
-// account writes while it checks the stored values (roster.PolicyStore.LockPolicy), so a
+// account writes while it checks the stored values (roster.PolicyWriter.LockPolicy), so a
 // write either lands before that check, which then sees it, or meets the fence here and
 // is decided again: no value checked by a replaced schema lands after the check.
 func fencePolicy(ctx context.Context, tx roster.Tx, p *policy) error {

@@ -89,7 +89,7 @@ func (s *Service) today() string { return s.cfg.Now().UTC().Format(time.DateOnly
 
 // projectAccess finds what the actor in ctx may do in the project. Read through rd: the
 // store, or a transaction that has locked the project.
-func (s *Service) projectAccess(ctx context.Context, rd roster.Tx, projectID int64, write bool) (*access, error) {
+func (s *Service) projectAccess(ctx context.Context, rd roster.Reader, projectID int64, write bool) (*access, error) {
 	actor := roster.ActorFromContext(ctx)
 	if err := requireSignedIn(actor, write); err != nil {
 		return nil, err

@@ -126,9 +126,6 @@ func (q *q) GetAccount(ctx context.Context, ref roster.AccountRef) (*roster.Acco
 }
 
 func (q *q) GetAccountForUpdate(ctx context.Context, ref roster.AccountRef) (*roster.Account, error) {
-	if !q.inTx {
-		return nil, roster.Internal("store.GetAccountForUpdate", errors.New("called outside a transaction"))
-	}
 	var query string
 	var arg any
 	switch {
@@ -155,9 +152,6 @@ func (q *q) GetAccountForUpdate(ctx context.Context, ref roster.AccountRef) (*ro
 }
 
 func (q *q) LockSysadminGuard(ctx context.Context) error {
-	if !q.inTx {
-		return roster.Internal("store.LockSysadminGuard", errors.New("called outside a transaction"))
-	}
 	// An UPDATE rather than SELECT … FOR UPDATE: both engines take a write lock for it,
 	// and so do PostgreSQL-compatible engines without FOR UPDATE.
 	return q.execOne(ctx, "store.LockSysadminGuard", "Lock", "UPDATE store_locks SET n = n + 1 WHERE name = 'sysadmins'")

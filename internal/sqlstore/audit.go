@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -13,9 +12,6 @@ import (
 func (q *q) AppendAudit(ctx context.Context, entries ...*roster.AuditEntry) error {
 	if len(entries) == 0 {
 		return nil
-	}
-	if !q.inTx {
-		return errors.New("sqlstore: AppendAudit outside a transaction")
 	}
 	// Taking the numbers locks the counter row until commit: a second writer waits here,
 	// so sequence numbers are handed out in commit order and a reader paging with

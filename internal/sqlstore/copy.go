@@ -35,7 +35,7 @@ func CopyTables(ctx context.Context, src, dst *DB, progress func(table string, r
 		}
 	}
 	for _, t := range Tables {
-		n, err := copyTable(ctx, stx, dtx, t, dst.q.args(), progress)
+		n, err := copyTable(ctx, stx, dtx, t, dst.base.args(), progress)
 		if err != nil {
 			return fmt.Errorf("copy %s: %w", t, err)
 		}

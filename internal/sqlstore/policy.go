@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/rosterhq/roster/internal/roster"
@@ -42,9 +41,6 @@ func (q *q) GetPolicy(ctx context.Context) (*roster.StoredPolicy, error) {
 }
 
 func (q *q) LockPolicy(ctx context.Context) error {
-	if !q.inTx {
-		return roster.Internal("store.LockPolicy", errors.New("called outside a transaction"))
-	}
 	// An UPDATE rather than SELECT … FOR UPDATE, as for the sysadmin guard: every engine
 	// takes a write lock for it.
 	if err := q.execOne(ctx, "store.LockPolicy", "Lock", "UPDATE policy_counter SET version = version WHERE id = 1"); err != nil {
@@ -59,9 +55,6 @@ func (q *q) LockPolicy(ctx context.Context) error {
 }
 
 func (q *q) SetPolicy(ctx context.Context, settings []roster.PolicySetting) (int64, error) {
-	if !q.inTx {
-		return 0, roster.Internal("store.SetPolicy", errors.New("called outside a transaction"))
-	}
 	var v int64
 	// The counter row's lock serializes policy changes until commit.
 	err := q.w.QueryRowContext(ctx, "UPDATE policy_counter SET version = version + 1 WHERE id = 1 RETURNING version").Scan(&v)

@@ -77,24 +77,36 @@ type execer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// DB is a roster.Store.
+// DB is a roster.Store. It holds its queries behind the read and upkeep interfaces
+// rather than embedding *q, which would promote every write: embedded interfaces promote
+// only their own methods, so not even code holding a *DB can write outside InTx. The
+// fields are unexported, so no one outside can reach the *q behind them either.
 type DB struct {
-	q
+	reader
+	upkeep
+	base    *q // the queries outside a transaction, behind reader and upkeep
 	readDB  *sql.DB
 	writeDB *sql.DB
 	engine  Engine
 }
 
-var _ roster.Store = (*DB)(nil)
+type (
+	reader interface{ roster.Reader }
+	upkeep interface{ roster.Upkeep }
+)
 
-// q runs the queries. Outside a transaction, reads go to the read pool and writes to the
-// write pool (SQLite has a single writer connection; PostgreSQL uses one pool for both);
-// inside one, both go to the transaction.
+var (
+	_ roster.Store = (*DB)(nil)
+	_ roster.Tx    = (*q)(nil) // what InTx hands to its function
+)
+
+// q runs the queries. Outside a transaction, reads go to the read pool and writes, which
+// DB lets through for Upkeep only, to the write pool (SQLite has a single writer
+// connection; PostgreSQL uses one pool for both); inside one, both go to the transaction.
 type q struct {
 	r, w  execer
 	e     *Engine
 	stmts *stmts // prepared hot-path reads; nil inside transactions
-	inTx  bool
 	// tx and batchStmts: inside a transaction, the statements of full batches (their
 	// text repeats batch after batch) are prepared once and reused.
 	tx         *sql.Tx
@@ -104,12 +116,13 @@ type q struct {
 // New builds a store on pools the engine has opened and migrated.
 func New(ctx context.Context, read, write *sql.DB, e Engine) (*DB, error) {
 	db := &DB{readDB: read, writeDB: write, engine: e}
-	db.q = q{r: read, w: write, e: &db.engine}
+	db.base = &q{r: read, w: write, e: &db.engine}
+	db.reader, db.upkeep = db.base, db.base
 	st, err := prepareStmts(ctx, read)
 	if err != nil {
 		return nil, err
 	}
-	db.q.stmts = st
+	db.base.stmts = st
 	return db, nil
 }
 
@@ -146,7 +159,7 @@ func (db *DB) ReadOnly(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	ro, err := db.engine.ReadOnly(ctx)
-	return ro, db.wrap("store.ReadOnly", err)
+	return ro, db.base.wrap("store.ReadOnly", err)
 }
 
 // reasonReadOnly marks ReadOnlyError's errors.
@@ -175,7 +188,7 @@ func (db *DB) Backup(ctx context.Context, path string, progress func(string, int
 
 // Close closes the pools.
 func (db *DB) Close() error {
-	db.stmts.close()
+	db.base.stmts.close()
 	err := db.readDB.Close()
 	if db.writeDB != db.readDB {
 		err = errors.Join(err, db.writeDB.Close())
@@ -205,7 +218,7 @@ func (db *DB) InTx(ctx context.Context, fn func(roster.Tx) error) error {
 func (db *DB) inTxOnce(ctx context.Context, fn func(roster.Tx) error) (err error) {
 	tx, err := db.writeDB.BeginTx(ctx, nil)
 	if err != nil {
-		return db.wrap("store.InTx", err)
+		return db.base.wrap("store.InTx", err)
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -216,13 +229,13 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(roster.Tx) error) (err error
 			_ = tx.Rollback()
 		}
 	}()
-	txq := &q{r: tx, w: tx, e: &db.engine, inTx: true, tx: tx}
+	txq := &q{r: tx, w: tx, e: &db.engine, tx: tx}
 	defer txq.closeBatchStmts()
 	if err = fn(txq); err != nil {
 		return err
 	}
 	if err = tx.Commit(); err != nil {
-		return db.wrap("store.Commit", err)
+		return db.base.wrap("store.Commit", err)
 	}
 	return nil
 }

@@ -33,7 +33,7 @@ func testAccountCRUD(t *testing.T, s roster.Store) {
 	got.Sysadmin = false
 	got.Capabilities = nil
 	got.UpdatedAt = base.Add(time.Hour)
-	mustNil(t, s.UpdateAccount(ctx, got))
+	inTx(t, s, func(tx roster.Tx) error { return tx.UpdateAccount(ctx, got) })
 	if got.Version != 2 {
 		t.Fatalf("Version after update = %d, want 2", got.Version)
 	}
@@ -51,14 +51,14 @@ func testAccountCRUD(t *testing.T, s roster.Store) {
 	wantCode(t, err, roster.ENOTFOUND)
 	ghost := newAccount(2)
 	ghost.ID = 9999
-	wantCode(t, s.UpdateAccount(ctx, ghost), roster.ENOTFOUND)
+	wantCode(t, write(s, func(tx roster.Tx) error { return tx.UpdateAccount(ctx, ghost) }), roster.ENOTFOUND)
 }
 
 func testAccountRefForms(t *testing.T, s roster.Store) {
 	ctx := context.Background()
 	a := MustCreate(t, s, newAccount(7))
 	a.Username = "MixedCase"
-	mustNil(t, s.UpdateAccount(ctx, a))
+	inTx(t, s, func(tx roster.Tx) error { return tx.UpdateAccount(ctx, a) })
 	for _, ref := range []roster.AccountRef{
 		roster.RefID(a.ID),
 		{UUID: a.UUID},
@@ -82,7 +82,7 @@ func testAccountDuplicates(t *testing.T, s roster.Store) {
 
 	dupName := newAccount(2)
 	dupName.Username = "USER0001"
-	err := s.CreateAccount(ctx, dupName)
+	err := write(s, func(tx roster.Tx) error { return tx.CreateAccount(ctx, dupName) })
 	wantCode(t, err, roster.ECONFLICT)
 	if p := roster.AsError(err).Problems; len(p) != 1 || p[0].Field != "username" {
 		t.Fatalf("duplicate username problems = %+v, want one for username", p)
@@ -90,7 +90,7 @@ func testAccountDuplicates(t *testing.T, s roster.Store) {
 
 	dupEmail := newAccount(3)
 	dupEmail.Email = "User0001@Example.ORG"
-	err = s.CreateAccount(ctx, dupEmail)
+	err = write(s, func(tx roster.Tx) error { return tx.CreateAccount(ctx, dupEmail) })
 	wantCode(t, err, roster.ECONFLICT)
 	if p := roster.AsError(err).Problems; len(p) != 1 || p[0].Field != "email" {
 		t.Fatalf("duplicate email problems = %+v, want one for email", p)
@@ -99,7 +99,7 @@ func testAccountDuplicates(t *testing.T, s roster.Store) {
 	// An update onto another account's email is refused the same way.
 	b := MustCreate(t, s, newAccount(4))
 	b.Email = "USER0001@example.org"
-	err = s.UpdateAccount(ctx, b)
+	err = write(s, func(tx roster.Tx) error { return tx.UpdateAccount(ctx, b) })
 	wantCode(t, err, roster.ECONFLICT)
 	if p := roster.AsError(err).Problems; len(p) != 1 || p[0].Field != "email" {
 		t.Fatalf("update duplicate email problems = %+v", p)
@@ -117,9 +117,9 @@ func testAccountLostUpdate(t *testing.T, s roster.Store) {
 	first, _ := s.GetAccount(ctx, roster.RefID(a.ID))
 	second, _ := s.GetAccount(ctx, roster.RefID(a.ID))
 	first.Name = "First Writer"
-	mustNil(t, s.UpdateAccount(ctx, first))
+	inTx(t, s, func(tx roster.Tx) error { return tx.UpdateAccount(ctx, first) })
 	second.Name = "Second Writer"
-	wantCode(t, s.UpdateAccount(ctx, second), roster.ECONFLICT)
+	wantCode(t, write(s, func(tx roster.Tx) error { return tx.UpdateAccount(ctx, second) }), roster.ECONFLICT)
 	got, _ := s.GetAccount(ctx, roster.RefID(a.ID))
 	if got.Name != "First Writer" {
 		t.Fatalf("name = %q: the stale update overwrote the first", got.Name)
@@ -224,12 +224,12 @@ func testTimesAreUTC(t *testing.T, s roster.Store) {
 		t.Fatalf("LastLoginAt = %v, want the zero time for never", got.LastLoginAt)
 	}
 	at := time.Date(2030, 1, 2, 3, 4, 5, 6000, loc)
-	mustNil(t, s.SetLastLogin(ctx, a.ID, at))
+	inTx(t, s, func(tx roster.Tx) error { return tx.SetLastLogin(ctx, a.ID, at) })
 	got, _ = s.GetAccount(ctx, roster.RefID(a.ID))
 	if !got.LastLoginAt.Equal(at) || got.LastLoginAt.Location() != time.UTC {
 		t.Fatalf("LastLoginAt = %v, want %v in UTC", got.LastLoginAt, at)
 	}
-	wantCode(t, s.SetLastLogin(ctx, 424242, at), roster.ENOTFOUND)
+	wantCode(t, write(s, func(tx roster.Tx) error { return tx.SetLastLogin(ctx, 424242, at) }), roster.ENOTFOUND)
 }
 
 func testPasswords(t *testing.T, s roster.Store) {
@@ -240,24 +240,26 @@ func testPasswords(t *testing.T, s roster.Store) {
 	if h != "" {
 		t.Fatalf("new account has password hash %q", h)
 	}
-	mustNil(t, s.SetPasswordHash(ctx, a.ID, "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA"))
+	inTx(t, s, func(tx roster.Tx) error {
+		return tx.SetPasswordHash(ctx, a.ID, "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA")
+	})
 	h, _ = s.GetPasswordHash(ctx, a.ID)
 	if h != "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA" {
 		t.Fatalf("hash = %q", h)
 	}
 	// Updating the account does not touch the password.
 	a.Name = "Renamed"
-	mustNil(t, s.UpdateAccount(ctx, a))
+	inTx(t, s, func(tx roster.Tx) error { return tx.UpdateAccount(ctx, a) })
 	if h2, _ := s.GetPasswordHash(ctx, a.ID); h2 != h {
 		t.Fatal("UpdateAccount cleared the password hash")
 	}
-	mustNil(t, s.SetPasswordHash(ctx, a.ID, ""))
+	inTx(t, s, func(tx roster.Tx) error { return tx.SetPasswordHash(ctx, a.ID, "") })
 	if h, _ = s.GetPasswordHash(ctx, a.ID); h != "" {
 		t.Fatalf("cleared hash = %q", h)
 	}
 	_, err = s.GetPasswordHash(ctx, 9999)
 	wantCode(t, err, roster.ENOTFOUND)
-	wantCode(t, s.SetPasswordHash(ctx, 9999, "x"), roster.ENOTFOUND)
+	wantCode(t, write(s, func(tx roster.Tx) error { return tx.SetPasswordHash(ctx, 9999, "x") }), roster.ENOTFOUND)
 }
 
 func testInTxRollback(t *testing.T, s roster.Store) {

@@ -20,12 +20,14 @@ func testAPIKeys(t *testing.T, s roster.Store) {
 	k2 := &roster.APIKey{AccountID: a.ID, Label: "ci", Prefix: "rk_efgh", Hash: hash("two"), ReadOnly: true, CreatedAt: base}
 	k3 := &roster.APIKey{AccountID: b.ID, Prefix: "rk_ijkl", Hash: hash("three"), CreatedAt: base}
 	for _, k := range []*roster.APIKey{k1, k2, k3} {
-		mustNil(t, s.CreateAPIKey(ctx, k))
+		inTx(t, s, func(tx roster.Tx) error { return tx.CreateAPIKey(ctx, k) })
 		if k.ID == 0 {
 			t.Fatal("CreateAPIKey set no id")
 		}
 	}
-	wantCode(t, s.CreateAPIKey(ctx, &roster.APIKey{AccountID: b.ID, Prefix: "x", Hash: hash("one"), CreatedAt: base}), roster.ECONFLICT)
+	wantCode(t, write(s, func(tx roster.Tx) error {
+		return tx.CreateAPIKey(ctx, &roster.APIKey{AccountID: b.ID, Prefix: "x", Hash: hash("one"), CreatedAt: base})
+	}), roster.ECONFLICT)
 
 	k, acct, err := s.GetAPIKeyByHash(ctx, hash("two"))
 	mustNil(t, err)
@@ -44,7 +46,7 @@ func testAPIKeys(t *testing.T, s roster.Store) {
 		t.Fatalf("ListAPIKeys = %+v", keys)
 	}
 	mustNil(t, s.TouchAPIKey(ctx, k1.ID, base.Add(time.Hour)))
-	mustNil(t, s.RevokeAPIKey(ctx, k1.ID, base.Add(2*time.Hour)))
+	inTx(t, s, func(tx roster.Tx) error { return tx.RevokeAPIKey(ctx, k1.ID, base.Add(2*time.Hour)) })
 	got, err := s.GetAPIKey(ctx, k1.ID)
 	mustNil(t, err)
 	if !got.LastUsedAt.Equal(base.Add(time.Hour)) || !got.RevokedAt.Equal(base.Add(2*time.Hour)) || got.Live(base.Add(3*time.Hour)) {
@@ -55,7 +57,7 @@ func testAPIKeys(t *testing.T, s roster.Store) {
 	}
 	_, err = s.GetAPIKey(ctx, 999)
 	wantCode(t, err, roster.ENOTFOUND)
-	wantCode(t, s.RevokeAPIKey(ctx, 999, base), roster.ENOTFOUND)
+	wantCode(t, write(s, func(tx roster.Tx) error { return tx.RevokeAPIKey(ctx, 999, base) }), roster.ENOTFOUND)
 }
 
 func testSessions(t *testing.T, s roster.Store) {
@@ -63,8 +65,8 @@ func testSessions(t *testing.T, s roster.Store) {
 	a := MustCreate(t, s, newAccount(1))
 	s1 := &roster.Session{AccountID: a.ID, Hash: hash("s1"), CreatedAt: base, ExpiresAt: base.Add(time.Hour), LastSeenAt: base, ClientIP: "10.0.0.1", UserAgent: "test"}
 	s2 := &roster.Session{AccountID: a.ID, Hash: hash("s2"), CreatedAt: base, ExpiresAt: base.Add(48 * time.Hour), LastSeenAt: base}
-	mustNil(t, s.CreateSession(ctx, s1))
-	mustNil(t, s.CreateSession(ctx, s2))
+	inTx(t, s, func(tx roster.Tx) error { return tx.CreateSession(ctx, s1) })
+	inTx(t, s, func(tx roster.Tx) error { return tx.CreateSession(ctx, s2) })
 	got, acct, err := s.GetSessionByHash(ctx, hash("s1"))
 	mustNil(t, err)
 	if got.ID != s1.ID || acct.ID != a.ID || got.ClientIP != "10.0.0.1" || got.UserAgent != "test" || !got.ExpiresAt.Equal(base.Add(time.Hour)) {
@@ -82,7 +84,7 @@ func testSessions(t *testing.T, s roster.Store) {
 	}
 	_, _, err = s.GetSessionByHash(ctx, hash("s1"))
 	wantCode(t, err, roster.ENOTFOUND)
-	mustNil(t, s.DeleteAccountSessions(ctx, a.ID, 0))
+	inTx(t, s, func(tx roster.Tx) error { return tx.DeleteAccountSessions(ctx, a.ID, 0) })
 	_, _, err = s.GetSessionByHash(ctx, hash("s2"))
 	wantCode(t, err, roster.ENOTFOUND)
 	wantCode(t, s.DeleteSession(ctx, s2.ID), roster.ENOTFOUND)

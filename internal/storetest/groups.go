@@ -15,9 +15,11 @@ func testGroups(t *testing.T, s roster.Store) {
 	c := MustCreate(t, s, newAccount(3))
 	g1 := &roster.Group{Name: "Lab One", Description: "first", CreatedAt: base, UpdatedAt: base}
 	g2 := &roster.Group{Name: "lab two", CreatedAt: base, UpdatedAt: base}
-	mustNil(t, s.CreateGroup(ctx, g1))
-	mustNil(t, s.CreateGroup(ctx, g2))
-	err := s.CreateGroup(ctx, &roster.Group{Name: "LAB ONE", CreatedAt: base, UpdatedAt: base})
+	inTx(t, s, func(tx roster.Tx) error { return tx.CreateGroup(ctx, g1) })
+	inTx(t, s, func(tx roster.Tx) error { return tx.CreateGroup(ctx, g2) })
+	err := write(s, func(tx roster.Tx) error {
+		return tx.CreateGroup(ctx, &roster.Group{Name: "LAB ONE", CreatedAt: base, UpdatedAt: base})
+	})
 	wantCode(t, err, roster.ECONFLICT)
 	if p := roster.AsError(err).Problems; len(p) != 1 || p[0].Field != "name" {
 		t.Fatalf("duplicate group problems = %+v", p)
@@ -30,16 +32,16 @@ func testGroups(t *testing.T, s roster.Store) {
 	got.Description = "renamed"
 	got.Name = "Lab 1"
 	got.UpdatedAt = base.Add(time.Hour)
-	mustNil(t, s.UpdateGroup(ctx, got))
+	inTx(t, s, func(tx roster.Tx) error { return tx.UpdateGroup(ctx, got) })
 	again, _ := s.GetGroup(ctx, g1.ID)
 	if again.Name != "Lab 1" || again.Description != "renamed" || !again.UpdatedAt.Equal(base.Add(time.Hour)) {
 		t.Fatalf("after update: %+v", again)
 	}
 
-	mustNil(t, s.SetGroupMember(ctx, g1.ID, a.ID, roster.GroupOwner, base))
-	mustNil(t, s.SetGroupMember(ctx, g1.ID, b.ID, roster.GroupMember, base))
-	mustNil(t, s.SetGroupMember(ctx, g2.ID, a.ID, roster.GroupMember, base))
-	mustNil(t, s.SetGroupMember(ctx, g1.ID, b.ID, roster.GroupOwner, base)) // role change, not a second row
+	inTx(t, s, func(tx roster.Tx) error { return tx.SetGroupMember(ctx, g1.ID, a.ID, roster.GroupOwner, base) })
+	inTx(t, s, func(tx roster.Tx) error { return tx.SetGroupMember(ctx, g1.ID, b.ID, roster.GroupMember, base) })
+	inTx(t, s, func(tx roster.Tx) error { return tx.SetGroupMember(ctx, g2.ID, a.ID, roster.GroupMember, base) })
+	inTx(t, s, func(tx roster.Tx) error { return tx.SetGroupMember(ctx, g1.ID, b.ID, roster.GroupOwner, base) }) // role change, not a second row
 	ms, err := s.ListGroupMembers(ctx, g1.ID)
 	mustNil(t, err)
 	if len(ms) != 2 || ms[0].AccountID != a.ID || ms[1].Role != roster.GroupOwner || ms[0].GroupName != "Lab 1" || ms[1].Username != b.Username {
@@ -50,9 +52,9 @@ func testGroups(t *testing.T, s roster.Store) {
 	if len(by[a.ID]) != 2 || len(by[b.ID]) != 1 || len(by[c.ID]) != 0 || by[a.ID][0].GroupID != g1.ID || by[a.ID][1].Role != roster.GroupMember {
 		t.Fatalf("ListMemberships = %+v", by)
 	}
-	mustNil(t, s.RemoveGroupMember(ctx, g1.ID, b.ID))
-	wantCode(t, s.RemoveGroupMember(ctx, g1.ID, b.ID), roster.ENOTFOUND)
-	mustNil(t, s.DeleteGroup(ctx, g1.ID))
+	inTx(t, s, func(tx roster.Tx) error { return tx.RemoveGroupMember(ctx, g1.ID, b.ID) })
+	wantCode(t, write(s, func(tx roster.Tx) error { return tx.RemoveGroupMember(ctx, g1.ID, b.ID) }), roster.ENOTFOUND)
+	inTx(t, s, func(tx roster.Tx) error { return tx.DeleteGroup(ctx, g1.ID) })
 	_, err = s.GetGroup(ctx, g1.ID)
 	wantCode(t, err, roster.ENOTFOUND)
 	by, _ = s.ListMemberships(ctx, []int64{a.ID})
@@ -64,5 +66,5 @@ func testGroups(t *testing.T, s roster.Store) {
 	if len(gs) != 1 || gs[0].ID != g2.ID {
 		t.Fatalf("ListGroups = %+v", gs)
 	}
-	wantCode(t, s.DeleteGroup(ctx, g1.ID), roster.ENOTFOUND)
+	wantCode(t, write(s, func(tx roster.Tx) error { return tx.DeleteGroup(ctx, g1.ID) }), roster.ENOTFOUND)
 }

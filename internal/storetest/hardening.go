@@ -30,15 +30,12 @@ func testLookupsByBadText(t *testing.T, s roster.Store) {
 	}
 }
 
-// testRowLocks: GetAccountForUpdate reads the account as stored, only inside a
-// transaction, and a second writer of the account waits for the first to commit and
-// then sees its change; LockSysadminGuard likewise serializes its holders.
+// testRowLocks: GetAccountForUpdate reads the account as stored, and a second writer of
+// the account waits for the first to commit and then sees its change; LockSysadminGuard
+// likewise serializes its holders. (Both are on Tx only: testWritesOnlyInTx.)
 func testRowLocks(t *testing.T, s roster.Store) {
 	ctx := context.Background()
 	a := MustCreate(t, s, newAccount(1))
-	_, err := s.GetAccountForUpdate(ctx, roster.RefID(a.ID))
-	wantCode(t, err, roster.EINTERNAL)
-	wantCode(t, s.LockSysadminGuard(ctx), roster.EINTERNAL)
 
 	for _, lock := range []struct {
 		name string
@@ -110,19 +107,21 @@ func testLoginDevices(t *testing.T, s roster.Store) {
 	a := MustCreate(t, s, newAccount(1))
 	b := MustCreate(t, s, newAccount(2))
 	d := &roster.LoginDevice{AccountID: a.ID, Hash: hash("d1"), CreatedAt: base, LastUsedAt: base}
-	mustNil(t, s.CreateLoginDevice(ctx, d))
-	mustNil(t, s.CreateLoginDevice(ctx, &roster.LoginDevice{AccountID: b.ID, Hash: hash("d2"), CreatedAt: base, LastUsedAt: base}))
+	inTx(t, s, func(tx roster.Tx) error { return tx.CreateLoginDevice(ctx, d) })
+	inTx(t, s, func(tx roster.Tx) error {
+		return tx.CreateLoginDevice(ctx, &roster.LoginDevice{AccountID: b.ID, Hash: hash("d2"), CreatedAt: base, LastUsedAt: base})
+	})
 	got, err := s.GetLoginDevice(ctx, hash("d1"))
 	mustNil(t, err)
 	if got.ID != d.ID || got.AccountID != a.ID || !got.LastUsedAt.Equal(base) {
 		t.Fatalf("GetLoginDevice = %+v", got)
 	}
-	mustNil(t, s.TouchLoginDevice(ctx, d.ID, base.Add(time.Hour)))
+	inTx(t, s, func(tx roster.Tx) error { return tx.TouchLoginDevice(ctx, d.ID, base.Add(time.Hour)) })
 	got, _ = s.GetLoginDevice(ctx, hash("d1"))
 	if !got.LastUsedAt.Equal(base.Add(time.Hour)) {
 		t.Fatalf("after a touch: %+v", got)
 	}
-	mustNil(t, s.DeleteAccountLoginDevices(ctx, a.ID))
+	inTx(t, s, func(tx roster.Tx) error { return tx.DeleteAccountLoginDevices(ctx, a.ID) })
 	_, err = s.GetLoginDevice(ctx, hash("d1"))
 	wantCode(t, err, roster.ENOTFOUND)
 	if _, err := s.GetLoginDevice(ctx, hash("d2")); err != nil {
@@ -131,9 +130,9 @@ func testLoginDevices(t *testing.T, s roster.Store) {
 
 	s1 := &roster.Session{AccountID: a.ID, Hash: hash("s1"), CreatedAt: base, ExpiresAt: base.Add(time.Hour), LastSeenAt: base}
 	s2 := &roster.Session{AccountID: a.ID, Hash: hash("s2"), CreatedAt: base, ExpiresAt: base.Add(time.Hour), LastSeenAt: base}
-	mustNil(t, s.CreateSession(ctx, s1))
-	mustNil(t, s.CreateSession(ctx, s2))
-	mustNil(t, s.DeleteAccountSessions(ctx, a.ID, s1.ID))
+	inTx(t, s, func(tx roster.Tx) error { return tx.CreateSession(ctx, s1) })
+	inTx(t, s, func(tx roster.Tx) error { return tx.CreateSession(ctx, s2) })
+	inTx(t, s, func(tx roster.Tx) error { return tx.DeleteAccountSessions(ctx, a.ID, s1.ID) })
 	if _, _, err := s.GetSessionByHash(ctx, hash("s1")); err != nil {
 		t.Fatalf("the kept session: %v", err)
 	}

@@ -18,12 +18,6 @@ func testPolicy(t *testing.T, s roster.Store) {
 	if p.Version != 1 || len(p.Settings) != 0 {
 		t.Fatalf("a new store's policy = %+v", p)
 	}
-	if _, err := s.SetPolicy(ctx, []roster.PolicySetting{{Name: "schema", Value: "{}"}}); err == nil {
-		t.Fatal("SetPolicy outside a transaction succeeded")
-	}
-	if err := s.LockPolicy(ctx); err == nil {
-		t.Fatal("LockPolicy outside a transaction succeeded")
-	}
 	set := func(settings ...roster.PolicySetting) int64 {
 		t.Helper()
 		var v int64
@@ -81,10 +75,14 @@ func testPolicy(t *testing.T, s roster.Store) {
 	}
 	// Credentials carry the version.
 	a := MustCreate(t, s, newAccount(1))
-	mustNil(t, s.CreateAPIKey(ctx, &roster.APIKey{AccountID: a.ID, Prefix: "rk_pol", Hash: hash("policy-key"), CreatedAt: base}))
+	inTx(t, s, func(tx roster.Tx) error {
+		return tx.CreateAPIKey(ctx, &roster.APIKey{AccountID: a.ID, Prefix: "rk_pol", Hash: hash("policy-key"), CreatedAt: base})
+	})
 	k, _, err := s.GetAPIKeyByHash(ctx, hash("policy-key"))
 	mustNil(t, err)
-	mustNil(t, s.CreateSession(ctx, &roster.Session{AccountID: a.ID, Hash: hash("policy-session"), CreatedAt: base, ExpiresAt: base.Add(1000 * time.Hour), LastSeenAt: base}))
+	inTx(t, s, func(tx roster.Tx) error {
+		return tx.CreateSession(ctx, &roster.Session{AccountID: a.ID, Hash: hash("policy-session"), CreatedAt: base, ExpiresAt: base.Add(1000 * time.Hour), LastSeenAt: base})
+	})
 	ss, _, err := s.GetSessionByHash(ctx, hash("policy-session"))
 	mustNil(t, err)
 	if k.PolicyVersion != 4 || ss.PolicyVersion != 4 {

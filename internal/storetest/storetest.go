@@ -6,6 +6,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -49,6 +50,7 @@ func RunTests(t *testing.T, newStore NewStore) {
 		{"AuditFilters", testAuditFilters},
 		{"Policy", testPolicy},
 		{"InTxRollback", testInTxRollback},
+		{"WritesOnlyInTx", testWritesOnlyInTx},
 		{"Backup", testBackup},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,7 +82,7 @@ func newAccount(n int) *roster.Account {
 // MustCreate stores an account and fails the test on error.
 func MustCreate(tb testing.TB, s roster.Store, a *roster.Account) *roster.Account {
 	tb.Helper()
-	if err := s.CreateAccount(context.Background(), a); err != nil {
+	if err := write(s, func(tx roster.Tx) error { return tx.CreateAccount(context.Background(), a) }); err != nil {
 		tb.Fatalf("CreateAccount(%s): %v", a.Username, err)
 	}
 	return a
@@ -103,5 +105,37 @@ func mustNil(tb testing.TB, err error) {
 // inTx runs fn in a transaction and fails the test on error.
 func inTx(tb testing.TB, s roster.Store, fn func(roster.Tx) error) {
 	tb.Helper()
-	mustNil(tb, s.InTx(context.Background(), fn))
+	mustNil(tb, write(s, fn))
+}
+
+// write runs fn in a transaction and returns its error, for the writes a test expects to
+// fail: a store writes only through the Tx its InTx hands out.
+func write(s roster.Store, fn func(roster.Tx) error) error {
+	return s.InTx(context.Background(), fn)
+}
+
+// testWritesOnlyInTx: the store an engine hands out has none of roster.Writer's methods,
+// not even on its concrete type, so that a write outside InTx, which would commit without
+// its audit entry, fails to compile rather than at run time.
+func testWritesOnlyInTx(t *testing.T, s roster.Store) {
+	if _, ok := s.(roster.AuditWriter); ok {
+		t.Fatalf("%T appends to the audit log outside a transaction", s)
+	}
+	concrete := reflect.TypeOf(s)
+	w := reflect.TypeFor[roster.Writer]()
+	for i := range w.NumMethod() {
+		if name := w.Method(i).Name; hasMethod(concrete, name) {
+			t.Errorf("%T has %s outside a transaction", s, name)
+		}
+	}
+	for _, name := range []string{"GetAccount", "TouchSession", "InTx"} { // the check can see methods
+		if !hasMethod(concrete, name) {
+			t.Fatalf("%T has no %s", s, name)
+		}
+	}
+}
+
+func hasMethod(t reflect.Type, name string) bool {
+	_, ok := t.MethodByName(name)
+	return ok
 }
