@@ -51,10 +51,11 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if es == nil {
-		es = []*roster.AuditEntry{}
+	entries := make([]auditEntryJSON, len(es))
+	for i, e := range es {
+		entries[i] = toAuditEntry(e)
 	}
-	out := map[string]any{"entries": es}
+	out := map[string]any{"entries": entries}
 	if len(es) > 0 {
 		out["last_seq"] = es[len(es)-1].Seq
 	}

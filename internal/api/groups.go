@@ -41,7 +41,7 @@ func (h *Handler) roles(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, map[string]any{"roles": roles})
+	return ok(w, http.StatusOK, map[string]any{"roles": toRoles(roles)})
 }
 
 func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request) error {

@@ -71,7 +71,7 @@ func (h *Handler) accountAccess(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, acc)
+	return ok(w, http.StatusOK, toAccountAccess(acc))
 }
 
 // projectAccess explains what the caller may do in a project, right by right.
@@ -84,7 +84,7 @@ func (h *Handler) projectAccess(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, acc)
+	return ok(w, http.StatusOK, toProjectAccess(acc))
 }
 
 // decodeJSONValue reads any one JSON value.

@@ -39,28 +39,28 @@ const (
 
 // Decision is one answer and why.
 type Decision struct {
-	Allowed bool   `json:"allowed"`
-	Rule    Rule   `json:"rule"`
-	Detail  string `json:"detail,omitempty"` // English, for people
+	Allowed bool
+	Rule    Rule
+	Detail  string // English, for people
 }
 
 // FieldAccess is what a caller may do with one attribute of one account.
 type FieldAccess struct {
-	Field string   `json:"field"`
-	Read  Decision `json:"read"`
-	Write Decision `json:"write"`
+	Field string
+	Read  Decision
+	Write Decision
 }
 
 // AccountAccess is what a caller may do with one account.
 type AccountAccess struct {
-	AccountID int64         `json:"account_id"`
-	UUID      string        `json:"uuid"`
-	Username  string        `json:"username"`
-	Caller    string        `json:"caller"` // a username, "anonymous" or "(operator)"
-	Surface   string        `json:"surface"`
-	Visible   Decision      `json:"visible"` // may know the account exists
-	Edit      Decision      `json:"edit"`    // may change it at all
-	Fields    []FieldAccess `json:"fields"`
+	AccountID int64
+	UUID      string
+	Username  string
+	Caller    string // a username, "anonymous" or "(operator)"
+	Surface   string
+	Visible   Decision // may know the account exists
+	Edit      Decision // may change it at all
+	Fields    []FieldAccess
 }
 
 // Field returns the access to one field, or nil.
@@ -75,19 +75,19 @@ func (a *AccountAccess) Field(name string) *FieldAccess {
 
 // RightAccess is a caller's value of one project right, and why.
 type RightAccess struct {
-	Right    string   `json:"right"`
-	Value    int      `json:"value"`
-	Decision Decision `json:"decision"`
+	Right    string
+	Value    int
+	Decision Decision
 }
 
 // ProjectAccess is what a caller may do in one project.
 type ProjectAccess struct {
-	ProjectID int64         `json:"project_id"`
-	Caller    string        `json:"caller"`
-	Member    bool          `json:"member"`    // the caller is a member
-	Role      string        `json:"role"`      // the member's role's unique name, if any
-	DAG       string        `json:"dag"`       // the DAG the caller is confined to, if any
-	Token     bool          `json:"token"`     // authenticated by a project API token: API rights gate it
-	Rights    []RightAccess `json:"rights"`    // every right, in REDCap's order
-	SeesDAGs  string        `json:"sees_dags"` // "all" or the DAG the caller sees
+	ProjectID int64
+	Caller    string
+	Member    bool          // the caller is a member
+	Role      string        // the member's role's unique name, if any
+	DAG       string        // the DAG the caller is confined to, if any
+	Token     bool          // authenticated by a project API token: API rights gate it
+	Rights    []RightAccess // every right, in REDCap's order
+	SeesDAGs  string        // "all" or the DAG the caller sees
 }

@@ -65,9 +65,9 @@ type NewKey struct {
 
 // Role is a role or capability that accounts can hold.
 type Role struct {
-	Name        string `json:"name"`
-	Kind        string `json:"kind"` // "role" or "capability"
-	Description string `json:"description"`
+	Name        string
+	Kind        string // "role" or "capability"
+	Description string
 }
 
 // GroupUpdate changes a group; nil fields stay.
