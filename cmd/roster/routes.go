@@ -49,9 +49,9 @@ func newHandler(a *app, reg *prometheus.Registry, log *slog.Logger, ips *httpx.C
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"name": "Roster", "api": "/v1/openapi.json"})
 	})
 
-	api.New(a.svc, log, ips, opts.api).Register(mux)
+	api.New(a.svc, a.projects, log, ips, opts.api).Register(mux)
 	ckan.New(a.svc, log, ips, opts.ckan).Register(mux)
-	redcap.New(a.svc, log, ips).Register(mux)
+	redcap.New(a.projects, log, ips).Register(mux)
 
 	var h http.Handler = mux
 	h = metrics.NewHTTP(reg).Middleware(h)

@@ -1,6 +1,7 @@
 // Package api serves Roster's own JSON API under /v1/, the canonical interface the
-// dialects translate to. It decodes requests, calls the core through Directory, and
-// encodes the results; the core decides what each caller may see and change.
+// dialects translate to. It decodes requests, calls the accounts core through Accounts
+// and the project service through Projects, and encodes the results; they decide what
+// each caller may see and change.
 package api
 
 import (
@@ -14,8 +15,8 @@ import (
 	"github.com/rosterhq/roster/internal/roster"
 )
 
-// Directory is what the API needs from the core.
-type Directory interface {
+// Accounts is what the API needs from the accounts core.
+type Accounts interface {
 	Schema(ctx context.Context) (*roster.Schema, error)
 	AuthenticateKey(ctx context.Context, key string, c roster.Client) (roster.Actor, error)
 	AuthenticateSession(ctx context.Context, token string, c roster.Client) (roster.Actor, error)
@@ -49,8 +50,11 @@ type Directory interface {
 	GetPolicy(ctx context.Context) (*roster.PolicyView, error)
 	SetPolicy(ctx context.Context, name, value string) (*roster.PolicyView, error)
 	AccountAccess(ctx context.Context, ref roster.AccountRef, as, surface string) (*roster.AccountAccess, error)
-	ProjectAccess(ctx context.Context, id int64, as string) (*roster.ProjectAccess, error)
+}
 
+// Projects is what the API needs from the project service.
+type Projects interface {
+	ProjectAccess(ctx context.Context, id int64, as string) (*roster.ProjectAccess, error)
 	ListProjects(ctx context.Context) ([]*roster.Project, error)
 	CreateProject(ctx context.Context, p *roster.Project) (*roster.Project, error)
 	GetProject(ctx context.Context, id int64) (*roster.Project, error)
@@ -74,19 +78,20 @@ type Options struct {
 
 // Handler serves /v1/.
 type Handler struct {
-	dir  Directory
-	log  *slog.Logger
-	ips  *httpx.ClientIPs
-	opts Options
+	dir      Accounts
+	projects Projects
+	log      *slog.Logger
+	ips      *httpx.ClientIPs
+	opts     Options
 
 	openapiMu     sync.Mutex
 	openapiSchema *roster.Schema // the schema the document was built from
 	openapiJSON   []byte
 }
 
-// New returns the API over dir.
-func New(dir Directory, log *slog.Logger, ips *httpx.ClientIPs, opts Options) *Handler {
-	return &Handler{dir: dir, log: log, ips: ips, opts: opts}
+// New returns the API over the accounts core and the project service.
+func New(accounts Accounts, projects Projects, log *slog.Logger, ips *httpx.ClientIPs, opts Options) *Handler {
+	return &Handler{dir: accounts, projects: projects, log: log, ips: ips, opts: opts}
 }
 
 // handlerFunc is an API handler: it writes a success itself and returns failures.

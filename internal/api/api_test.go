@@ -25,7 +25,7 @@ type server struct {
 // engines runs a test on SQLite, and on PostgreSQL when ROSTER_TEST_POSTGRES_URL is set.
 func engines(t *testing.T, fn func(t *testing.T, s *server)) {
 	testkit.Engines(t, func(e *testkit.Env, mux *http.ServeMux) {
-		api.New(e.Svc, e.Log, e.IPs, api.Options{}).Register(mux)
+		api.New(e.Svc, e.Projects, e.Log, e.IPs, api.Options{}).Register(mux)
 	}, func(t *testing.T, e *testkit.Env) {
 		fn(t, &server{Env: e, svc: e.Svc, store: e.Store})
 	})

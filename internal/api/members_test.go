@@ -15,7 +15,7 @@ import (
 func TestPutMemberStrictTypes(t *testing.T) {
 	engines(t, func(t *testing.T, s *server) {
 		root := s.account(t, map[string]any{"username": "root", "email": "root@example.org", "sysadmin": true})
-		p, err := s.svc.CreateProject(testkit.Operator(), &roster.Project{Title: "Typed", Forms: []roster.Form{{Name: "f1"}, {Name: "f2"}}})
+		p, err := s.Projects.CreateProject(testkit.Operator(), &roster.Project{Title: "Typed", Forms: []roster.Form{{Name: "f1"}, {Name: "f2"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,11 +68,11 @@ func TestPutMemberStrictTypes(t *testing.T) {
 func TestMemberDAGSwitch(t *testing.T) {
 	engines(t, func(t *testing.T, s *server) {
 		root := s.account(t, map[string]any{"username": "root", "email": "root@example.org", "sysadmin": true})
-		p, err := s.svc.CreateProject(testkit.Operator(), &roster.Project{Title: "Sites", Forms: []roster.Form{{Name: "f1"}}})
+		p, err := s.Projects.CreateProject(testkit.Operator(), &roster.Project{Title: "Sites", Forms: []roster.Form{{Name: "f1"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.svc.ImportProjectDAGs(testkit.Operator(), p.ID, roster.NewSliceRows([]roster.DAGRow{{Label: "Site B"}, {Label: "Site A"}},
+		if _, err := s.Projects.ImportProjectDAGs(testkit.Operator(), p.ID, roster.NewSliceRows([]roster.DAGRow{{Label: "Site B"}, {Label: "Site A"}},
 			"data_access_group_name", "unique_group_name")); err != nil {
 			t.Fatal(err)
 		}

@@ -257,7 +257,7 @@ func TestProjects(t *testing.T) {
 		})
 
 		// Two DAGs, made through the core.
-		if _, err := s.Svc.ImportProjectDAGs(testkit.Operator(), id, roster.NewSliceRows([]roster.DAGRow{{Label: "Site B"}, {Label: "Site A"}},
+		if _, err := s.Projects.ImportProjectDAGs(testkit.Operator(), id, roster.NewSliceRows([]roster.DAGRow{{Label: "Site B"}, {Label: "Site A"}},
 			"data_access_group_name", "unique_group_name")); err != nil {
 			t.Fatal(err)
 		}
@@ -435,7 +435,7 @@ func TestProjects(t *testing.T) {
 			if !projectToken.MatchString(token) || len(got) != 2 || got["username"] != "alice" {
 				t.Fatalf("token: %s", r.raw)
 			}
-			actor, err := s.Svc.AuthenticateProjectToken(context.Background(), token, roster.Client{IP: "192.0.2.1"})
+			actor, err := s.Projects.AuthenticateProjectToken(context.Background(), token, roster.Client{IP: "192.0.2.1"})
 			if err != nil || actor.Username != "alice" || actor.Project == nil || actor.Project.ProjectID != id {
 				t.Fatalf("the token does not authenticate alice in the project: %+v %v", actor, err)
 			}
@@ -456,7 +456,7 @@ func TestProjects(t *testing.T) {
 			if second == token || !projectToken.MatchString(second) {
 				t.Fatalf("second token %q", second)
 			}
-			if _, err := s.Svc.AuthenticateProjectToken(context.Background(), token, roster.Client{IP: "192.0.2.1"}); roster.ErrorCode(err) != roster.EUNAUTHENTICATED {
+			if _, err := s.Projects.AuthenticateProjectToken(context.Background(), token, roster.Client{IP: "192.0.2.1"}); roster.ErrorCode(err) != roster.EUNAUTHENTICATED {
 				t.Fatalf("the replaced token: %v", err)
 			}
 			token = second
@@ -475,7 +475,7 @@ func TestProjects(t *testing.T) {
 			}
 			aliceWant["has_token"] = false
 			aliceIs(t, "revoked", member(t, "alice"))
-			if _, err := s.Svc.AuthenticateProjectToken(context.Background(), token, roster.Client{IP: "192.0.2.1"}); roster.ErrorCode(err) != roster.EUNAUTHENTICATED {
+			if _, err := s.Projects.AuthenticateProjectToken(context.Background(), token, roster.Client{IP: "192.0.2.1"}); roster.ErrorCode(err) != roster.EUNAUTHENTICATED {
 				t.Fatalf("the revoked token: %v", err)
 			}
 			r = s.do(t, call{method: "DELETE", path: path("/members/alice/token"), header: bearer(root)}).want(t, 404)
@@ -486,7 +486,7 @@ func TestProjects(t *testing.T) {
 			if string(r.raw) != "{\"roles\":[]}\n" {
 				t.Fatalf("no roles: %q", r.raw)
 			}
-			if _, err := s.Svc.ImportProjectRoles(testkit.Operator(), id, roster.NewSliceRows([]roster.RoleRow{
+			if _, err := s.Projects.ImportProjectRoles(testkit.Operator(), id, roster.NewSliceRows([]roster.RoleRow{
 				roster.MemberRowFromJSON(map[string]any{"role_label": "Monitors", "user_rights": 2, "design": 1, "forms": map[string]any{"f1": 2}, "forms_export": map[string]any{"f2": 1}}),
 				roster.MemberRowFromJSON(map[string]any{"role_label": "Coordinators"}),
 			})); err != nil {
@@ -515,7 +515,7 @@ func TestProjects(t *testing.T) {
 			}
 
 			// A member in a role shows the role's privileges, and its rights cannot be set.
-			if _, err := s.Svc.ImportRoleMappings(testkit.Operator(), id, roster.NewSliceRows([]roster.Mapping{{Username: "ghost", Name: names[0]}},
+			if _, err := s.Projects.ImportRoleMappings(testkit.Operator(), id, roster.NewSliceRows([]roster.Mapping{{Username: "ghost", Name: names[0]}},
 				"username", "unique_role_name")); err != nil {
 				t.Fatal(err)
 			}
@@ -534,7 +534,7 @@ func TestProjects(t *testing.T) {
 		t.Run("DAGs", func(t *testing.T) {
 			r := s.do(t, call{method: "GET", path: path("/dags"), header: bearer(root)}).want(t, 200)
 			dags := listed(t, r, "dags")
-			core, err := s.Svc.ExportProjectDAGs(testkit.Operator(), id)
+			core, err := s.Projects.ExportProjectDAGs(testkit.Operator(), id)
 			if err != nil || len(core) != 2 {
 				t.Fatalf("core DAGs: %v %v", core, err)
 			}
@@ -574,15 +574,15 @@ func TestProjects(t *testing.T) {
 	})
 }
 
-// failingDirectory fails the member stream after a number of members.
-type failingDirectory struct {
-	api.Directory
+// failingProjects fails the member stream after a number of members.
+type failingProjects struct {
+	api.Projects
 	after int
 }
 
-func (d failingDirectory) ExportProjectUsers(ctx context.Context, id int64, fn func(*roster.ProjectView, *roster.ProjectMember) error) (*roster.ProjectView, error) {
+func (d failingProjects) ExportProjectUsers(ctx context.Context, id int64, fn func(*roster.ProjectView, *roster.ProjectMember) error) (*roster.ProjectView, error) {
 	n := 0
-	return d.Directory.ExportProjectUsers(ctx, id, func(v *roster.ProjectView, m *roster.ProjectMember) error {
+	return d.Projects.ExportProjectUsers(ctx, id, func(v *roster.ProjectView, m *roster.ProjectMember) error {
 		if n == d.after {
 			return roster.Errorf(roster.EUNAVAILABLE, "The database is unavailable.")
 		}
@@ -591,11 +591,11 @@ func (d failingDirectory) ExportProjectUsers(ctx context.Context, id int64, fn f
 	})
 }
 
-// hidingDirectory shows no members, as the core shows a member confined to a DAG none
-// outside it.
-type hidingDirectory struct{ api.Directory }
+// hidingProjects shows no members, as the project service shows a member confined to a
+// DAG none outside it.
+type hidingProjects struct{ api.Projects }
 
-func (d hidingDirectory) GetProjectMember(ctx context.Context, id int64, username string) (*roster.ProjectView, *roster.ProjectMember, error) {
+func (d hidingProjects) GetProjectMember(ctx context.Context, id int64, username string) (*roster.ProjectView, *roster.ProjectMember, error) {
 	return nil, nil, roster.Errorf(roster.ENOTFOUND, "%s is not a member of this project.", username)
 }
 
@@ -603,10 +603,10 @@ func (d hidingDirectory) GetProjectMember(ctx context.Context, id int64, usernam
 // answered 204 without showing the member.
 func TestPutProjectMemberNotShown(t *testing.T) {
 	testkit.Engines(t, func(e *testkit.Env, mux *http.ServeMux) {
-		api.New(hidingDirectory{e.Svc}, e.Log, e.IPs, api.Options{}).Register(mux)
+		api.New(e.Svc, hidingProjects{e.Projects}, e.Log, e.IPs, api.Options{}).Register(mux)
 	}, func(t *testing.T, e *testkit.Env) {
 		_, root := e.Account(t, map[string]any{"username": "root", "email": "root@example.org", "sysadmin": true})
-		p, err := e.Svc.CreateProject(testkit.Operator(), &roster.Project{Title: "P", Forms: []roster.Form{{Name: "f1"}}})
+		p, err := e.Projects.CreateProject(testkit.Operator(), &roster.Project{Title: "P", Forms: []roster.Form{{Name: "f1"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -615,7 +615,7 @@ func TestPutProjectMemberNotShown(t *testing.T) {
 			t.Fatalf("status %d: %q", r.Status, r.Body)
 		}
 		var got []string
-		if _, err := e.Svc.ExportProjectUsers(testkit.Operator(), p.ID, func(v *roster.ProjectView, m *roster.ProjectMember) error {
+		if _, err := e.Projects.ExportProjectUsers(testkit.Operator(), p.ID, func(v *roster.ProjectView, m *roster.ProjectMember) error {
 			got = append(got, fmt.Sprintf("%s calendar=%d", m.Username, m.Privileges.Rights[roster.RightCalendar]))
 			return nil
 		}); err != nil || !reflect.DeepEqual(got, []string{"carol calendar=1"}) {
@@ -631,14 +631,14 @@ func TestProjectMembersStream(t *testing.T) {
 	for _, after := range []int{-1, 0, 3} {
 		t.Run(fmt.Sprintf("after%d", after), func(t *testing.T) {
 			testkit.Engines(t, func(e *testkit.Env, mux *http.ServeMux) {
-				var dir api.Directory = e.Svc
+				var ps api.Projects = e.Projects
 				if after >= 0 {
-					dir = failingDirectory{Directory: e.Svc, after: after}
+					ps = failingProjects{Projects: e.Projects, after: after}
 				}
-				api.New(dir, e.Log, e.IPs, api.Options{}).Register(mux)
+				api.New(e.Svc, ps, e.Log, e.IPs, api.Options{}).Register(mux)
 			}, func(t *testing.T, e *testkit.Env) {
 				_, root := e.Account(t, map[string]any{"username": "root", "email": "root@example.org", "sysadmin": true})
-				p, err := e.Svc.CreateProject(testkit.Operator(), &roster.Project{Title: "Big", Forms: []roster.Form{{Name: "f1"}, {Name: "f2"}}})
+				p, err := e.Projects.CreateProject(testkit.Operator(), &roster.Project{Title: "Big", Forms: []roster.Form{{Name: "f1"}, {Name: "f2"}}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -646,7 +646,7 @@ func TestProjectMembersStream(t *testing.T) {
 				for i := range rows {
 					rows[i] = roster.MemberRowFromJSON(map[string]any{"username": fmt.Sprintf("user%03d", total-i), "calendar": i % 2, "forms": map[string]any{"f2": 2}})
 				}
-				if _, err := e.Svc.ImportProjectUsers(testkit.Operator(), p.ID, roster.NewSliceRows(rows)); err != nil {
+				if _, err := e.Projects.ImportProjectUsers(testkit.Operator(), p.ID, roster.NewSliceRows(rows)); err != nil {
 					t.Fatal(err)
 				}
 				r := e.Do(t, "GET", fmt.Sprintf("/v1/projects/%d/members", p.ID), "", "Authorization", "Bearer "+root)

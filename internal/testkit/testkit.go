@@ -18,18 +18,21 @@ import (
 	"github.com/rosterhq/roster/internal/core"
 	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/postgres/pgtest"
+	"github.com/rosterhq/roster/internal/projects"
 	"github.com/rosterhq/roster/internal/roster"
 	"github.com/rosterhq/roster/internal/secret"
 	"github.com/rosterhq/roster/internal/sqlite"
 )
 
-// Env is one test's Roster: a store, the core over it, and the server.
+// Env is one test's Roster: a store, the accounts core and the project service over it,
+// and the server.
 type Env struct {
-	Svc   *core.Service
-	Store roster.Store
-	Log   *slog.Logger
-	Logs  *SyncBuffer
-	IPs   *httpx.ClientIPs
+	Svc      *core.Service
+	Projects *projects.Service
+	Store    roster.Store
+	Log      *slog.Logger
+	Logs     *SyncBuffer
+	IPs      *httpx.ClientIPs
 	*httptest.Server
 }
 
@@ -54,7 +57,7 @@ func newEnv(t *testing.T, st roster.Store, register func(e *Env, mux *http.Serve
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{Svc: svc, Store: st, Log: log, Logs: logs, IPs: &httpx.ClientIPs{}}
+	e := &Env{Svc: svc, Projects: projects.New(st, svc, projects.Config{}), Store: st, Log: log, Logs: logs, IPs: &httpx.ClientIPs{}}
 	mux := http.NewServeMux()
 	register(e, mux)
 	var h http.Handler = mux

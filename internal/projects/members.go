@@ -1,4 +1,4 @@
-package core
+package projects
 
 import (
 	"context"
@@ -14,6 +14,10 @@ import (
 // errRowsReplayed: an import's rows are read as they arrive and cannot be read again, so
 // when the store would retry the transaction after a concurrency failure, give up.
 var errRowsReplayed = roster.Errorf(roster.ECONFLICT, "A concurrent change interrupted the import; nothing was imported. Run it again.")
+
+// importChunk is how many rows an import checks and writes at a time, as the account
+// import does.
+const importChunk = 1000
 
 // inChunks reads rows and hands them to fn in chunks, with the 1-based number of each
 // chunk's first row.
@@ -125,7 +129,7 @@ func (w *memberWrites) prepare(ctx context.Context, a *access, dags []*roster.DA
 		e := projectAudit(ctx, now, action, a.project, changes)
 		enc, err := roster.MarshalChanges(changes)
 		if err != nil {
-			return roster.Internal("core.memberWrites", err)
+			return roster.Internal("projects.memberWrites", err)
 		}
 		e.EncodedChanges = enc
 		w.entries = append(w.entries, e)
@@ -402,11 +406,11 @@ func outsideDAG(a *access, stored *roster.ProjectMember, key string) string {
 
 // exportMembers streams the members an export may show, with their DAG names.
 func (s *Service) exportMembers(ctx context.Context, a *access, byUsername bool, fn func(*roster.ProjectView, *roster.ProjectMember) error) (*roster.ProjectView, error) {
-	p, err := s.policy(ctx)
+	sch, render, err := s.memberRenderer(ctx, a)
 	if err != nil {
 		return nil, err
 	}
-	view, err := s.projectView(ctx, a.project)
+	view, err := s.projectView(ctx, sch, a.project)
 	if err != nil {
 		return nil, err
 	}
@@ -414,7 +418,6 @@ func (s *Service) exportMembers(ctx context.Context, a *access, byUsername bool,
 	for _, d := range view.DAGs {
 		names[d.ID] = d.UniqueName
 	}
-	render := s.memberRenderer(p, a)
 	err = s.store.StreamProjectMembers(ctx, roster.MemberFilter{ProjectID: a.project.ID, DAGID: a.dag(), ByUsername: byUsername},
 		func(m *roster.ProjectMember) error {
 			m.DAGName = names[m.DAGID]
@@ -424,12 +427,12 @@ func (s *Service) exportMembers(ctx context.Context, a *access, byUsername bool,
 	return view, err
 }
 
-// memberRenderer renders members' accounts for the actor of a, through the schema like
-// every other read. The members are in a's project, so a caller who holds User Rights
-// there (or administers projects) reads them as the project_managers audience. Only the
-// attributes member listings show are rendered: those REDCap names, and the names and
-// email of Roster's own member documents.
-func (s *Service) memberRenderer(p *policy, a *access) func(*roster.ProjectMember) {
+// memberRenderer renders members' accounts for the actor of a, through the core's
+// decisions like every other read of an account. The members are in a's project, so a
+// caller who holds User Rights there (or administers projects) reads them as the
+// project_managers audience. Only the attributes member listings show are rendered:
+// those REDCap names, and the names and email of Roster's own member documents.
+func (s *Service) memberRenderer(ctx context.Context, a *access) (*roster.Schema, func(*roster.ProjectMember), error) {
 	var aud map[string]string
 	switch {
 	case a.admin:
@@ -437,31 +440,27 @@ func (s *Service) memberRenderer(p *policy, a *access) func(*roster.ProjectMembe
 	case a.right(roster.RightUserRights) >= 1:
 		aud = map[string]string{roster.AudienceProjectManagers: fmt.Sprintf("the caller holds User Rights in project %d, where the account is a member", a.project.ID)}
 	}
-	var attrs []*roster.Attribute
-	for _, at := range p.schema.Attrs() {
-		if at.WireName("redcap") != "" || at.Name == "email" || at.Name == "first_name" || at.Name == "last_name" {
-			attrs = append(attrs, at)
-		}
+	sch, record, err := s.accounts.AccountRenderer(ctx, aud, func(at *roster.Attribute) bool {
+		return at.WireName("redcap") != "" || at.Name == "email" || at.Name == "first_name" || at.Name == "last_name"
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	return func(m *roster.ProjectMember) {
+	return sch, func(m *roster.ProjectMember) {
 		if m.Account != nil {
-			m.Record = s.recordOf(s.newReader(p, a.actor, m.Account, roster.ReadOptions{}, fixedAudiences(aud)), attrs)
+			m.Record = record(m.Account)
 		}
 		m.Account = nil
-	}
+	}, nil
 }
 
 // projectView is a project with its DAGs, for showing members.
-func (s *Service) projectView(ctx context.Context, p *roster.Project) (*roster.ProjectView, error) {
-	pol, err := s.policy(ctx)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) projectView(ctx context.Context, sch *roster.Schema, p *roster.Project) (*roster.ProjectView, error) {
 	dags, err := s.store.ListProjectDAGs(ctx, p.ID)
 	if err != nil {
 		return nil, err
 	}
-	return &roster.ProjectView{Schema: pol.schema, Project: p, DAGs: dags}, nil
+	return &roster.ProjectView{Schema: sch, Project: p, DAGs: dags}, nil
 }
 
 // readAccess is projectAccess outside a transaction, with a check.
@@ -513,12 +512,12 @@ func (s *Service) GetProjectMember(ctx context.Context, id int64, username strin
 	if m == nil || a.dag() != 0 && m.DAGID != a.dag() {
 		return nil, nil, roster.Errorf(roster.ENOTFOUND, "%s is not a member of this project.", roster.FoldKey(username))
 	}
-	p, err := s.policy(ctx)
+	sch, render, err := s.memberRenderer(ctx, a)
 	if err != nil {
 		return nil, nil, err
 	}
-	s.memberRenderer(p, a)(m)
-	view, err := s.projectView(ctx, a.project)
+	render(m)
+	view, err := s.projectView(ctx, sch, a.project)
 	if err != nil {
 		return nil, nil, err
 	}

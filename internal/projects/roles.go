@@ -1,4 +1,4 @@
-package core
+package projects
 
 import (
 	"context"
@@ -91,7 +91,7 @@ func (s *Service) ImportProjectRoles(ctx context.Context, id int64, rows roster.
 				if name == "" {
 					r = &roster.ProjectRole{ProjectID: id, CreatedAt: now}
 					if r.UniqueName, err = newRoleName(byName); err != nil {
-						return roster.Internal("core.ImportProjectRoles", err)
+						return roster.Internal("projects.ImportProjectRoles", err)
 					}
 					byName[r.UniqueName] = r
 					created = append(created, r)

@@ -1,4 +1,4 @@
-package core
+package projects
 
 import (
 	"context"
@@ -103,7 +103,7 @@ func (s *Service) PutProjectMember(ctx context.Context, id int64, row roster.Mem
 		key := roster.FoldKey(u)
 		m := w.touched[key]
 		if m == nil {
-			return roster.Internal("core.PutProjectMember", fmt.Errorf("member %q was checked but not kept", key))
+			return roster.Internal("projects.PutProjectMember", fmt.Errorf("member %q was checked but not kept", key))
 		}
 		if setSwitch {
 			old := []int64{}

@@ -1,4 +1,4 @@
-package core
+package projects
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rosterhq/roster/internal/core"
 	"github.com/rosterhq/roster/internal/roster"
 )
 
@@ -20,7 +21,7 @@ type problems struct {
 }
 
 func (ps *problems) add(line int, field, code, msg string) {
-	if len(ps.list) >= MaxImportProblems {
+	if len(ps.list) >= core.MaxImportProblems {
 		ps.extra++
 		return
 	}
