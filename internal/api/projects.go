@@ -12,8 +12,9 @@ import (
 	"github.com/rosterhq/roster/internal/roster"
 )
 
-// Projects in the manner of REDCap. The core decides who may see and change what; the
-// rights, their names and the messages refusing bad values are REDCap's.
+// Projects in the manner of REDCap. The project service decides who may see and change
+// what; the rights and their names are REDCap's, the messages refusing bad values
+// Roster's own.
 
 type projectRoleJSON struct {
 	UniqueRoleName string         `json:"unique_role_name"`
@@ -271,9 +272,9 @@ func (h *Handler) deleteProjectMember(w http.ResponseWriter, r *http.Request) er
 	}
 	username := r.PathValue("username")
 	if _, err := h.projects.DeleteProjectUsers(r.Context(), id, []string{username}); err != nil {
-		// The core refuses a whole list naming a non-member as invalid input; here the
-		// path names one member, so a non-member is a missing resource.
-		if e := roster.AsError(err); e.Code == roster.EINVALID && len(e.Problems) == 1 && e.Problems[0].Field == "users" {
+		// The project service refuses a whole list naming a non-member as invalid input;
+		// here the path names one member, so a non-member is a missing resource.
+		if e := roster.AsError(err); e.Code == roster.EINVALID && len(e.Problems) == 1 && e.Problems[0].Reason == roster.RNotMember {
 			return roster.Errorf(roster.ENOTFOUND, "%s is not a member of this project.", roster.FoldKey(username))
 		}
 		return err

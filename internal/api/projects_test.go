@@ -152,8 +152,8 @@ var (
 )
 
 const (
-	msgUsersExport = "Insufficient user privileges: You must have 'API Export' privileges and 'User Rights' privileges (Full Access or Read Only) in the project."
-	msgUsersImport = "Insufficient user privileges: You must have 'API Import/Update' privileges and 'User Rights' privileges in the project in order to import/update users via the API Import Users method."
+	msgUsersExport = "You need the User Rights right (full or read-only) in this project."
+	msgUsersImport = "You need full User Rights in this project to change its members."
 )
 
 func TestProjects(t *testing.T) {
@@ -340,16 +340,16 @@ func TestProjects(t *testing.T) {
 				[]map[string]any{problem("design", "duplicate", `"design" is sent both in rights and on its own; send it once.`, 0)})
 		})
 		t.Run("ErrPutBadRights", func(t *testing.T) {
-			msg := `The field named "user_rights" for user "alice"  with value "3" is not a valid rights value. It must be 0, 1, or 2.`
+			msg := `The right user_rights of user "alice" must be 0, 1 or 2, not "3".`
 			r := s.do(t, call{method: "PUT", path: path("/members/alice"), header: bearer(root), body: map[string]any{"user_rights": 3}}).want(t, 400)
 			wantError(t, r, "invalid", msg, []map[string]any{problem("user_rights", "invalid_choice", msg, 1)})
 
 			// Every problem, in the order found, one per line of the message.
 			msgs := []string{
-				`data_access_group "nowhere" is not a valid unique Data Access Group name for this project.`,
-				`The field named "design" for user "alice"  with value "x" is not a valid rights value. It must be 0 or 1.`,
-				`The form named "f1" with value "9" is not a valid form-level rights value. It must be 0, 1, 2 or 3.`,
-				`The form named "nope" is incorrect for the user "alice" The form does not exist in this project.`,
+				`The project has no Data Access Group named "nowhere".`,
+				`The right design of user "alice" must be 0 or 1, not "x".`,
+				`The form-level right on form "f1" of user "alice" must be 0, 1, 2 or 3, or one of 128, 129, 130, 138, 146 and 154, not "9".`,
+				`The project has no form "nope", named in the forms of user "alice".`,
 			}
 			r = s.do(t, call{method: "PUT", path: path("/members/alice"), header: bearer(root), body: map[string]any{
 				"design": "x", "forms": map[string]any{"nope": 1, "f1": 9}, "data_access_group": "nowhere", "calendar": 0}}).want(t, 400)
@@ -362,7 +362,7 @@ func TestProjects(t *testing.T) {
 			aliceIs(t, "unchanged", member(t, "alice"))
 
 			r = s.do(t, call{method: "PUT", path: path("/members/bad%20name%21"), header: bearer(root)}).want(t, 400)
-			if e := apiError(t, r); !strings.HasPrefix(e["message"].(string), `username "bad name!" is not in a valid username format.`) {
+			if e := apiError(t, r); !strings.HasPrefix(e["message"].(string), `"bad name!" is not a valid username:`) {
 				t.Fatalf("bad username: %s", r.raw)
 			}
 			s.do(t, call{method: "PUT", path: path("/members/alice"), header: bearer(root), body: `[1]`}).want(t, 400)
@@ -525,7 +525,7 @@ func TestProjects(t *testing.T) {
 				t.Fatalf("ghost in %s: %v", names[0], g)
 			}
 			r = s.do(t, call{method: "PUT", path: path("/members/ghost"), header: bearer(root), body: map[string]any{"design": 0}}).want(t, 400)
-			msg := `The user "ghost" cannot have their user privileges modified because the user belongs to a user role. Users in roles cannot have their privileges modified via the 'Import User' API method.`
+			msg := `"ghost" is in a role: its rights are the role's, and cannot be set on their own.`
 			wantError(t, r, "invalid", msg, []map[string]any{problem("username", "forbidden", msg, 1)})
 
 			r = s.do(t, call{method: "GET", path: path("/roles"), header: bearer(bob)}).want(t, 403)
@@ -549,9 +549,9 @@ func TestProjects(t *testing.T) {
 				t.Fatalf("no DAGs: %q", r.raw)
 			}
 			r = s.do(t, call{method: "GET", path: path("/dags"), header: bearer(alice)}).want(t, 403)
-			wantError(t, r, "forbidden", "You do not have permission to export/import/delete Data Access Groups because you have been assigned to a Data Access Group.", nil)
+			wantError(t, r, "forbidden", "You are assigned to a Data Access Group, so you may not list or change the project's Data Access Groups, nor move members between them.", nil)
 			r = s.do(t, call{method: "GET", path: path("/dags"), header: bearer(bob)}).want(t, 403)
-			wantError(t, r, "forbidden", "Insufficient user privileges: You must have 'API Export' privileges and 'Data Access Groups' privileges in the project.", nil)
+			wantError(t, r, "forbidden", "You need the Data Access Groups right in this project.", nil)
 		})
 		t.Run("DeleteMember", func(t *testing.T) {
 			r := s.do(t, call{method: "DELETE", path: path("/members/bob"), header: bearer(bob)}).want(t, 403)

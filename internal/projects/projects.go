@@ -154,7 +154,7 @@ func (s *Service) AddProjectForms(ctx context.Context, id int64, forms []roster.
 	var out *roster.Project
 	err := s.projectTx(ctx, id, func(a *access) error {
 		if a.token || a.right(roster.RightDesign) != 1 {
-			return roster.Errorf(roster.EFORBIDDEN, "You need the Project Design and Setup right to add forms.")
+			return errDesign
 		}
 		return nil
 	}, func(tx roster.Tx, a *access, now time.Time) error {

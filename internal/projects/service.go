@@ -5,6 +5,10 @@
 // (core.Service): members' accounts are shown through the core's decisions about
 // accounts, and bad tokens are throttled by its counts. Every change is written in the
 // same transaction as its audit entry.
+//
+// Refusals are worded in Roster's own words, and say why in their Reason, Subject and
+// problems (roster.Error, roster.Problem), so that a surface can word them as its
+// platform does: the REDCap dialect gives REDCap's clients REDCap's messages.
 package projects
 
 import (
@@ -44,28 +48,33 @@ func New(store roster.Store, accounts *core.Service, cfg Config) *Service {
 // and its API rights gate it: api_export for every export, api_import for imports and
 // user deletions, record_delete for deleting roles (REDCap's quirk, kept).
 
-// Refusals REDCap makes before looking at the call (403 on its API).
+// Refusals of a project API token whose member lacks an API right the call needs,
+// which REDCap makes before looking at the call.
 var (
-	errNoAPIExport    = apiRightsError("You do not have API Export privileges")
-	errNoAPIImport    = apiRightsError("You do not have API Import/Update privileges")
-	errNoRecordDelete = apiRightsError("You do not have Delete Record privileges")
-	errInDAG          = apiRightsError("You do not have permission to export/import/delete Data Access Groups because you have been assigned to a Data Access Group.")
+	errNoAPIExport    = tokenRight(roster.RightAPIExport)
+	errNoAPIImport    = tokenRight(roster.RightAPIImport)
+	errNoRecordDelete = tokenRight(roster.RightRecordDelete)
 )
 
-// Refusals for the rights a call needs (400 on REDCap's API).
-const (
-	msgUsersExport = "Insufficient user privileges: You must have 'API Export' privileges and 'User Rights' privileges (Full Access or Read Only) in the project."
-	msgUsersImport = "Insufficient user privileges: You must have 'API Import/Update' privileges and 'User Rights' privileges in the project in order to import/update users via the API Import Users method."
-	msgRolesImport = "Insufficient user privileges: You must have 'API Import/Update' privileges and 'User Rights' privileges in the project in order to import/update user roles via the API Import User Roles method."
-	msgDAGsExport  = "Insufficient user privileges: You must have 'API Export' privileges and 'Data Access Groups' privileges in the project."
-	msgDAGsImport  = "Insufficient user privileges: You must have 'API Import/Update' privileges and 'Data Access Groups' privileges in the project."
-)
-
-func apiRightsError(msg string) *roster.Error {
-	return &roster.Error{Code: roster.EFORBIDDEN, Message: msg, Reason: roster.RAPIRights}
+func tokenRight(r roster.Right) *roster.Error {
+	return &roster.Error{Code: roster.EFORBIDDEN, Reason: roster.RTokenRight, Subject: r.String(),
+		Message: fmt.Sprintf("Calls with a project API token need the %s right, which its member lacks.", roster.ProjectRights[r].Label)}
 }
 
-func insufficient(msg string) error { return &roster.Error{Code: roster.EFORBIDDEN, Message: msg} }
+// Refusals for the rights a call needs.
+var (
+	errReadUsers  = needRight(roster.RightUserRights, "You need the User Rights right (full or read-only) in this project.")
+	errWriteUsers = needRight(roster.RightUserRights, "You need full User Rights in this project to change its members.")
+	errWriteRoles = needRight(roster.RightUserRights, "You need full User Rights in this project to change its roles.")
+	errDAGs       = needRight(roster.RightDataAccessGroups, "You need the Data Access Groups right in this project.")
+	errDesign     = needRight(roster.RightDesign, "You need the Project Design and Setup right to add forms.")
+	errInDAG      = &roster.Error{Code: roster.EFORBIDDEN, Reason: roster.RInDAG,
+		Message: "You are assigned to a Data Access Group, so you may not list or change the project's Data Access Groups, nor move members between them."}
+)
+
+func needRight(r roster.Right, msg string) *roster.Error {
+	return &roster.Error{Code: roster.EFORBIDDEN, Reason: roster.RNoRight, Subject: r.String(), Message: msg}
+}
 
 var errProjectNotFound = roster.Errorf(roster.ENOTFOUND, "Project not found.")
 
@@ -141,9 +150,6 @@ func (s *Service) projectAccess(ctx context.Context, rd roster.Tx, projectID int
 		return nil, errProjectNotFound
 	}
 	if m.Expired(s.today()) {
-		if actor.Project == nil {
-			return nil, roster.Errorf(roster.EFORBIDDEN, "Your rights in this project expired on %s.", m.Expiration)
-		}
 		return nil, expiredError(m)
 	}
 	a.member, a.priv, a.token = m, m.Effective(), actor.Project != nil
@@ -151,7 +157,8 @@ func (s *Service) projectAccess(ctx context.Context, rd roster.Tx, projectID int
 }
 
 func expiredError(m *roster.ProjectMember) error {
-	return apiRightsError(fmt.Sprintf("You do not have API rights because your privileges have expired for this project as of %s.", m.Expiration))
+	return &roster.Error{Code: roster.EFORBIDDEN, Reason: roster.RExpired, Subject: m.Expiration,
+		Message: fmt.Sprintf("Your rights in this project expired on %s.", m.Expiration)}
 }
 
 // projectTx runs fn in a transaction that holds the project's lock, with the actor's
