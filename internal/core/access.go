@@ -434,12 +434,12 @@ func fixedAudiences(m map[string]string) func() map[string]string {
 	return func() map[string]string { return m }
 }
 
-// AccountRenderer renders accounts for the caller in ctx, attribute by attribute as
-// every read decides, under the policy in force, for a use case that already knows the
-// caller's audiences toward them (granted, audience → why): the project service knows
-// that a caller who manages a project's members manages the accounts of those members.
-// Only the attributes keep selects are rendered, which saves allocating for the rest.
-// It also returns the schema it decides by.
+// AccountRenderer renders accounts for the caller in ctx as every read does, under the
+// policy in force, for a use case that already knows which audiences the caller is in
+// toward them (granted: audience → why). The project service does: whoever manages a
+// project's members manages their accounts. Only the attributes keep selects are
+// rendered, so that a listing of a few allocates for those few. It also returns the
+// schema it decides by.
 func (s *Service) AccountRenderer(ctx context.Context, granted map[string]string, keep func(*roster.Attribute) bool) (*roster.Schema, func(*roster.Account) *roster.Record, error) {
 	p, err := s.policy(ctx)
 	if err != nil {

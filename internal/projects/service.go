@@ -22,7 +22,9 @@ import (
 
 // Config tunes the service. Zero values take the defaults noted.
 type Config struct {
-	Now func() time.Time // default: time.Now
+	// Now is the clock (default time.Now). Give the core's, if it has another: the core
+	// also decides by members' expirations, when it finds who manages whose account.
+	Now func() time.Time
 }
 
 // Service runs the project use cases over a store.
