@@ -34,7 +34,7 @@ func ckanServer(b *testing.B, s *sqlstore.DB) (*httptest.Server, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return serve(b, svc, s), k.Secret
+	return serve(b, svc, nil, s), k.Secret
 }
 
 // BenchmarkUserMetadata asks EDX's user_metadata for every column of N random

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/internal/core"
+	"github.com/rosterhq/roster/internal/projects"
 	"github.com/rosterhq/roster/internal/roster"
 	"github.com/rosterhq/roster/internal/sqlstore"
 )
@@ -49,34 +50,42 @@ func memberCSV(n int) string {
 	return b.String()
 }
 
+// redcapServices are the services behind a REDCap server: the accounts core, and the
+// project service the dialect speaks to.
+type redcapServices struct {
+	accounts *core.Service
+	projects *projects.Service
+}
+
 // redcapProject makes a project with an administering member and returns its token.
-func redcapProject(b *testing.B, svc *core.Service) (int64, string) {
+func redcapProject(b *testing.B, svc redcapServices) (int64, string) {
 	op := roster.NewContextWithActor(context.Background(), roster.Actor{Trusted: true, Via: roster.ViaCLI})
-	p, err := svc.CreateProject(op, &roster.Project{Title: "Bench", Forms: benchForms})
+	p, err := svc.projects.CreateProject(op, &roster.Project{Title: "Bench", Forms: benchForms})
 	if err != nil {
 		b.Fatal(err)
 	}
 	admin := fmt.Sprintf("bench-rc-%d", time.Now().UnixNano())
-	if _, err := svc.CreateAccount(op, map[string]any{"username": admin, "email": admin + "@example.org"}); err != nil {
+	if _, err := svc.accounts.CreateAccount(op, map[string]any{"username": admin, "email": admin + "@example.org"}); err != nil {
 		b.Fatal(err)
 	}
 	row := roster.MemberRowFromJSON(map[string]any{"username": admin, "user_rights": 1, "api_export": 1, "api_import": 1})
-	if _, err := svc.ImportProjectUsers(op, p.ID, roster.NewSliceRows([]roster.MemberRow{row})); err != nil {
+	if _, err := svc.projects.ImportProjectUsers(op, p.ID, roster.NewSliceRows([]roster.MemberRow{row})); err != nil {
 		b.Fatal(err)
 	}
-	tok, err := svc.IssueProjectToken(op, p.ID, admin)
+	tok, err := svc.projects.IssueProjectToken(op, p.ID, admin)
 	if err != nil {
 		b.Fatal(err)
 	}
 	return p.ID, tok.Token
 }
 
-func redcapServer(b *testing.B, s *sqlstore.DB) (*core.Service, *httptest.Server) {
-	svc, err := core.New(s, core.Config{})
+func redcapServer(b *testing.B, s *sqlstore.DB) (redcapServices, *httptest.Server) {
+	accounts, err := core.New(s, core.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return svc, serve(b, svc, s)
+	svc := redcapServices{accounts: accounts, projects: projects.New(s, accounts, projects.Config{})}
+	return svc, serve(b, accounts, svc.projects, s)
 }
 
 func postForm(b *testing.B, srv *httptest.Server, body string) *http.Response {
@@ -182,7 +191,7 @@ var exportProjects = map[*sqlstore.DB]map[int]struct {
 	token string
 }{}
 
-func exportProject(b *testing.B, s *sqlstore.DB, svc *core.Service, srv *httptest.Server, n int) (int64, string) {
+func exportProject(b *testing.B, s *sqlstore.DB, svc redcapServices, srv *httptest.Server, n int) (int64, string) {
 	if p, ok := exportProjects[s][n]; ok {
 		return p.id, p.token
 	}

@@ -344,7 +344,7 @@ func TestProjectsCLI(t *testing.T) {
 
 	// Bad rights: exit 1, one line per problem, nothing changed.
 	code, _, errs := te.cli(t, "", "projects", "add-user", "--project", "1", "--username", "jane", "--rights-json", `{"design":3,"forms":{"nope":1}}`)
-	if code != 1 || len(errorLines(errs)) != 2 || !strings.Contains(errs, `The field named "design" for user "jane"  with value "3" is not a valid rights value.`) {
+	if code != 1 || len(errorLines(errs)) != 2 || !strings.Contains(errs, `The right design of user "jane" must be 0 or 1, not "3".`) {
 		t.Fatalf("bad rights: exit %d, %q", code, errs)
 	}
 	te.mustCLI(t, "", "projects", "revoke-token", "--project", "1", "--username", "jane")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/core"
 	"github.com/rosterhq/roster/internal/postgres"
+	"github.com/rosterhq/roster/internal/projects"
 	"github.com/rosterhq/roster/internal/roster"
 	"github.com/rosterhq/roster/internal/sqlite"
 	"github.com/rosterhq/roster/internal/sqlstore"
@@ -209,12 +210,13 @@ func serviceConfig(e *env, log *slog.Logger) (core.Config, error) {
 	return cfg, nil
 }
 
-// app is an open store and the service over it.
+// app is an open store and the services over it.
 type app struct {
-	store  *sqlstore.DB
-	target dbTarget
-	svc    *core.Service
-	log    *slog.Logger
+	store    *sqlstore.DB
+	target   dbTarget
+	svc      *core.Service
+	projects *projects.Service
+	log      *slog.Logger
 }
 
 func (a *app) Close() {
@@ -268,7 +270,7 @@ func openApp(ctx context.Context, e *env, c *common, log *slog.Logger, u use) (*
 		st.Close()
 		return nil, err
 	}
-	return &app{store: st, target: t, svc: svc, log: log}, nil
+	return &app{store: st, target: t, svc: svc, projects: projects.New(st, svc, projects.Config{}), log: log}, nil
 }
 
 // applyStartup stores the settings given at start that the store holds no value for,

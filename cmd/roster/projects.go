@@ -31,12 +31,12 @@ func cmdProjects(ctx context.Context, e *env, args []string) error {
 		return projectsAddUser(ctx, e, rest)
 	case "remove-user":
 		return projectsMemberOp(ctx, e, "remove-user", rest, func(ctx context.Context, a *app, id int64, u string) error {
-			_, err := a.svc.DeleteProjectUsers(ctx, id, []string{u})
+			_, err := a.projects.DeleteProjectUsers(ctx, id, []string{u})
 			return err
 		})
 	case "token":
 		return projectsMemberOp(ctx, e, "token", rest, func(ctx context.Context, a *app, id int64, u string) error {
-			t, err := a.svc.IssueProjectToken(ctx, id, u)
+			t, err := a.projects.IssueProjectToken(ctx, id, u)
 			if err != nil {
 				return err
 			}
@@ -45,7 +45,7 @@ func cmdProjects(ctx context.Context, e *env, args []string) error {
 		})
 	case "revoke-token":
 		return projectsMemberOp(ctx, e, "revoke-token", rest, func(ctx context.Context, a *app, id int64, u string) error {
-			return a.svc.RevokeProjectToken(ctx, id, u)
+			return a.projects.RevokeProjectToken(ctx, id, u)
 		})
 	default:
 		return usagef("unknown projects subcommand %q", sub)
@@ -76,7 +76,7 @@ func projectsCreate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.Close()
-	p, err = a.svc.CreateProject(operator(ctx, e), p)
+	p, err = a.projects.CreateProject(operator(ctx, e), p)
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func projectsList(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.Close()
-	ps, err := a.svc.ListProjects(operator(ctx, e))
+	ps, err := a.projects.ListProjects(operator(ctx, e))
 	if err != nil {
 		return err
 	}
@@ -167,7 +167,7 @@ func projectsMembers(ctx context.Context, e *env, args []string) error {
 	if !*asJSON {
 		fmt.Fprintln(tw, "USERNAME\tNAME\tEMAIL\tROLE\tDAG\tEXPIRES\tTOKEN")
 	}
-	_, err = a.svc.ExportProjectUsers(operator(ctx, e), id, func(v *roster.ProjectView, m *roster.ProjectMember) error {
+	_, err = a.projects.ExportProjectUsers(operator(ctx, e), id, func(v *roster.ProjectView, m *roster.ProjectMember) error {
 		if *asJSON {
 			return enc.Encode(m.Doc(v.Project))
 		}
@@ -229,7 +229,7 @@ func projectsAddUser(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer a.Close()
-	return a.svc.PutProjectMember(operator(ctx, e), id, roster.MemberRowFromJSON(in))
+	return a.projects.PutProjectMember(operator(ctx, e), id, roster.MemberRowFromJSON(in))
 }
 
 // projectsMemberOp runs a command of the form: --project ID --username U.

@@ -12,7 +12,7 @@ func TestProjectsCLIDAGSwitch(t *testing.T) {
 	te.mustCLI(t, "", "projects", "create", "--title", "Sites", "--forms", "f1")
 	te.mustCLI(t, "", "projects", "add-user", "--project", "1", "--username", "jane", "--rights-json", `{"calendar":1,"dag_switch":[""]}`)
 	code, _, errs := te.cli(t, "", "projects", "add-user", "--project", "1", "--username", "jane", "--rights-json", `{"calendar":0,"dag_switch":["nowhere"]}`)
-	if code != 1 || !strings.Contains(errs, `Unique group name "nowhere" does not exist in the project.`) {
+	if code != 1 || !strings.Contains(errs, `The project has no Data Access Group named "nowhere".`) {
 		t.Fatalf("unknown DAG: exit %d, %q", code, errs)
 	}
 	out := te.mustCLI(t, "", "projects", "members", "--project", "1", "--json")

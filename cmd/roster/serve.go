@@ -110,7 +110,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	}
 	ips := &httpx.ClientIPs{Trusted: prefixes}
 	handler := server.New(server.Config{
-		Core: a.svc, Store: a.store, ReadOnly: sqlstore.ReadOnlyError, Log: log, Registry: reg, IPs: ips,
+		Core: a.svc, Projects: a.projects, Store: a.store, ReadOnly: sqlstore.ReadOnlyError, Log: log, Registry: reg, IPs: ips,
 		API:       api.Options{SecureCookies: c.secureCookies},
 		CKAN:      ckan.Options{SiteURL: c.publicURL, RequireEDXUserAgent: c.requireEDXUserAgent},
 		BodyLimit: c.maxBody, ImportLimit: c.maxImport,

@@ -1,6 +1,7 @@
 // Package api serves Roster's own JSON API under /v1/, the canonical interface the
-// dialects translate to. It decodes requests, calls the core through Directory, and
-// encodes the results; the core decides what each caller may see and change.
+// dialects translate to. It decodes requests, calls the accounts core through Accounts
+// and the project service through Projects, and encodes the results; they decide what
+// each caller may see and change.
 package api
 
 import (
@@ -15,8 +16,8 @@ import (
 	"github.com/rosterhq/roster/internal/roster"
 )
 
-// Directory is what the API needs from the core.
-type Directory interface {
+// Accounts is what the API needs from the accounts core.
+type Accounts interface {
 	Schema(ctx context.Context) (*roster.Schema, error)
 	Login(ctx context.Context, cred roster.Credentials, c roster.Client) (*roster.SessionInfo, error)
 	Logout(ctx context.Context, token string) error
@@ -47,8 +48,11 @@ type Directory interface {
 	GetPolicy(ctx context.Context) (*roster.PolicyView, error)
 	SetPolicy(ctx context.Context, name, value string) (*roster.PolicyView, error)
 	AccountAccess(ctx context.Context, ref roster.AccountRef, as, surface string) (*roster.AccountAccess, error)
-	ProjectAccess(ctx context.Context, id int64, as string) (*roster.ProjectAccess, error)
+}
 
+// Projects is what the API needs from the project service.
+type Projects interface {
+	ProjectAccess(ctx context.Context, id int64, as string) (*roster.ProjectAccess, error)
 	ListProjects(ctx context.Context) ([]*roster.Project, error)
 	CreateProject(ctx context.Context, p *roster.Project) (*roster.Project, error)
 	GetProject(ctx context.Context, id int64) (*roster.Project, error)
@@ -72,20 +76,22 @@ type Options struct {
 
 // Handler serves /v1/.
 type Handler struct {
-	dir     Directory
-	auth    *authn.Authenticator
-	log     *slog.Logger
-	opts    Options
-	surface *httpx.Surface
+	dir      Accounts
+	projects Projects
+	auth     *authn.Authenticator
+	log      *slog.Logger
+	opts     Options
+	surface  *httpx.Surface
 
 	openapiMu     sync.Mutex
 	openapiSchema *roster.Schema // the schema the document was built from
 	openapiJSON   []byte
 }
 
-// New returns the API over dir, authenticating with auth.
-func New(dir Directory, auth *authn.Authenticator, log *slog.Logger, opts Options) *Handler {
-	h := &Handler{dir: dir, auth: auth, log: log, opts: opts}
+// New returns the API over the accounts core and the project service, authenticating
+// with auth.
+func New(accounts Accounts, projects Projects, auth *authn.Authenticator, log *slog.Logger, opts Options) *Handler {
+	h := &Handler{dir: accounts, projects: projects, auth: auth, log: log, opts: opts}
 	h.surface = &httpx.Surface{Name: roster.ViaAPI, WriteError: h.writeError}
 	return h
 }

@@ -15,7 +15,7 @@ import (
 func TestPutMemberStrictTypes(t *testing.T) {
 	engines(t, func(t *testing.T, s *server) {
 		root := s.account(t, map[string]any{"username": "root", "email": "root@example.org", "sysadmin": true})
-		p, err := s.svc.CreateProject(testkit.Operator(), &roster.Project{Title: "Typed", Forms: []roster.Form{{Name: "f1"}, {Name: "f2"}}})
+		p, err := s.Projects.CreateProject(testkit.Operator(), &roster.Project{Title: "Typed", Forms: []roster.Form{{Name: "f1"}, {Name: "f2"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -24,25 +24,25 @@ func TestPutMemberStrictTypes(t *testing.T) {
 			"design": 1, "user_rights": 1, "forms": map[string]any{"f1": 1, "f2": 3}, "forms_export": map[string]any{"f1": 2}}}).want(t, 200)
 		before := s.do(t, call{method: "GET", path: fmt.Sprintf("/v1/projects/%d/members", p.ID), header: bearer(root)}).want(t, 200)
 
-		formsMsg := func(field, kind, v string) string {
-			return fmt.Sprintf(`The field named %q for user "alice"  with value %q is not valid. It must be an object of form names and %s rights, or REDCap's CSV form "form_1:1,form_2:0".`, field, v, kind)
+		formsMsg := func(field, v string) string {
+			return fmt.Sprintf(`The %s of user "alice" must be an object of form names and rights, or text such as "form_1:1,form_2:0", not %q.`, field, v)
 		}
 		for _, c := range []struct {
 			body  string
 			field string
 			msg   string
 		}{
-			{`{"design": [1]}`, "design", `The field named "design" for user "alice"  with value "[1]" is not a valid rights value. It must be 0 or 1.`},
-			{`{"design": []}`, "design", `The field named "design" for user "alice"  with value "[]" is not a valid rights value. It must be 0 or 1.`},
-			{`{"user_rights": {"v": 1}}`, "user_rights", `The field named "user_rights" for user "alice"  with value "{\"v\":1}" is not a valid rights value. It must be 0, 1, or 2.`},
-			{`{"rights": {"design": [0]}}`, "design", `The field named "design" for user "alice"  with value "[0]" is not a valid rights value. It must be 0 or 1.`},
-			{`{"forms": 5}`, "forms", formsMsg("forms", "form-level", "5")},
-			{`{"forms": true}`, "forms", formsMsg("forms", "form-level", "true")},
-			{`{"forms": [1]}`, "forms", formsMsg("forms", "form-level", "[1]")},
-			{`{"forms_export": 7}`, "forms_export", formsMsg("forms_export", "data export", "7")},
-			{`{"forms_export": false}`, "forms_export", formsMsg("forms_export", "data export", "false")},
-			{`{"forms": {"f1": [1]}}`, "forms", `The form named "f1" with value "[1]" is not a valid form-level rights value. It must be 0, 1, 2 or 3.`},
-			{`{"forms_export": {"f1": {"x": 2}}}`, "forms_export", `The form named "f1" with value "{\"x\":2}" is not a valid data export rights value. It must be 0, 1, 2 or 3.`},
+			{`{"design": [1]}`, "design", `The right design of user "alice" must be 0 or 1, not "[1]".`},
+			{`{"design": []}`, "design", `The right design of user "alice" must be 0 or 1, not "[]".`},
+			{`{"user_rights": {"v": 1}}`, "user_rights", `The right user_rights of user "alice" must be 0, 1 or 2, not "{\"v\":1}".`},
+			{`{"rights": {"design": [0]}}`, "design", `The right design of user "alice" must be 0 or 1, not "[0]".`},
+			{`{"forms": 5}`, "forms", formsMsg("forms", "5")},
+			{`{"forms": true}`, "forms", formsMsg("forms", "true")},
+			{`{"forms": [1]}`, "forms", formsMsg("forms", "[1]")},
+			{`{"forms_export": 7}`, "forms_export", formsMsg("forms_export", "7")},
+			{`{"forms_export": false}`, "forms_export", formsMsg("forms_export", "false")},
+			{`{"forms": {"f1": [1]}}`, "forms", `The form-level right on form "f1" of user "alice" must be 0, 1, 2 or 3, or one of 128, 129, 130, 138, 146 and 154, not "[1]".`},
+			{`{"forms_export": {"f1": {"x": 2}}}`, "forms_export", `The export right on form "f1" of user "alice" must be 0, 1, 2 or 3, not "{\"x\":2}".`},
 		} {
 			t.Run(c.body, func(t *testing.T) {
 				r := s.do(t, call{method: "PUT", path: path, header: bearer(root), body: c.body}).want(t, 400)
@@ -68,11 +68,11 @@ func TestPutMemberStrictTypes(t *testing.T) {
 func TestMemberDAGSwitch(t *testing.T) {
 	engines(t, func(t *testing.T, s *server) {
 		root := s.account(t, map[string]any{"username": "root", "email": "root@example.org", "sysadmin": true})
-		p, err := s.svc.CreateProject(testkit.Operator(), &roster.Project{Title: "Sites", Forms: []roster.Form{{Name: "f1"}}})
+		p, err := s.Projects.CreateProject(testkit.Operator(), &roster.Project{Title: "Sites", Forms: []roster.Form{{Name: "f1"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.svc.ImportProjectDAGs(testkit.Operator(), p.ID, roster.NewSliceRows([]roster.DAGRow{{Label: "Site B"}, {Label: "Site A"}},
+		if _, err := s.Projects.ImportProjectDAGs(testkit.Operator(), p.ID, roster.NewSliceRows([]roster.DAGRow{{Label: "Site B"}, {Label: "Site A"}},
 			"data_access_group_name", "unique_group_name")); err != nil {
 			t.Fatal(err)
 		}
@@ -120,7 +120,7 @@ func TestMemberDAGSwitch(t *testing.T) {
 
 		// Bad names or shapes are refused and change nothing, rights sent with them
 		// included.
-		msg := `Unique group name "nowhere" does not exist in the project.`
+		msg := `The project has no Data Access Group named "nowhere".`
 		r = put(root, "alice", `{"dag_switch": ["site_a", "nowhere"], "calendar": 0}`, 400)
 		wantError(t, r, "invalid", msg, []map[string]any{problem("dag_switch", roster.PUnknown, msg, 1)})
 		shape := `dag_switch must be a list of unique DAG names, "" for no DAG.`

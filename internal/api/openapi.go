@@ -411,7 +411,7 @@ func (h *Handler) buildOpenAPI(schema *roster.Schema) obj {
 		"/v1/projects/{id}/members/{username}": obj{"parameters": []any{pProject, pUsername},
 			"get": op("One member, with the DAGs it may switch among (User Rights, full or read-only).", "A member confined to a DAG finds only that DAG's members.",
 				merge(obj{"200": resp("The member.", ref("Member"))}, projectErrs("401", "403", "404"))),
-			"put": op("Add a member, or change the rights sent (full User Rights).", "REDCap's Import Users for one user. Every bad value is listed, in REDCap's words, one per line of the message.",
+			"put": op("Add a member, or change the rights sent (full User Rights).", "REDCap's Import Users for one user. Every bad value is listed, one per line of the message.",
 				merge(obj{"200": resp("The member.", ref("Member")), "204": resp("Done; the member is outside your DAG, so not shown.", nil)},
 					projectErrs("400", "401", "403", "404", "409")),
 				obj{"requestBody": merge(jsonBody(ref("MemberWrite")), obj{"required": false})}),

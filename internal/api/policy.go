@@ -80,7 +80,7 @@ func (h *Handler) projectAccess(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	acc, err := h.dir.ProjectAccess(r.Context(), id, r.URL.Query().Get("as"))
+	acc, err := h.projects.ProjectAccess(r.Context(), id, r.URL.Query().Get("as"))
 	if err != nil {
 		return err
 	}

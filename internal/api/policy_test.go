@@ -31,13 +31,13 @@ func newWorld(t *testing.T, e *testkit.Env) world {
 	_, w.alice = e.Account(t, map[string]any{"username": "alice", "email": "alice@example.org", "first_name": "Alice", "last_name": "Liddell",
 		"privacy": "all_users", "bio": "Hello"})
 	_, w.mia = e.Account(t, map[string]any{"username": "mia", "email": "mia@example.org"})
-	p, err := e.Svc.CreateProject(testkit.Operator(), &roster.Project{Title: "Study", Forms: []roster.Form{{Name: "f1"}}})
+	p, err := e.Projects.CreateProject(testkit.Operator(), &roster.Project{Title: "Study", Forms: []roster.Form{{Name: "f1"}}})
 	mustNil(t, err)
 	for _, m := range []map[string]any{{"username": "alice"}, {"username": "mia", "user_rights": "1", "api_export": "1"}} {
-		_, err := e.Svc.ImportProjectUsers(testkit.Operator(), p.ID, roster.NewSliceRows([]roster.MemberRow{roster.MemberRowFromJSON(m)}))
+		_, err := e.Projects.ImportProjectUsers(testkit.Operator(), p.ID, roster.NewSliceRows([]roster.MemberRow{roster.MemberRowFromJSON(m)}))
 		mustNil(t, err)
 	}
-	tok, err := e.Svc.IssueProjectToken(testkit.Operator(), p.ID, "mia")
+	tok, err := e.Projects.IssueProjectToken(testkit.Operator(), p.ID, "mia")
 	mustNil(t, err)
 	w.token = tok.Token
 	return w

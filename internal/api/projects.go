@@ -11,8 +11,9 @@ import (
 	"github.com/rosterhq/roster/internal/roster"
 )
 
-// Projects in the manner of REDCap. The core decides who may see and change what; the
-// rights, their names and the messages refusing bad values are REDCap's.
+// Projects in the manner of REDCap. The project service decides who may see and change
+// what; the rights and their names are REDCap's, the messages refusing bad values
+// Roster's own.
 
 type projectRoleJSON struct {
 	UniqueRoleName string         `json:"unique_role_name"`
@@ -76,7 +77,7 @@ func errFormsShape() error {
 }
 
 func (h *Handler) listProjects(w http.ResponseWriter, r *http.Request) error {
-	ps, err := h.dir.ListProjects(r.Context())
+	ps, err := h.projects.ListProjects(r.Context())
 	if err != nil {
 		return err
 	}
@@ -102,7 +103,7 @@ func (h *Handler) createProject(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.dir.CreateProject(r.Context(), &roster.Project{Title: body.Title, Purpose: body.Purpose,
+	p, err := h.projects.CreateProject(r.Context(), &roster.Project{Title: body.Title, Purpose: body.Purpose,
 		PurposeOther: body.PurposeOther, Notes: body.Notes, Forms: forms})
 	if err != nil {
 		return err
@@ -116,7 +117,7 @@ func (h *Handler) getProject(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.dir.GetProject(r.Context(), id)
+	p, err := h.projects.GetProject(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -138,7 +139,7 @@ func (h *Handler) addProjectForms(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	p, err := h.dir.AddProjectForms(r.Context(), id, forms)
+	p, err := h.projects.AddProjectForms(r.Context(), id, forms)
 	if err != nil {
 		return err
 	}
@@ -159,7 +160,7 @@ func (h *Handler) listProjectMembers(w http.ResponseWriter, r *http.Request) err
 	var item bytes.Buffer
 	enc := json.NewEncoder(&item)
 	enc.SetEscapeHTML(false)
-	_, err = h.dir.ExportProjectUsers(r.Context(), id, func(v *roster.ProjectView, m *roster.ProjectMember) error {
+	_, err = h.projects.ExportProjectUsers(r.Context(), id, func(v *roster.ProjectView, m *roster.ProjectMember) error {
 		item.Reset()
 		if err := enc.Encode(m.Doc(v.Project)); err != nil {
 			return roster.Internal("api.listProjectMembers", err)
@@ -172,7 +173,7 @@ func (h *Handler) listProjectMembers(w http.ResponseWriter, r *http.Request) err
 // memberDoc reads one member back as the caller may see it; nil when it is not visible
 // (a member confined to a DAG sees that DAG's members only).
 func (h *Handler) memberDoc(r *http.Request, id int64, username string) (*roster.MemberDoc, error) {
-	v, m, err := h.dir.GetProjectMember(r.Context(), id, username)
+	v, m, err := h.projects.GetProjectMember(r.Context(), id, username)
 	if roster.ErrorCode(err) == roster.ENOTFOUND {
 		return nil, nil
 	}
@@ -189,7 +190,7 @@ func (h *Handler) getProjectMember(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	v, m, err := h.dir.GetProjectMember(r.Context(), id, r.PathValue("username"))
+	v, m, err := h.projects.GetProjectMember(r.Context(), id, r.PathValue("username"))
 	if err != nil {
 		return err
 	}
@@ -223,7 +224,7 @@ func (h *Handler) putProjectMember(w http.ResponseWriter, r *http.Request) error
 	}
 	username := r.PathValue("username")
 	in["username"] = username
-	if err := h.dir.PutProjectMember(r.Context(), id, roster.MemberRowFromJSON(in)); err != nil {
+	if err := h.projects.PutProjectMember(r.Context(), id, roster.MemberRowFromJSON(in)); err != nil {
 		return err
 	}
 	doc, err := h.memberDoc(r, id, username)
@@ -243,10 +244,10 @@ func (h *Handler) deleteProjectMember(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	username := r.PathValue("username")
-	if _, err := h.dir.DeleteProjectUsers(r.Context(), id, []string{username}); err != nil {
-		// The core refuses a whole list naming a non-member as invalid input; here the
-		// path names one member, so a non-member is a missing resource.
-		if e := roster.AsError(err); e.Code == roster.EINVALID && len(e.Problems) == 1 && e.Problems[0].Field == "users" {
+	if _, err := h.projects.DeleteProjectUsers(r.Context(), id, []string{username}); err != nil {
+		// The project service refuses a whole list naming a non-member as invalid input;
+		// here the path names one member, so a non-member is a missing resource.
+		if e := roster.AsError(err); e.Code == roster.EINVALID && len(e.Problems) == 1 && e.Problems[0].Reason == roster.RNotMember {
 			return roster.Errorf(roster.ENOTFOUND, "%s is not a member of this project.", roster.FoldKey(username))
 		}
 		return err
@@ -260,7 +261,7 @@ func (h *Handler) issueProjectToken(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	t, err := h.dir.IssueProjectToken(r.Context(), id, r.PathValue("username"))
+	t, err := h.projects.IssueProjectToken(r.Context(), id, r.PathValue("username"))
 	if err != nil {
 		return err
 	}
@@ -272,7 +273,7 @@ func (h *Handler) revokeProjectToken(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if err := h.dir.RevokeProjectToken(r.Context(), id, r.PathValue("username")); err != nil {
+	if err := h.projects.RevokeProjectToken(r.Context(), id, r.PathValue("username")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -284,7 +285,7 @@ func (h *Handler) listProjectRoles(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	v, err := h.dir.ExportProjectRoles(r.Context(), id)
+	v, err := h.projects.ExportProjectRoles(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -309,7 +310,7 @@ func (h *Handler) listProjectDAGs(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	dags, err := h.dir.ExportProjectDAGs(r.Context(), id)
+	dags, err := h.projects.ExportProjectDAGs(r.Context(), id)
 	if err != nil {
 		return err
 	}

@@ -152,8 +152,8 @@ var (
 )
 
 const (
-	msgUsersExport = "Insufficient user privileges: You must have 'API Export' privileges and 'User Rights' privileges (Full Access or Read Only) in the project."
-	msgUsersImport = "Insufficient user privileges: You must have 'API Import/Update' privileges and 'User Rights' privileges in the project in order to import/update users via the API Import Users method."
+	msgUsersExport = "You need the User Rights right (full or read-only) in this project."
+	msgUsersImport = "You need full User Rights in this project to change its members."
 )
 
 func TestProjects(t *testing.T) {
@@ -257,7 +257,7 @@ func TestProjects(t *testing.T) {
 		})
 
 		// Two DAGs, made through the core.
-		if _, err := s.Svc.ImportProjectDAGs(testkit.Operator(), id, roster.NewSliceRows([]roster.DAGRow{{Label: "Site B"}, {Label: "Site A"}},
+		if _, err := s.Projects.ImportProjectDAGs(testkit.Operator(), id, roster.NewSliceRows([]roster.DAGRow{{Label: "Site B"}, {Label: "Site A"}},
 			"data_access_group_name", "unique_group_name")); err != nil {
 			t.Fatal(err)
 		}
@@ -340,16 +340,16 @@ func TestProjects(t *testing.T) {
 				[]map[string]any{problem("design", "duplicate", `"design" is sent both in rights and on its own; send it once.`, 0)})
 		})
 		t.Run("ErrPutBadRights", func(t *testing.T) {
-			msg := `The field named "user_rights" for user "alice"  with value "3" is not a valid rights value. It must be 0, 1, or 2.`
+			msg := `The right user_rights of user "alice" must be 0, 1 or 2, not "3".`
 			r := s.do(t, call{method: "PUT", path: path("/members/alice"), header: bearer(root), body: map[string]any{"user_rights": 3}}).want(t, 400)
 			wantError(t, r, "invalid", msg, []map[string]any{problem("user_rights", "invalid_choice", msg, 1)})
 
 			// Every problem, in the order found, one per line of the message.
 			msgs := []string{
-				`data_access_group "nowhere" is not a valid unique Data Access Group name for this project.`,
-				`The field named "design" for user "alice"  with value "x" is not a valid rights value. It must be 0 or 1.`,
-				`The form named "f1" with value "9" is not a valid form-level rights value. It must be 0, 1, 2 or 3.`,
-				`The form named "nope" is incorrect for the user "alice" The form does not exist in this project.`,
+				`The project has no Data Access Group named "nowhere".`,
+				`The right design of user "alice" must be 0 or 1, not "x".`,
+				`The form-level right on form "f1" of user "alice" must be 0, 1, 2 or 3, or one of 128, 129, 130, 138, 146 and 154, not "9".`,
+				`The project has no form "nope", named in the forms of user "alice".`,
 			}
 			r = s.do(t, call{method: "PUT", path: path("/members/alice"), header: bearer(root), body: map[string]any{
 				"design": "x", "forms": map[string]any{"nope": 1, "f1": 9}, "data_access_group": "nowhere", "calendar": 0}}).want(t, 400)
@@ -362,7 +362,7 @@ func TestProjects(t *testing.T) {
 			aliceIs(t, "unchanged", member(t, "alice"))
 
 			r = s.do(t, call{method: "PUT", path: path("/members/bad%20name%21"), header: bearer(root)}).want(t, 400)
-			if e := apiError(t, r); !strings.HasPrefix(e["message"].(string), `username "bad name!" is not in a valid username format.`) {
+			if e := apiError(t, r); !strings.HasPrefix(e["message"].(string), `"bad name!" is not a valid username:`) {
 				t.Fatalf("bad username: %s", r.raw)
 			}
 			s.do(t, call{method: "PUT", path: path("/members/alice"), header: bearer(root), body: `[1]`}).want(t, 400)
@@ -435,7 +435,7 @@ func TestProjects(t *testing.T) {
 			if !projectToken.MatchString(token) || len(got) != 2 || got["username"] != "alice" {
 				t.Fatalf("token: %s", r.raw)
 			}
-			actor, err := s.Svc.AuthenticateProjectToken(context.Background(), token, roster.Client{IP: "192.0.2.1"})
+			actor, err := s.Projects.AuthenticateProjectToken(context.Background(), token, roster.Client{IP: "192.0.2.1"})
 			if err != nil || actor.Username != "alice" || actor.Project == nil || actor.Project.ProjectID != id {
 				t.Fatalf("the token does not authenticate alice in the project: %+v %v", actor, err)
 			}
@@ -456,7 +456,7 @@ func TestProjects(t *testing.T) {
 			if second == token || !projectToken.MatchString(second) {
 				t.Fatalf("second token %q", second)
 			}
-			if _, err := s.Svc.AuthenticateProjectToken(context.Background(), token, roster.Client{IP: "192.0.2.1"}); roster.ErrorCode(err) != roster.EUNAUTHENTICATED {
+			if _, err := s.Projects.AuthenticateProjectToken(context.Background(), token, roster.Client{IP: "192.0.2.1"}); roster.ErrorCode(err) != roster.EUNAUTHENTICATED {
 				t.Fatalf("the replaced token: %v", err)
 			}
 			token = second
@@ -475,7 +475,7 @@ func TestProjects(t *testing.T) {
 			}
 			aliceWant["has_token"] = false
 			aliceIs(t, "revoked", member(t, "alice"))
-			if _, err := s.Svc.AuthenticateProjectToken(context.Background(), token, roster.Client{IP: "192.0.2.1"}); roster.ErrorCode(err) != roster.EUNAUTHENTICATED {
+			if _, err := s.Projects.AuthenticateProjectToken(context.Background(), token, roster.Client{IP: "192.0.2.1"}); roster.ErrorCode(err) != roster.EUNAUTHENTICATED {
 				t.Fatalf("the revoked token: %v", err)
 			}
 			r = s.do(t, call{method: "DELETE", path: path("/members/alice/token"), header: bearer(root)}).want(t, 404)
@@ -486,7 +486,7 @@ func TestProjects(t *testing.T) {
 			if string(r.raw) != "{\"roles\":[]}\n" {
 				t.Fatalf("no roles: %q", r.raw)
 			}
-			if _, err := s.Svc.ImportProjectRoles(testkit.Operator(), id, roster.NewSliceRows([]roster.RoleRow{
+			if _, err := s.Projects.ImportProjectRoles(testkit.Operator(), id, roster.NewSliceRows([]roster.RoleRow{
 				roster.MemberRowFromJSON(map[string]any{"role_label": "Monitors", "user_rights": 2, "design": 1, "forms": map[string]any{"f1": 2}, "forms_export": map[string]any{"f2": 1}}),
 				roster.MemberRowFromJSON(map[string]any{"role_label": "Coordinators"}),
 			})); err != nil {
@@ -515,7 +515,7 @@ func TestProjects(t *testing.T) {
 			}
 
 			// A member in a role shows the role's privileges, and its rights cannot be set.
-			if _, err := s.Svc.ImportRoleMappings(testkit.Operator(), id, roster.NewSliceRows([]roster.Mapping{{Username: "ghost", Name: names[0]}},
+			if _, err := s.Projects.ImportRoleMappings(testkit.Operator(), id, roster.NewSliceRows([]roster.Mapping{{Username: "ghost", Name: names[0]}},
 				"username", "unique_role_name")); err != nil {
 				t.Fatal(err)
 			}
@@ -525,7 +525,7 @@ func TestProjects(t *testing.T) {
 				t.Fatalf("ghost in %s: %v", names[0], g)
 			}
 			r = s.do(t, call{method: "PUT", path: path("/members/ghost"), header: bearer(root), body: map[string]any{"design": 0}}).want(t, 400)
-			msg := `The user "ghost" cannot have their user privileges modified because the user belongs to a user role. Users in roles cannot have their privileges modified via the 'Import User' API method.`
+			msg := `"ghost" is in a role: its rights are the role's, and cannot be set on their own.`
 			wantError(t, r, "invalid", msg, []map[string]any{problem("username", "forbidden", msg, 1)})
 
 			r = s.do(t, call{method: "GET", path: path("/roles"), header: bearer(bob)}).want(t, 403)
@@ -534,7 +534,7 @@ func TestProjects(t *testing.T) {
 		t.Run("DAGs", func(t *testing.T) {
 			r := s.do(t, call{method: "GET", path: path("/dags"), header: bearer(root)}).want(t, 200)
 			dags := listed(t, r, "dags")
-			core, err := s.Svc.ExportProjectDAGs(testkit.Operator(), id)
+			core, err := s.Projects.ExportProjectDAGs(testkit.Operator(), id)
 			if err != nil || len(core) != 2 {
 				t.Fatalf("core DAGs: %v %v", core, err)
 			}
@@ -549,9 +549,9 @@ func TestProjects(t *testing.T) {
 				t.Fatalf("no DAGs: %q", r.raw)
 			}
 			r = s.do(t, call{method: "GET", path: path("/dags"), header: bearer(alice)}).want(t, 403)
-			wantError(t, r, "forbidden", "You do not have permission to export/import/delete Data Access Groups because you have been assigned to a Data Access Group.", nil)
+			wantError(t, r, "forbidden", "You are assigned to a Data Access Group, so you may not list or change the project's Data Access Groups, nor move members between them.", nil)
 			r = s.do(t, call{method: "GET", path: path("/dags"), header: bearer(bob)}).want(t, 403)
-			wantError(t, r, "forbidden", "Insufficient user privileges: You must have 'API Export' privileges and 'Data Access Groups' privileges in the project.", nil)
+			wantError(t, r, "forbidden", "You need the Data Access Groups right in this project.", nil)
 		})
 		t.Run("DeleteMember", func(t *testing.T) {
 			r := s.do(t, call{method: "DELETE", path: path("/members/bob"), header: bearer(bob)}).want(t, 403)
@@ -574,15 +574,15 @@ func TestProjects(t *testing.T) {
 	})
 }
 
-// failingDirectory fails the member stream after a number of members.
-type failingDirectory struct {
-	api.Directory
+// failingProjects fails the member stream after a number of members.
+type failingProjects struct {
+	api.Projects
 	after int
 }
 
-func (d failingDirectory) ExportProjectUsers(ctx context.Context, id int64, fn func(*roster.ProjectView, *roster.ProjectMember) error) (*roster.ProjectView, error) {
+func (d failingProjects) ExportProjectUsers(ctx context.Context, id int64, fn func(*roster.ProjectView, *roster.ProjectMember) error) (*roster.ProjectView, error) {
 	n := 0
-	return d.Directory.ExportProjectUsers(ctx, id, func(v *roster.ProjectView, m *roster.ProjectMember) error {
+	return d.Projects.ExportProjectUsers(ctx, id, func(v *roster.ProjectView, m *roster.ProjectMember) error {
 		if n == d.after {
 			return roster.Errorf(roster.EUNAVAILABLE, "The database is unavailable.")
 		}
@@ -591,11 +591,11 @@ func (d failingDirectory) ExportProjectUsers(ctx context.Context, id int64, fn f
 	})
 }
 
-// hidingDirectory shows no members, as the core shows a member confined to a DAG none
-// outside it.
-type hidingDirectory struct{ api.Directory }
+// hidingProjects shows no members, as the project service shows a member confined to a
+// DAG none outside it.
+type hidingProjects struct{ api.Projects }
 
-func (d hidingDirectory) GetProjectMember(ctx context.Context, id int64, username string) (*roster.ProjectView, *roster.ProjectMember, error) {
+func (d hidingProjects) GetProjectMember(ctx context.Context, id int64, username string) (*roster.ProjectView, *roster.ProjectMember, error) {
 	return nil, nil, roster.Errorf(roster.ENOTFOUND, "%s is not a member of this project.", username)
 }
 
@@ -603,10 +603,10 @@ func (d hidingDirectory) GetProjectMember(ctx context.Context, id int64, usernam
 // answered 204 without showing the member.
 func TestPutProjectMemberNotShown(t *testing.T) {
 	testkit.EnginesWith(t, func(c *httpserver.Config) {
-		c.WrapAPI = func(d api.Directory) api.Directory { return hidingDirectory{d} }
+		c.WrapProjects = func(p api.Projects) api.Projects { return hidingProjects{p} }
 	}, func(t *testing.T, e *testkit.Env) {
 		_, root := e.Account(t, map[string]any{"username": "root", "email": "root@example.org", "sysadmin": true})
-		p, err := e.Svc.CreateProject(testkit.Operator(), &roster.Project{Title: "P", Forms: []roster.Form{{Name: "f1"}}})
+		p, err := e.Projects.CreateProject(testkit.Operator(), &roster.Project{Title: "P", Forms: []roster.Form{{Name: "f1"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -615,7 +615,7 @@ func TestPutProjectMemberNotShown(t *testing.T) {
 			t.Fatalf("status %d: %q", r.Status, r.Body)
 		}
 		var got []string
-		if _, err := e.Svc.ExportProjectUsers(testkit.Operator(), p.ID, func(v *roster.ProjectView, m *roster.ProjectMember) error {
+		if _, err := e.Projects.ExportProjectUsers(testkit.Operator(), p.ID, func(v *roster.ProjectView, m *roster.ProjectMember) error {
 			got = append(got, fmt.Sprintf("%s calendar=%d", m.Username, m.Privileges.Rights[roster.RightCalendar]))
 			return nil
 		}); err != nil || !reflect.DeepEqual(got, []string{"carol calendar=1"}) {
@@ -632,11 +632,11 @@ func TestProjectMembersStream(t *testing.T) {
 		t.Run(fmt.Sprintf("after%d", after), func(t *testing.T) {
 			testkit.EnginesWith(t, func(c *httpserver.Config) {
 				if after >= 0 {
-					c.WrapAPI = func(d api.Directory) api.Directory { return failingDirectory{Directory: d, after: after} }
+					c.WrapProjects = func(p api.Projects) api.Projects { return failingProjects{Projects: p, after: after} }
 				}
 			}, func(t *testing.T, e *testkit.Env) {
 				_, root := e.Account(t, map[string]any{"username": "root", "email": "root@example.org", "sysadmin": true})
-				p, err := e.Svc.CreateProject(testkit.Operator(), &roster.Project{Title: "Big", Forms: []roster.Form{{Name: "f1"}, {Name: "f2"}}})
+				p, err := e.Projects.CreateProject(testkit.Operator(), &roster.Project{Title: "Big", Forms: []roster.Form{{Name: "f1"}, {Name: "f2"}}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -644,7 +644,7 @@ func TestProjectMembersStream(t *testing.T) {
 				for i := range rows {
 					rows[i] = roster.MemberRowFromJSON(map[string]any{"username": fmt.Sprintf("user%03d", total-i), "calendar": i % 2, "forms": map[string]any{"f2": 2}})
 				}
-				if _, err := e.Svc.ImportProjectUsers(testkit.Operator(), p.ID, roster.NewSliceRows(rows)); err != nil {
+				if _, err := e.Projects.ImportProjectUsers(testkit.Operator(), p.ID, roster.NewSliceRows(rows)); err != nil {
 					t.Fatal(err)
 				}
 				r := e.Do(t, "GET", fmt.Sprintf("/v1/projects/%d/members", p.ID), "", "Authorization", "Bearer "+root)

@@ -381,7 +381,7 @@ func (s *Service) scopeOf(ctx context.Context, actor roster.Actor) (*audienceSco
 	if actor.Anonymous() || actor.Trusted {
 		return nil, nil
 	}
-	if mayAdministerProjects(actor) {
+	if actor.AdministersProjects() {
 		return &audienceScope{all: true}, nil
 	}
 	ms, err := s.store.ListProjectMemberships(ctx, []string{actor.Username})
@@ -434,6 +434,30 @@ func fixedAudiences(m map[string]string) func() map[string]string {
 	return func() map[string]string { return m }
 }
 
+// AccountRenderer renders accounts for the caller in ctx as every read does, under the
+// policy in force, for a use case that already knows which audiences the caller is in
+// toward them (granted: audience → why). The project service does: whoever manages a
+// project's members manages their accounts. Only the attributes keep selects are
+// rendered, so that a listing of a few allocates for those few. It also returns the
+// schema it decides by.
+func (s *Service) AccountRenderer(ctx context.Context, granted map[string]string, keep func(*roster.Attribute) bool) (*roster.Schema, func(*roster.Account) *roster.Record, error) {
+	p, err := s.policy(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	actor := roster.ActorFromContext(ctx)
+	var attrs []*roster.Attribute
+	for _, at := range p.schema.Attrs() {
+		if keep(at) {
+			attrs = append(attrs, at)
+		}
+	}
+	aud := fixedAudiences(granted)
+	return p.schema, func(a *roster.Account) *roster.Record {
+		return s.recordOf(s.newReader(p, actor, a, roster.ReadOptions{}, aud), attrs)
+	}, nil
+}
+
 // AccountAccess answers what the caller in ctx may do with the account ref names, field
 // by field, and why. A system administrator may ask on behalf of another caller (as: an
 // account reference, or "anonymous") and for another surface, to see what they would
@@ -453,7 +477,7 @@ func (s *Service) AccountAccess(ctx context.Context, ref roster.AccountRef, as, 
 			return nil, roster.Errorf(roster.EFORBIDDEN, "Only system administrators may ask on behalf of another caller or surface.")
 		}
 		if as != "" {
-			if caller, err = s.actorAs(ctx, as); err != nil {
+			if caller, err = s.ActorAs(ctx, as); err != nil {
 				return nil, err
 			}
 		}
@@ -473,7 +497,7 @@ func (s *Service) AccountAccess(ctx context.Context, ref roster.AccountRef, as, 
 	if !visibleToReader(actor, a) {
 		return nil, roster.Errorf(roster.ENOTFOUND, "Account not found.")
 	}
-	out := &roster.AccountAccess{AccountID: a.ID, UUID: a.UUID, Username: a.Username, Caller: callerName(caller), Surface: caller.Via}
+	out := &roster.AccountAccess{AccountID: a.ID, UUID: a.UUID, Username: a.Username, Caller: caller.CallerName(), Surface: caller.Via}
 	out.Visible = roster.Decision{Allowed: true, Rule: roster.RulePublic, Detail: "every caller may know an account that is not deleted"}
 	if a.State == roster.StateDeleted {
 		out.Visible = roster.Decision{Allowed: caller.IsStaff(), Rule: roster.RuleNotVisible, Detail: "the account is deleted: only staff know it"}
@@ -498,9 +522,9 @@ func (s *Service) AccountAccess(ctx context.Context, ref roster.AccountRef, as, 
 	return out, nil
 }
 
-// actorAs is the caller an account reference (or "anonymous") names, as it would be
-// when signed in through the surface of the actor in ctx.
-func (s *Service) actorAs(ctx context.Context, as string) (roster.Actor, error) {
+// ActorAs is the caller an account reference (or "anonymous") names, as it would be
+// when signed in, for answers given on behalf of another caller.
+func (s *Service) ActorAs(ctx context.Context, as string) (roster.Actor, error) {
 	if as == "anonymous" {
 		return roster.Actor{}, nil
 	}
@@ -515,89 +539,4 @@ func (s *Service) actorAs(ctx context.Context, as string) (roster.Actor, error) 
 		return roster.Actor{}, err
 	}
 	return actorOf(a), nil
-}
-
-func callerName(a roster.Actor) string {
-	switch {
-	case a.Trusted:
-		return "(operator)"
-	case a.Anonymous():
-		return "anonymous"
-	}
-	return a.Username
-}
-
-// ProjectAccess answers what the caller may do in a project, right by right, and why:
-// a project administrator holds every right; a member holds its role's rights, or its
-// own; a project token is confined to its project and gated by its API rights; a member
-// in a DAG sees that DAG only.
-//
-// A system administrator may ask on behalf of another caller (as: a username, or
-// "anonymous"); a caller who is no member is then answered, right by right, rather than
-// told the project does not exist.
-func (s *Service) ProjectAccess(ctx context.Context, id int64, as string) (*roster.ProjectAccess, error) {
-	if as != "" {
-		actor := roster.ActorFromContext(ctx)
-		if !actor.IsSysadmin() {
-			return nil, roster.Errorf(roster.EFORBIDDEN, "Only system administrators may ask on behalf of another caller.")
-		}
-		if _, err := s.store.GetProject(ctx, id); err != nil {
-			return nil, err
-		}
-		caller, err := s.actorAs(ctx, as)
-		if err != nil {
-			return nil, err
-		}
-		caller.Via = actor.Via
-		ctx = roster.NewContextWithActor(ctx, caller)
-	}
-	a, err := s.projectAccess(ctx, s.store, id, false)
-	if err != nil {
-		if code := roster.ErrorCode(err); as == "" || code != roster.ENOTFOUND && code != roster.EUNAUTHENTICATED {
-			return nil, err
-		}
-		out := &roster.ProjectAccess{ProjectID: id, Caller: callerName(roster.ActorFromContext(ctx)), SeesDAGs: "none"}
-		for r := roster.Right(0); r < roster.NumRights; r++ {
-			out.Rights = append(out.Rights, roster.RightAccess{Right: r.String(), Decision: roster.Decision{
-				Rule: roster.RuleNoProjectRight, Detail: "the caller is not a member of the project"}})
-		}
-		return out, nil
-	}
-	out := &roster.ProjectAccess{ProjectID: id, Caller: callerName(a.actor), Token: a.token, SeesDAGs: "all"}
-	var source string
-	switch {
-	case a.admin && a.actor.IsSysadmin():
-		source = "the caller is a system administrator, with every right"
-	case a.admin:
-		source = "the caller administers projects (project_admin), with every right"
-	case a.member.Role != nil:
-		out.Member, out.Role = true, a.member.RoleName
-		source = "the member's role " + a.member.RoleName
-	default:
-		out.Member = true
-		source = "the member's own rights"
-	}
-	if !a.admin && a.member.DAGID != 0 {
-		dags, err := s.store.ListProjectDAGs(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		out.DAG = dagName(dags, a.member.DAGID)
-		out.SeesDAGs = out.DAG
-	}
-	for r := roster.Right(0); r < roster.NumRights; r++ {
-		v := a.right(r)
-		d := roster.Decision{Allowed: v > 0, Rule: roster.RuleProjectRight, Detail: source}
-		if v == 0 {
-			d.Rule = roster.RuleNoProjectRight
-		}
-		if a.admin {
-			d.Rule = roster.RuleSysadmin
-			if !a.actor.IsSysadmin() {
-				d.Rule = roster.RuleProjectRight
-			}
-		}
-		out.Rights = append(out.Rights, roster.RightAccess{Right: r.String(), Value: v, Decision: d})
-	}
-	return out, nil
 }

@@ -447,7 +447,7 @@ func (s *Service) CreateAccount(ctx context.Context, in map[string]any) (*roster
 					return err
 				}
 			}
-			if err := tx.AppendAudit(ctx, audit(ctx, a.CreatedAt, "account.create", "account", a.ID, a.Username, c.changes)); err != nil {
+			if err := tx.AppendAudit(ctx, roster.NewAuditEntry(ctx, a.CreatedAt, "account.create", "account", a.ID, a.Username, c.changes)); err != nil {
 				return err
 			}
 			return fencePolicy(ctx, tx, p)
@@ -541,7 +541,7 @@ func (s *Service) MergeAccount(ctx context.Context, ref roster.AccountRef, patch
 
 func (s *Service) update(ctx context.Context, ref roster.AccountRef, patch map[string]any, opt patchOptions) (*roster.Record, error) {
 	actor := roster.ActorFromContext(ctx)
-	if err := requireSignedIn(actor, true); err != nil {
+	if err := RequireSignedIn(actor, true); err != nil {
 		return nil, err
 	}
 	if err := checkRefText(ref); err != nil {
@@ -687,7 +687,7 @@ func (s *Service) saveChange(ctx context.Context, p *policy, tx roster.Tx, befor
 			}
 		}
 	}
-	return tx.AppendAudit(ctx, audit(ctx, now, action, "account", a.ID, a.Username, c.changes))
+	return tx.AppendAudit(ctx, roster.NewAuditEntry(ctx, now, action, "account", a.ID, a.Username, c.changes))
 }
 
 func stateAction(st roster.State) string {
@@ -749,7 +749,7 @@ func (s *Service) SetState(ctx context.Context, ref roster.AccountRef, st roster
 // when one is set; system administrators need not.
 func (s *Service) SetPassword(ctx context.Context, ref roster.AccountRef, password, current string) error {
 	actor := roster.ActorFromContext(ctx)
-	if err := requireSignedIn(actor, true); err != nil {
+	if err := RequireSignedIn(actor, true); err != nil {
 		return err
 	}
 	if p := checkPassword(password); p != nil {
@@ -783,7 +783,7 @@ func (s *Service) SetPassword(ctx context.Context, ref roster.AccountRef, passwo
 		if err := setPassword(ctx, tx, a.ID, hash); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, audit(ctx, now, "account.password", "account", a.ID, a.Username,
+		return tx.AppendAudit(ctx, roster.NewAuditEntry(ctx, now, "account.password", "account", a.ID, a.Username,
 			[]roster.Change{{Field: "password", Redacted: true}}))
 	})
 }

@@ -10,7 +10,7 @@ import (
 // administrators may read the log.
 func (s *Service) ListAudit(ctx context.Context, f roster.AuditFilter) ([]*roster.AuditEntry, error) {
 	actor := roster.ActorFromContext(ctx)
-	if err := requireSignedIn(actor, false); err != nil {
+	if err := RequireSignedIn(actor, false); err != nil {
 		return nil, err
 	}
 	if !actor.IsStaff() {

@@ -77,12 +77,8 @@ func (s *Service) fail(ctx context.Context, err error, budgets ...budget) error 
 // keys are EUNAUTHENTICATED; after too many from one client address, ETOOMANY. Valid
 // keys are never slowed: they cannot be guessed, so only the failures need counting.
 func (s *Service) AuthenticateKey(ctx context.Context, key string, c roster.Client) (roster.Actor, error) {
-	ipKey := "key:ip:" + c.IP
 	fail := func(msg string) (roster.Actor, error) {
-		if err := s.blocked(ctx, ipKey); err != nil {
-			return roster.Actor{}, err
-		}
-		return roster.Actor{}, s.fail(ctx, roster.Errorf(roster.EUNAUTHENTICATED, "%s", msg), budget{ipKey, s.cfg.KeyFailuresAllowed})
+		return roster.Actor{}, s.FailKey(ctx, c, roster.Errorf(roster.EUNAUTHENTICATED, "%s", msg))
 	}
 	if !strings.HasPrefix(key, secret.KeyPrefix) || len(key) > 200 {
 		return fail("Invalid API key.")
@@ -107,6 +103,18 @@ func (s *Service) AuthenticateKey(ctx context.Context, key string, c roster.Clie
 	actor := actorOf(a)
 	actor.KeyID, actor.ReadOnly, actor.ClientIP, actor.PolicyVersion = k.ID, k.ReadOnly, c.IP, k.PolicyVersion
 	return actor, nil
+}
+
+// FailKey counts a bad key from c (an API key, or a project's API token) against the
+// failures its address is allowed, and returns refusal, or ETOOMANY once the address is
+// blocked. Every kind of key shares the one budget, so that guessing one kind does not
+// go unthrottled while guessing another is slowed.
+func (s *Service) FailKey(ctx context.Context, c roster.Client, refusal error) error {
+	ipKey := "key:ip:" + c.IP
+	if err := s.blocked(ctx, ipKey); err != nil {
+		return err
+	}
+	return s.fail(ctx, refusal, budget{ipKey, s.cfg.KeyFailuresAllowed})
 }
 
 // touch records a last-used time in the background: it is bookkeeping, not worth
@@ -242,7 +250,7 @@ func (s *Service) Login(ctx context.Context, cred roster.Credentials, c roster.C
 		} else if err := tx.CreateLoginDevice(ctx, &roster.LoginDevice{AccountID: a.ID, Hash: secret.HashToken(deviceToken), CreatedAt: now, LastUsedAt: now}); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, audit(actx, now, "session.login", "account", a.ID, a.Username, nil))
+		return tx.AppendAudit(ctx, roster.NewAuditEntry(actx, now, "session.login", "account", a.ID, a.Username, nil))
 	})
 	if err != nil {
 		return nil, err
@@ -353,7 +361,7 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 		if err := tx.DeleteSession(ctx, sess.ID); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, audit(ctx, now, "session.logout", "account", a.ID, a.Username, nil))
+		return tx.AppendAudit(ctx, roster.NewAuditEntry(ctx, now, "session.logout", "account", a.ID, a.Username, nil))
 	})
 }
 

@@ -52,7 +52,7 @@ func checkGroup(g *roster.Group) error {
 // CreateGroup creates a group; the creator becomes its owner when it has an account.
 func (s *Service) CreateGroup(ctx context.Context, name, description string) (*roster.Group, error) {
 	actor := roster.ActorFromContext(ctx)
-	if err := requireSignedIn(actor, true); err != nil {
+	if err := RequireSignedIn(actor, true); err != nil {
 		return nil, err
 	}
 	if !mayManageGroups(actor) {
@@ -72,7 +72,7 @@ func (s *Service) CreateGroup(ctx context.Context, name, description string) (*r
 				return err
 			}
 		}
-		return tx.AppendAudit(ctx, audit(ctx, now, "group.create", "group", g.ID, g.Name,
+		return tx.AppendAudit(ctx, roster.NewAuditEntry(ctx, now, "group.create", "group", g.ID, g.Name,
 			[]roster.Change{{Field: "name", New: g.Name}, {Field: "description", New: g.Description}}))
 	})
 	return g, err
@@ -80,7 +80,7 @@ func (s *Service) CreateGroup(ctx context.Context, name, description string) (*r
 
 // GetGroup returns a group and its members. Anyone signed in may.
 func (s *Service) GetGroup(ctx context.Context, id int64) (*roster.Group, []roster.GroupMembership, error) {
-	if err := requireSignedIn(roster.ActorFromContext(ctx), false); err != nil {
+	if err := RequireSignedIn(roster.ActorFromContext(ctx), false); err != nil {
 		return nil, nil, err
 	}
 	g, err := s.store.GetGroup(ctx, id)
@@ -93,7 +93,7 @@ func (s *Service) GetGroup(ctx context.Context, id int64) (*roster.Group, []rost
 
 // ListGroups lists every group. Anyone signed in may.
 func (s *Service) ListGroups(ctx context.Context) ([]*roster.Group, error) {
-	if err := requireSignedIn(roster.ActorFromContext(ctx), false); err != nil {
+	if err := RequireSignedIn(roster.ActorFromContext(ctx), false); err != nil {
 		return nil, err
 	}
 	return s.store.ListGroups(ctx)
@@ -128,7 +128,7 @@ func (s *Service) UpdateGroup(ctx context.Context, id int64, up roster.GroupUpda
 		if err := tx.UpdateGroup(ctx, &next); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, audit(ctx, now, "group.update", "group", id, next.Name, changes))
+		return tx.AppendAudit(ctx, roster.NewAuditEntry(ctx, now, "group.update", "group", id, next.Name, changes))
 	})
 	return out, err
 }
@@ -139,7 +139,7 @@ func (s *Service) DeleteGroup(ctx context.Context, id int64) error {
 		if err := tx.DeleteGroup(ctx, id); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, audit(ctx, now, "group.delete", "group", id, g.Name,
+		return tx.AppendAudit(ctx, roster.NewAuditEntry(ctx, now, "group.delete", "group", id, g.Name,
 			[]roster.Change{{Field: "name", Old: g.Name}}))
 	})
 }
@@ -163,7 +163,7 @@ func (s *Service) SetGroupMember(ctx context.Context, id int64, ref roster.Accou
 		if err := tx.SetGroupMember(ctx, id, a.ID, role, now); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, audit(ctx, now, "group.member.set", "group", id, g.Name,
+		return tx.AppendAudit(ctx, roster.NewAuditEntry(ctx, now, "group.member.set", "group", id, g.Name,
 			[]roster.Change{{Field: "member", New: a.Username}, {Field: "role", New: string(role)}}))
 	})
 }
@@ -181,7 +181,7 @@ func (s *Service) RemoveGroupMember(ctx context.Context, id int64, ref roster.Ac
 		if err := tx.RemoveGroupMember(ctx, id, a.ID); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, audit(ctx, now, "group.member.remove", "group", id, g.Name,
+		return tx.AppendAudit(ctx, roster.NewAuditEntry(ctx, now, "group.member.remove", "group", id, g.Name,
 			[]roster.Change{{Field: "member", Old: a.Username}}))
 	})
 }
@@ -189,7 +189,7 @@ func (s *Service) RemoveGroupMember(ctx context.Context, id int64, ref roster.Ac
 // groupTx runs fn on a group the actor may manage, in a transaction.
 func (s *Service) groupTx(ctx context.Context, id int64, fn func(tx roster.Tx, g *roster.Group, now time.Time) error) error {
 	actor := roster.ActorFromContext(ctx)
-	if err := requireSignedIn(actor, true); err != nil {
+	if err := RequireSignedIn(actor, true); err != nil {
 		return err
 	}
 	return s.store.InTx(ctx, func(tx roster.Tx) error {

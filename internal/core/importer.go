@@ -419,7 +419,7 @@ func (im *importer) write(work []pending) error {
 		if p.created {
 			action = "account.create"
 		}
-		e := audit(ctx, now, action, "account", p.acct.ID, p.acct.Username, p.change.changes)
+		e := roster.NewAuditEntry(ctx, now, action, "account", p.acct.ID, p.acct.Username, p.change.changes)
 		e.EncodedChanges = p.changes
 		entries = append(entries, e)
 	}

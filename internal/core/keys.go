@@ -15,7 +15,7 @@ const maxKeyLabel = 100
 // administrators anyone's. Read-only keys cannot make keys.
 func (s *Service) CreateAPIKey(ctx context.Context, ref roster.AccountRef, req roster.KeyRequest) (*roster.NewKey, error) {
 	actor := roster.ActorFromContext(ctx)
-	if err := requireSignedIn(actor, true); err != nil {
+	if err := RequireSignedIn(actor, true); err != nil {
 		return nil, err
 	}
 	var problems []roster.Problem
@@ -57,7 +57,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, ref roster.AccountRef, req r
 		if !k.ExpiresAt.IsZero() {
 			changes = append(changes, roster.Change{Field: "expires_at", New: roster.JSONValue(k.ExpiresAt)})
 		}
-		return tx.AppendAudit(ctx, audit(ctx, now, "key.create", "api_key", k.ID, a.Username, changes))
+		return tx.AppendAudit(ctx, roster.NewAuditEntry(ctx, now, "key.create", "api_key", k.ID, a.Username, changes))
 	})
 	if err != nil {
 		return nil, err
@@ -69,7 +69,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, ref roster.AccountRef, req r
 // administrators may.
 func (s *Service) ListAPIKeys(ctx context.Context, ref roster.AccountRef) ([]*roster.APIKey, error) {
 	actor := roster.ActorFromContext(ctx)
-	if err := requireSignedIn(actor, false); err != nil {
+	if err := RequireSignedIn(actor, false); err != nil {
 		return nil, err
 	}
 	a, err := s.store.GetAccount(ctx, ref)
@@ -85,7 +85,7 @@ func (s *Service) ListAPIKeys(ctx context.Context, ref roster.AccountRef) ([]*ro
 // RevokeAPIKey revokes a key by id. Its owner and system administrators may.
 func (s *Service) RevokeAPIKey(ctx context.Context, id int64) (*roster.APIKey, error) {
 	actor := roster.ActorFromContext(ctx)
-	if err := requireSignedIn(actor, true); err != nil {
+	if err := RequireSignedIn(actor, true); err != nil {
 		return nil, err
 	}
 	var out *roster.APIKey
@@ -111,7 +111,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, id int64) (*roster.APIKey, e
 		}
 		k.RevokedAt = now
 		out = k
-		return tx.AppendAudit(ctx, audit(ctx, now, "key.revoke", "api_key", id, owner.Username,
+		return tx.AppendAudit(ctx, roster.NewAuditEntry(ctx, now, "key.revoke", "api_key", id, owner.Username,
 			[]roster.Change{{Field: "revoked_at", New: roster.JSONValue(now)}}))
 	})
 	return out, err

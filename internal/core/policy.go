@@ -288,7 +288,7 @@ func (s *Service) Schema(ctx context.Context) (*roster.Schema, error) {
 // GetPolicy returns the stored settings. Staff and system administrators may.
 func (s *Service) GetPolicy(ctx context.Context) (*roster.PolicyView, error) {
 	actor := roster.ActorFromContext(ctx)
-	if err := requireSignedIn(actor, false); err != nil {
+	if err := RequireSignedIn(actor, false); err != nil {
 		return nil, err
 	}
 	if !actor.IsStaff() {
@@ -386,7 +386,7 @@ func (s *Service) setPolicy(ctx context.Context, name, value string, ifAbsent bo
 		if _, err := tx.SetPolicy(ctx, []roster.PolicySetting{{Name: name, Value: value, UpdatedAt: now, UpdatedBy: by}}); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, audit(ctx, now, "policy.update", "policy", 0, name,
+		return tx.AppendAudit(ctx, roster.NewAuditEntry(ctx, now, "policy.update", "policy", 0, name,
 			[]roster.Change{{Field: name, Old: settingValue(old), New: settingValue(value)}}))
 	})
 	return held, err

@@ -1,7 +1,10 @@
-// Package core holds every use case of Roster. It is the only place that decides who may
-// read or change what, validates input against the profile schema, and writes the audit
-// log, each change in the same transaction as its audit entry. The native API, the
-// dialects, the console and the CLI are thin translations onto these methods.
+// Package core holds Roster's use cases about accounts: accounts themselves, API keys and
+// sessions, groups, the policy, the audit log and account files. It is the only place
+// that decides who may read or change an account, validates input against the profile
+// schema, and writes the audit log, each change in the same transaction as its audit
+// entry. The project use cases (package projects) build on it: they render members'
+// accounts through its decisions and throttle bad tokens with its counts. The native
+// API, the dialects, the console and the CLI are thin translations onto these methods.
 package core
 
 import (
@@ -97,6 +100,9 @@ func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
 // now is the service's clock, truncated to what the store keeps.
 func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Microsecond) }
 
+// today is the date by the service's clock, as project rights' expirations are written.
+func (s *Service) today() string { return s.cfg.Now().UTC().Format(time.DateOnly) }
+
 // newUUID returns a random (version 4) UUID.
 func newUUID() string {
 	var b [16]byte
@@ -106,23 +112,8 @@ func newUUID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// audit builds an audit entry for the actor in ctx.
-func audit(ctx context.Context, at time.Time, action, targetType string, targetID int64, targetName string, changes []roster.Change) *roster.AuditEntry {
-	a := roster.ActorFromContext(ctx)
-	via := a.Via
-	if via == "" {
-		via = roster.ViaSystem
-	}
-	name := a.Username
-	if a.Trusted && name == "" {
-		name = "(operator)"
-	}
-	return &roster.AuditEntry{At: at, ActorID: a.AccountID, ActorName: name, KeyID: a.KeyID, Via: via, RequestID: a.RequestID,
-		ClientIP: a.ClientIP, Action: action, TargetType: targetType, TargetID: targetID, TargetName: targetName, Changes: changes}
-}
-
-// requireSignedIn refuses anonymous actors, and read-only keys when write is set.
-func requireSignedIn(a roster.Actor, write bool) error {
+// RequireSignedIn refuses anonymous actors, and read-only keys when write is set.
+func RequireSignedIn(a roster.Actor, write bool) error {
 	if a.Anonymous() {
 		return roster.Errorf(roster.EUNAUTHENTICATED, "Authentication required.")
 	}
@@ -133,7 +124,7 @@ func requireSignedIn(a roster.Actor, write bool) error {
 }
 
 func requireSysadmin(a roster.Actor, write bool) error {
-	if err := requireSignedIn(a, write); err != nil {
+	if err := RequireSignedIn(a, write); err != nil {
 		return err
 	}
 	if !a.IsSysadmin() {

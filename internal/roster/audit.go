@@ -2,6 +2,7 @@ package roster
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -36,6 +37,23 @@ type AuditEntry struct {
 	// EncodedChanges, when set, is MarshalChanges(Changes), already done by the caller
 	// (an import encodes on its checking goroutine); stores then skip encoding.
 	EncodedChanges []byte
+}
+
+// NewAuditEntry builds an audit entry for the actor in ctx. Work no surface asked for
+// is recorded as the system's, and the operator at the command line, who has no
+// account, by that name.
+func NewAuditEntry(ctx context.Context, at time.Time, action, targetType string, targetID int64, targetName string, changes []Change) *AuditEntry {
+	a := ActorFromContext(ctx)
+	via := a.Via
+	if via == "" {
+		via = ViaSystem
+	}
+	name := a.Username
+	if a.Trusted && name == "" {
+		name = "(operator)"
+	}
+	return &AuditEntry{At: at, ActorID: a.AccountID, ActorName: name, KeyID: a.KeyID, Via: via, RequestID: a.RequestID,
+		ClientIP: a.ClientIP, Action: action, TargetType: targetType, TargetID: targetID, TargetName: targetName, Changes: changes}
 }
 
 // AuditFilter selects audit entries, oldest first.

@@ -64,6 +64,22 @@ func (a Actor) Can(capability string) bool {
 	return false
 }
 
+// AdministersProjects reports whether the actor administers every project. A project
+// API token acts as its member, in its project only, whatever the account may do
+// elsewhere.
+func (a Actor) AdministersProjects() bool { return a.Project == nil && a.Can("project_admin") }
+
+// CallerName is how answers about access name the actor.
+func (a Actor) CallerName() string {
+	switch {
+	case a.Trusted:
+		return "(operator)"
+	case a.Anonymous():
+		return "anonymous"
+	}
+	return a.Username
+}
+
 type actorKey struct{}
 
 // NewContextWithActor returns ctx carrying the actor.

@@ -48,9 +48,19 @@ type Problem struct {
 	Message string `json:"message"`        // English, safe to show
 	Line    int    `json:"line,omitempty"` // 1-based input line for bulk input; 0 otherwise
 	Limit   int    `json:"limit,omitempty"`
-	// Value is the refused value, for dialects that echo it (Open edX does). It is never
-	// set for secret attributes.
+	// Value is the refused value, for dialects that echo it (Open edX does, and REDCap).
+	// It is never set for secret attributes. The R… constants say what it holds where it
+	// is not the field's value.
 	Value any `json:"-"`
+	// Reason is the cause, one of the R… constants, where Field and Code do not say it
+	// all, so that a dialect can word the problem in its platform's words.
+	Reason string `json:"-"`
+	// Subject names what a row of bulk input is about: a username, a role's label, a
+	// DAG's unique name.
+	Subject string `json:"-"`
+	// Expected is what the input should hold: with RMissingColumn, every column it
+	// requires.
+	Expected []string `json:"-"`
 }
 
 // Error is Roster's error type. Message and Problems are safe to show to a client; Op and
@@ -63,17 +73,20 @@ type Error struct {
 	Err      error
 	// RetryAfter is set with ETOOMANY: seconds until the client may try again.
 	RetryAfter int
-	// Reason refines the code for surfaces that answer differently by cause: see the
-	// R… constants.
+	// Reason refines the code for surfaces that answer differently by cause, or word the
+	// cause in their platform's words: see the R… constants.
 	Reason string
+	// Subject is what Reason is about, as the R… constants say.
+	Subject string
+	// Unlisted counts the problems found beyond those in Problems: bulk input reports
+	// only so many.
+	Unlisted int
 }
 
-// Reasons.
+// Reasons, for Error.Reason and Problem.Reason. Message is always Roster's own wording;
+// a surface whose platform has its own words for a cause (the REDCap dialect) words it
+// from the reason and what it names.
 const (
-	// RAPIRights: an EFORBIDDEN that a project's API rights decide (API export/import,
-	// record deletion, DAG restriction). REDCap checks these before the call itself and
-	// answers 403; the rights the call needs are refused with 400.
-	RAPIRights = "api_rights"
 	// RBody and RHeaders: an ETOOLARGE for the request's body (413), or for its URL and
 	// headers (431).
 	RBody    = "body"
@@ -81,6 +94,45 @@ const (
 	// RCSRF: an EFORBIDDEN because a cookie-authenticated change lacks its session's
 	// CSRF token.
 	RCSRF = "csrf"
+	// RTokenRight: EFORBIDDEN, the member a project API token stands for lacks an API
+	// right the call needs; Subject names the right (api_export, api_import,
+	// record_delete). REDCap checks these before the call and answers 403.
+	RTokenRight = "token_right"
+	// RNoRight: EFORBIDDEN, the caller lacks a project right the call needs; Subject
+	// names the right (user_rights, data_access_groups, design).
+	RNoRight = "no_right"
+	// RExpired: EFORBIDDEN, the caller's rights in the project expired; Subject is the
+	// date, YYYY-MM-DD.
+	RExpired = "expired"
+	// RInDAG: the caller is assigned to a Data Access Group, which confines it:
+	// EFORBIDDEN for calls on the project's DAGs; on a problem, a member it may put in
+	// its own DAG only.
+	RInDAG = "in_dag"
+	// RNotMember: a username is not a member of the project. On a problem, Value holds
+	// it, or the list of them; as an EINVALID without problems, the caller is not one.
+	RNotMember = "not_member"
+	// RUnknownDAG, RUnknownRole, RUnknownForm: a unique DAG name, unique role name or
+	// form name the project does not have. On a problem, Value holds it, or the list of
+	// them; for a form, the roster.RawFormRight sent. As an EINVALID without problems,
+	// Subject holds the name.
+	RUnknownDAG  = "unknown_dag"
+	RUnknownRole = "unknown_role"
+	RUnknownForm = "unknown_form"
+	// RDAGSwitchNotAssigned: EFORBIDDEN, a member asked to switch to a DAG (Subject, ""
+	// for none) that it was not assigned.
+	RDAGSwitchNotAssigned = "dag_switch_not_assigned"
+
+	// Problems only.
+
+	// RBadRight: a value a right does not take. Value is as sent: a roster.RawFormRight
+	// for one form's right, the whole text for forms or forms_export of the wrong shape.
+	RBadRight = "bad_right"
+	// RInRole: the member is in a role, whose rights it has: its own cannot be set.
+	RInRole = "in_role"
+	// ROutsideDAG: the member is in another DAG than the caller, who may not change it.
+	ROutsideDAG = "outside_dag"
+	// RMissingColumn: bulk input lacks a column it requires; Expected lists them all.
+	RMissingColumn = "missing_column"
 )
 
 func (e *Error) Error() string {

@@ -22,6 +22,7 @@ import (
 	"github.com/rosterhq/roster/internal/dialect/redcap"
 	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/metrics"
+	"github.com/rosterhq/roster/internal/projects"
 	"github.com/rosterhq/roster/internal/roster"
 )
 
@@ -33,8 +34,9 @@ type Store interface {
 
 // Config is everything the handler is built from.
 type Config struct {
-	Core  *core.Service
-	Store Store
+	Core     *core.Service
+	Projects *projects.Service
+	Store    Store
 	// ReadOnly is the error of a read-only store, which the readiness probe shows.
 	ReadOnly func() *roster.Error
 	Log      *slog.Logger
@@ -46,9 +48,9 @@ type Config struct {
 	// request, are bounded by ImportLimit instead.
 	BodyLimit   int64
 	ImportLimit int64
-	// WrapAPI, when set, stands between the native API and the core: tests inject
-	// faults with it. Production leaves it nil.
-	WrapAPI func(api.Directory) api.Directory
+	// WrapProjects, when set, stands between the native API and the project service:
+	// tests inject faults with it. Production leaves it nil.
+	WrapProjects func(api.Projects) api.Projects
 }
 
 // Handler is Roster's HTTP surface.
@@ -63,11 +65,11 @@ func (h *Handler) Surfaces() []*httpx.Surface { return h.router.Surfaces() }
 // New builds the handler.
 func New(c Config) *Handler {
 	auth := authn.New(c.Core, c.IPs)
-	var dir api.Directory = c.Core
-	if c.WrapAPI != nil {
-		dir = c.WrapAPI(dir)
+	var projects api.Projects = c.Projects
+	if c.WrapProjects != nil {
+		projects = c.WrapProjects(projects)
 	}
-	native := api.New(dir, auth, c.Log, c.API)
+	native := api.New(c.Core, projects, auth, c.Log, c.API)
 	rt := httpx.NewRouter(native.Surface(), c.BodyLimit)
 
 	rt.HandleFunc(nil, "GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -81,7 +83,7 @@ func New(c Config) *Handler {
 
 	native.Register(rt)
 	ckan.New(c.Core, auth, c.Log, c.CKAN).Register(rt)
-	redcap.New(c.Core, auth, c.Log, redcap.Options{MaxImportBytes: c.ImportLimit}).Register(rt)
+	redcap.New(c.Projects, auth, c.Log, redcap.Options{MaxImportBytes: c.ImportLimit}).Register(rt)
 
 	var h http.Handler = rt
 	h = metrics.NewHTTP(c.Registry).Middleware(h)

@@ -20,6 +20,7 @@ import (
 	"github.com/rosterhq/roster/internal/core"
 	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/postgres/pgtest"
+	"github.com/rosterhq/roster/internal/projects"
 	"github.com/rosterhq/roster/internal/roster"
 	"github.com/rosterhq/roster/internal/secret"
 	"github.com/rosterhq/roster/internal/server"
@@ -27,13 +28,15 @@ import (
 	"github.com/rosterhq/roster/internal/sqlstore"
 )
 
-// Env is one test's Roster: a store, the core over it, and the server.
+// Env is one test's Roster: a store, the accounts core and the project service over it,
+// and the server.
 type Env struct {
-	Svc   *core.Service
-	Store roster.Store
-	Log   *slog.Logger
-	Logs  *SyncBuffer
-	IPs   *httpx.ClientIPs
+	Svc      *core.Service
+	Projects *projects.Service
+	Store    roster.Store
+	Log      *slog.Logger
+	Logs     *SyncBuffer
+	IPs      *httpx.ClientIPs
 	// Handler is the production handler the server serves.
 	Handler *server.Handler
 	*httptest.Server
@@ -75,8 +78,8 @@ func newEnv(t *testing.T, st roster.Store, configure func(*server.Config)) *Env 
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{Svc: svc, Store: st, Log: log, Logs: logs, IPs: &httpx.ClientIPs{}}
-	cfg := server.Config{Core: svc, Store: st.(readOnly), ReadOnly: sqlstore.ReadOnlyError, Log: log,
+	e := &Env{Svc: svc, Projects: projects.New(st, svc, projects.Config{}), Store: st, Log: log, Logs: logs, IPs: &httpx.ClientIPs{}}
+	cfg := server.Config{Core: svc, Projects: e.Projects, Store: st.(readOnly), ReadOnly: sqlstore.ReadOnlyError, Log: log,
 		Registry: prometheus.NewRegistry(), IPs: e.IPs, BodyLimit: BodyLimit, ImportLimit: ImportLimit}
 	if configure != nil {
 		configure(&cfg)
@@ -162,15 +165,15 @@ func (s *SyncBuffer) String() string {
 // Rights and the API rights, and returns the member's REDCap API token.
 func (e *Env) ProjectToken(t testing.TB, username string) string {
 	t.Helper()
-	p, err := e.Svc.CreateProject(Operator(), &roster.Project{Title: "Project of " + username, Forms: []roster.Form{{Name: "form_1"}}})
+	p, err := e.Projects.CreateProject(Operator(), &roster.Project{Title: "Project of " + username, Forms: []roster.Form{{Name: "form_1"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	row := roster.MemberRowFromJSON(map[string]any{"username": username, "user_rights": "1", "api_export": "1", "api_import": "1"})
-	if _, err := e.Svc.ImportProjectUsers(Operator(), p.ID, roster.NewSliceRows([]roster.MemberRow{row})); err != nil {
+	if _, err := e.Projects.ImportProjectUsers(Operator(), p.ID, roster.NewSliceRows([]roster.MemberRow{row})); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := e.Svc.IssueProjectToken(Operator(), p.ID, username)
+	tok, err := e.Projects.IssueProjectToken(Operator(), p.ID, username)
 	if err != nil {
 		t.Fatal(err)
 	}

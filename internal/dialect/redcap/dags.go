@@ -56,7 +56,7 @@ func (h *Handler) switchDAG(req *request) error {
 		writeBody(req.w, http.StatusOK, req.returnFormat, []byte("1"))
 		return nil
 	case roster.EINVALID, roster.EFORBIDDEN:
-		writeBody(req.w, http.StatusOK, req.returnFormat, []byte("ERROR: "+roster.ErrorMessage(err)))
+		writeBody(req.w, http.StatusOK, req.returnFormat, []byte("ERROR: "+req.message(roster.AsError(err))))
 		return nil
 	}
 	return err

@@ -66,7 +66,7 @@ func TestDAGSwitchAssignments(t *testing.T) {
 		const notPermitted = "ERROR: User/DAG assignment not permitted"
 
 		// Assignments are set one member at a time, never by an import.
-		_, err := e.Svc.ImportProjectUsers(testkit.Operator(), f.project, roster.NewSliceRows([]roster.MemberRow{
+		_, err := e.Projects.ImportProjectUsers(testkit.Operator(), f.project, roster.NewSliceRows([]roster.MemberRow{
 			{Fields: map[string]string{"username": "north_admin"}, DAGSwitch: []string{"north", "south"}}}))
 		if e := roster.AsError(err); e.Code != roster.EINVALID || len(e.Problems) != 1 || e.Problems[0].Field != "dag_switch" {
 			t.Fatalf("an import setting dag_switch: %v", err)
@@ -104,7 +104,7 @@ func TestDAGSwitchAssignments(t *testing.T) {
 		// Deleting South takes it out of the assignments; a new South is not assigned.
 		assignDAGs(t, e, f.project, "north_admin", "", "north", "south")
 		want(t, post(t, e, "token", f.token, "content", "dag", "returnFormat", "json", "action", "delete", "dags[0]", "south"), 200, "json", "1")
-		_, m, err := e.Svc.GetProjectMember(testkit.Operator(), f.project, "north_admin")
+		_, m, err := e.Projects.GetProjectMember(testkit.Operator(), f.project, "north_admin")
 		if err != nil || fmt.Sprintf("%q", m.DAGSwitch) != `["" "north"]` {
 			t.Fatalf("assignments after deleting a DAG: %q, %v", m.DAGSwitch, err)
 		}
@@ -114,12 +114,12 @@ func TestDAGSwitchAssignments(t *testing.T) {
 		want(t, switchTo("south"), 200, "csv", notPermitted)
 
 		// Removing the member removes its assignments: added again, it has none.
-		if _, err := e.Svc.DeleteProjectUsers(testkit.Operator(), f.project, []string{"north_admin"}); err != nil {
+		if _, err := e.Projects.DeleteProjectUsers(testkit.Operator(), f.project, []string{"north_admin"}); err != nil {
 			t.Fatal(err)
 		}
 		addMember(t, e, f.project, "north_admin", `{"data_access_group":"north","api_export":1}`)
 		tok = token(t, e, f.project, "north_admin")
-		if _, m, err := e.Svc.GetProjectMember(testkit.Operator(), f.project, "north_admin"); err != nil || m.DAGSwitch == nil || len(m.DAGSwitch) != 0 {
+		if _, m, err := e.Projects.GetProjectMember(testkit.Operator(), f.project, "north_admin"); err != nil || m.DAGSwitch == nil || len(m.DAGSwitch) != 0 {
 			t.Fatalf("assignments of a member added again: %q, %v", m.DAGSwitch, err)
 		}
 		want(t, switchTo("north"), 200, "csv", notPermitted)

@@ -84,21 +84,21 @@ func TestTokenStates(t *testing.T) {
 			t.Fatalf("new token %q", tok2)
 		}
 		wantError(t, post(t, e, "token", tok, "content", "version"), 403, "xml", "You do not have permissions to use the API")
-		if err := e.Svc.RevokeProjectToken(testkit.Operator(), f.project, "sam"); err != nil {
+		if err := e.Projects.RevokeProjectToken(testkit.Operator(), f.project, "sam"); err != nil {
 			t.Fatal(err)
 		}
 		wantError(t, post(t, e, "token", tok2, "content", "version"), 403, "xml", "You do not have permissions to use the API")
 
 		// Removing the member ends the token.
 		tok3 := token(t, e, f.project, "sam")
-		if _, err := e.Svc.DeleteProjectUsers(testkit.Operator(), f.project, []string{"sam"}); err != nil {
+		if _, err := e.Projects.DeleteProjectUsers(testkit.Operator(), f.project, []string{"sam"}); err != nil {
 			t.Fatal(err)
 		}
 		wantError(t, post(t, e, "token", tok3, "content", "version"), 403, "xml", "You do not have permissions to use the API")
 
 		// Members without an account cannot hold a token.
 		addMember(t, e, f.project, "ghost", "")
-		_, err := e.Svc.IssueProjectToken(testkit.Operator(), f.project, "ghost")
+		_, err := e.Projects.IssueProjectToken(testkit.Operator(), f.project, "ghost")
 		if roster.ErrorCode(err) != roster.ECONFLICT {
 			t.Fatalf("token for a member without an account: %v", err)
 		}
@@ -239,7 +239,7 @@ func TestUserImportValidation(t *testing.T) {
 		// Users in a role cannot have their rights changed by import; their DAG and
 		// expiration can.
 		want(t, post(t, e, "token", f.token, "content", "userRole", "returnFormat", "json", "data", `[{"role_label":"R"}]`, "format", "json"), 200, "json", "1")
-		roles, err := e.Svc.ExportProjectRoles(testkit.Operator(), f.project)
+		roles, err := e.Projects.ExportProjectRoles(testkit.Operator(), f.project)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -297,7 +297,7 @@ func TestRoleErrors(t *testing.T) {
 		want(t, post(t, e, "token", f.token, "content", "userRole", "format", "json"), 200, "json", "[]")
 		// Create two, newest last; update one by name, changing only what is sent.
 		want(t, imp(`[{"role_label":"First","calendar":1},{"role_label":"Second","unique_role_name":""}]`), 200, "json", "2")
-		v, _ := e.Svc.ExportProjectRoles(testkit.Operator(), f.project)
+		v, _ := e.Projects.ExportProjectRoles(testkit.Operator(), f.project)
 		if len(v.Roles) != 2 || v.Roles[0].Label != "First" || v.Roles[1].Label != "Second" || v.Roles[0].UniqueName == v.Roles[1].UniqueName {
 			t.Fatalf("roles: %+v %+v", v.Roles[0], v.Roles[1])
 		}
@@ -341,7 +341,7 @@ func TestDAGErrors(t *testing.T) {
 			}, "\n"))
 		want(t, imp(`[{"data_access_group_name":"Site A","unique_group_name":""},{"data_access_group_name":"site a","unique_group_name":""}]`), 200, "json", "2")
 		r := post(t, e, "token", f.token, "content", "dag", "format", "csv")
-		dags, _ := e.Svc.ExportProjectDAGs(testkit.Operator(), f.project)
+		dags, _ := e.Projects.ExportProjectDAGs(testkit.Operator(), f.project)
 		want(t, r, 200, "csv", fmt.Sprintf("data_access_group_name,unique_group_name,data_access_group_id\n\"Site A\",site_a,%d\n\"site a\",site_ab,%d\n", dags[0].ID, dags[1].ID))
 		// Renaming changes the derived name.
 		want(t, imp(`[{"data_access_group_name":"Zeta","unique_group_name":"site_a"}]`), 200, "json", "1")

@@ -190,7 +190,7 @@ func TestRepeatedUsernameAcrossChunks(t *testing.T) {
 			`The field named "design" for user "dup"  with value "5" is not a valid rights value. It must be 0 or 1.`)
 		want(t, post(t, e, "token", f.token, "content", "user", "returnFormat", "json", "format", "csv", "data", build(false, false)), 200, "json", "1500")
 		got := ""
-		_, err := e.Svc.ExportProjectUsers(testkit.Operator(), f.project, func(v *roster.ProjectView, m *roster.ProjectMember) error {
+		_, err := e.Projects.ExportProjectUsers(testkit.Operator(), f.project, func(v *roster.ProjectView, m *roster.ProjectMember) error {
 			if m.Username == "dup" {
 				got = fmt.Sprint(m.Privileges.Rights[roster.RightDesign], m.Privileges.Rights[roster.RightCalendar], " ", roster.EncodeFormRights(m.Privileges.Forms))
 			}

@@ -1,7 +1,7 @@
-// Package redcap serves REDCap's API for project users (POST /api/) over Roster's core,
-// so that PyCap and other REDCap clients work unchanged.
+// Package redcap serves REDCap's API for project users (POST /api/) over Roster's
+// project service, so that PyCap and other REDCap clients work unchanged.
 //
-// Translation table (content, action → core):
+// Translation table (content, action → project service):
 //
 //	version                    → the REDCap version Roster answers as
 //	project (export)           ProjectInfo
@@ -14,9 +14,9 @@
 //	dag switch                 SwitchDAG
 //	userDagMapping …           ExportDAGMappings | ImportDAGMappings
 //
-// The token form field authenticates the member (AuthenticateProjectToken). The core
-// decides what the member may do and checks every value; this package reads and writes
-// REDCap's formats and picks REDCap's status for each refusal.
+// The token form field authenticates the member (AuthenticateProjectToken). The project
+// service decides what the member may do and checks every value; this package reads and
+// writes REDCap's formats and picks REDCap's status for each refusal.
 package redcap
 
 import (
@@ -38,7 +38,7 @@ import (
 // Version is the REDCap version Roster answers as: the one whose API it follows.
 const Version = "15.7.6"
 
-// Directory is what the REDCap dialect needs from the core.
+// Directory is what the REDCap dialect needs from the project service.
 type Directory interface {
 	AuthenticateProjectToken(ctx context.Context, token string, c roster.Client) (roster.Actor, error)
 	ProjectInfo(ctx context.Context, id int64) (*roster.Project, error)

@@ -82,7 +82,7 @@ const janeRights = `{"design":1,"user_rights":1,"data_access_groups":1,"api_expo
 
 func setup(t *testing.T, e *testkit.Env) fixture {
 	t.Helper()
-	p, err := e.Svc.CreateProject(testkit.Operator(), &roster.Project{Title: "Demo Study", Purpose: 2, Notes: "A/B test",
+	p, err := e.Projects.CreateProject(testkit.Operator(), &roster.Project{Title: "Demo Study", Purpose: 2, Notes: "A/B test",
 		Forms: []roster.Form{{Name: "demographics"}, {Name: "day_3"}, {Name: "other", Label: "Other things"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +101,7 @@ func addMember(t *testing.T, e *testkit.Env, project int64, username, rightsJSON
 		}
 	}
 	in["username"] = username
-	if _, err := e.Svc.ImportProjectUsers(testkit.Operator(), project, roster.NewSliceRows([]roster.MemberRow{roster.MemberRowFromJSON(in)})); err != nil {
+	if _, err := e.Projects.ImportProjectUsers(testkit.Operator(), project, roster.NewSliceRows([]roster.MemberRow{roster.MemberRowFromJSON(in)})); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -113,14 +113,14 @@ func assignDAGs(t *testing.T, e *testkit.Env, project int64, username string, da
 		dags = []string{}
 	}
 	row := roster.MemberRow{Fields: map[string]string{"username": username}, DAGSwitch: dags}
-	if err := e.Svc.PutProjectMember(testkit.Operator(), project, row); err != nil {
+	if err := e.Projects.PutProjectMember(testkit.Operator(), project, row); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func token(t *testing.T, e *testkit.Env, project int64, username string) string {
 	t.Helper()
-	tok, err := e.Svc.IssueProjectToken(testkit.Operator(), project, username)
+	tok, err := e.Projects.IssueProjectToken(testkit.Operator(), project, username)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +294,7 @@ func TestPyCapSession(t *testing.T) {
 			"You cannot export form/event mappings for classic projects")
 
 		// export_project_info()
-		p, err := e.Svc.GetProject(testkit.Operator(), f.project)
+		p, err := e.Projects.GetProject(testkit.Operator(), f.project)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package core
+package projects
 
 import (
 	"context"
@@ -36,7 +36,7 @@ func dagSwitchIDs(names []string, byName map[string]*roster.DAG, line int, ps *p
 		if n != "" {
 			d := byName[n]
 			if d == nil {
-				ps.add(line, "dag_switch", roster.PUnknown, fmt.Sprintf("Unique group name %q does not exist in the project.", n))
+				ps.add(line, unknownDAG("dag_switch", n))
 				continue
 			}
 			id = d.ID
@@ -92,7 +92,7 @@ func (s *Service) PutProjectMember(ctx context.Context, id int64, row roster.Mem
 				return err
 			}
 			if row.IsMalformed("dag_switch") {
-				ps.add(1, "dag_switch", roster.PType, `dag_switch must be a list of unique DAG names, "" for no DAG.`)
+				ps.add(1, roster.Problem{Field: "dag_switch", Code: roster.PType, Message: `dag_switch must be a list of unique DAG names, "" for no DAG.`})
 			} else {
 				ids = dagSwitchIDs(row.DAGSwitch, byName, 1, &ps)
 			}
@@ -103,7 +103,7 @@ func (s *Service) PutProjectMember(ctx context.Context, id int64, row roster.Mem
 		key := roster.FoldKey(u)
 		m := w.touched[key]
 		if m == nil {
-			return roster.Internal("core.PutProjectMember", fmt.Errorf("member %q was checked but not kept", key))
+			return roster.Internal("projects.PutProjectMember", fmt.Errorf("member %q was checked but not kept", key))
 		}
 		if setSwitch {
 			old := []int64{}
@@ -131,12 +131,12 @@ func (s *Service) PutProjectMember(ctx context.Context, id int64, row roster.Mem
 }
 
 // SwitchDAG moves the requesting member into the DAG of that unique name ("" or "0" for
-// none), REDCap's DAG Switcher: only to a DAG it was assigned. Errors carry REDCap's
-// short messages.
+// none), REDCap's DAG Switcher: only to a DAG it was assigned.
 func (s *Service) SwitchDAG(ctx context.Context, id int64, name string) error {
 	return s.projectTx(ctx, id, func(a *access) error { return nil }, func(tx roster.Tx, a *access, now time.Time) error {
 		if a.member == nil {
-			return roster.Errorf(roster.EINVALID, "Invalid user")
+			return &roster.Error{Code: roster.EINVALID, Reason: roster.RNotMember,
+				Message: "You are not a member of this project, so you have no Data Access Group to switch."}
 		}
 		dags, err := tx.ListProjectDAGs(ctx, id)
 		if err != nil {
@@ -146,7 +146,8 @@ func (s *Service) SwitchDAG(ctx context.Context, id int64, name string) error {
 		if name = strings.TrimSpace(name); name != "" && name != "0" {
 			d := dagsByName(dags)[name]
 			if d == nil {
-				return roster.Errorf(roster.EINVALID, "Invalid DAG")
+				return &roster.Error{Code: roster.EINVALID, Reason: roster.RUnknownDAG, Subject: name,
+					Message: fmt.Sprintf("The project has no Data Access Group named %q.", name)}
 			}
 			dagID = d.ID
 		}
@@ -155,7 +156,8 @@ func (s *Service) SwitchDAG(ctx context.Context, id int64, name string) error {
 			return err
 		}
 		if !slices.Contains(allowed, dagID) {
-			return roster.Errorf(roster.EFORBIDDEN, "User/DAG assignment not permitted")
+			return &roster.Error{Code: roster.EFORBIDDEN, Reason: roster.RDAGSwitchNotAssigned, Subject: name,
+				Message: "You may switch only to the Data Access Groups assigned to you, and that is not one of them."}
 		}
 		if a.member.DAGID == dagID {
 			return nil

@@ -1,4 +1,4 @@
-package core
+package projects
 
 import (
 	"context"
@@ -11,6 +11,19 @@ import (
 
 const maxDAGLabel = 100
 
+// unknownDAG is the problem of a unique DAG name the project does not have.
+func unknownDAG(field, name string) roster.Problem {
+	return roster.Problem{Field: field, Code: roster.PUnknown, Reason: roster.RUnknownDAG, Value: name,
+		Message: fmt.Sprintf("The project has no Data Access Group named %q.", name)}
+}
+
+// unknownNames refuses a deletion naming what the project does not have (missing, in the
+// list field): then nothing is deleted.
+func unknownNames(field, reason string, missing []string, msg string) error {
+	return &roster.Error{Code: roster.EINVALID, Message: msg,
+		Problems: []roster.Problem{{Field: field, Code: roster.PUnknown, Reason: reason, Value: missing, Message: msg}}}
+}
+
 // ExportProjectDAGs returns the project's DAGs sorted by label, with their unique names.
 // Needs the Data Access Groups right; a member confined to a DAG may not.
 func (s *Service) ExportProjectDAGs(ctx context.Context, id int64) ([]*roster.DAG, error) {
@@ -22,7 +35,7 @@ func (s *Service) ExportProjectDAGs(ctx context.Context, id int64) ([]*roster.DA
 			return errInDAG
 		}
 		if a.right(roster.RightDataAccessGroups) != 1 {
-			return insufficient(msgDAGsExport)
+			return errDAGs
 		}
 		return nil
 	})
@@ -40,7 +53,7 @@ func checkDAGWrite(a *access) error {
 		return errInDAG
 	}
 	if a.right(roster.RightDataAccessGroups) != 1 {
-		return insufficient(msgDAGsImport)
+		return errDAGs
 	}
 	return nil
 }
@@ -66,19 +79,22 @@ func (s *Service) ImportProjectDAGs(ctx context.Context, id int64, rows roster.R
 					var d *roster.DAG
 					if name != "" {
 						if d = byName[name]; d == nil {
-							ps.add(line+i, "unique_group_name", roster.PUnknown, fmt.Sprintf("Unique group name %q does not exist in the project. NOTE: The unique group name is auto-generated from the data access group name; to create a new data access group, leave unique_group_name blank.", name))
+							p := unknownDAG("unique_group_name", name)
+							p.Message += " Unique names follow from the labels: to create a Data Access Group, leave unique_group_name blank."
+							ps.add(line+i, p)
 							continue
 						}
 					}
 					switch {
 					case !roster.ValidText(label):
-						ps.add(line+i, "data_access_group_name", roster.PFormat, "The data access group name: "+roster.TextMessage)
+						ps.add(line+i, roster.Problem{Field: "data_access_group_name", Code: roster.PFormat, Subject: name, Message: "The data access group name: " + roster.TextMessage})
 						continue
 					case label == "":
-						ps.add(line+i, "data_access_group_name", roster.PRequired, fmt.Sprintf("The data access group name for unique group name %q is blank. A data access group must have a name.", name))
+						ps.add(line+i, roster.Problem{Field: "data_access_group_name", Code: roster.PRequired, Subject: name, Message: "A Data Access Group needs a name."})
 						continue
 					case len([]rune(label)) > maxDAGLabel:
-						ps.add(line+i, "data_access_group_name", roster.PTooLong, fmt.Sprintf("The data access group name %q must be less than or equal to 100 characters in length.", label))
+						ps.add(line+i, roster.Problem{Field: "data_access_group_name", Code: roster.PTooLong, Subject: name, Value: label, Limit: maxDAGLabel,
+							Message: fmt.Sprintf("The Data Access Group name %q is longer than %d characters.", label, maxDAGLabel)})
 						continue
 					}
 					if d == nil {
@@ -149,8 +165,8 @@ func (s *Service) DeleteProjectDAGs(ctx context.Context, id int64, names []strin
 				{Field: "unique_group_name", Old: d.UniqueName}, {Field: "data_access_group_name", Old: d.Label}}))
 		}
 		if len(missing) > 0 {
-			return &roster.Error{Code: roster.EINVALID, Message: "One or more of the dags provided are not valid unique group names that do not exist in this project. Note: No dags were deleted. DAGs that do not exist: " +
-				strings.Join(missing, ", "), Problems: []roster.Problem{{Field: "dags", Code: roster.PUnknown, Message: "Unknown DAGs: " + strings.Join(missing, ", ")}}}
+			return unknownNames("dags", roster.RUnknownDAG, missing,
+				"The project has no Data Access Group named: "+strings.Join(missing, ", ")+". No Data Access Group was deleted.")
 		}
 		if err := tx.DeleteProjectDAGs(ctx, id, ids); err != nil {
 			return err

@@ -1,4 +1,4 @@
-package core
+package projects
 
 import (
 	"context"
@@ -14,6 +14,10 @@ import (
 // errRowsReplayed: an import's rows are read as they arrive and cannot be read again, so
 // when the store would retry the transaction after a concurrency failure, give up.
 var errRowsReplayed = roster.Errorf(roster.ECONFLICT, "A concurrent change interrupted the import; nothing was imported. Run it again.")
+
+// importChunk is how many rows an import checks and writes at a time, as the account
+// import does.
+const importChunk = 1000
 
 // inChunks reads rows and hands them to fn in chunks, with the 1-based number of each
 // chunk's first row.
@@ -54,8 +58,9 @@ func inChunks[T any](rows roster.Rows[T], first func(keys []string) error, fn fu
 func requireKeys(keys []string, required ...string) error {
 	for _, k := range required {
 		if !slices.Contains(keys, k) {
-			return &roster.Error{Code: roster.EINVALID, Message: "One or more components are missing in your input data. The following attributes are required: " +
-				strings.Join(required, ", "), Problems: []roster.Problem{{Field: k, Code: roster.PRequired, Message: "This column is required."}}}
+			return &roster.Error{Code: roster.EINVALID,
+				Message:  fmt.Sprintf("The input lacks the column %s; it needs %s.", k, strings.Join(required, ", ")),
+				Problems: []roster.Problem{{Field: k, Code: roster.PRequired, Reason: roster.RMissingColumn, Expected: required, Message: "This column is required."}}}
 		}
 	}
 	return nil
@@ -125,7 +130,7 @@ func (w *memberWrites) prepare(ctx context.Context, a *access, dags []*roster.DA
 		e := projectAudit(ctx, now, action, a.project, changes)
 		enc, err := roster.MarshalChanges(changes)
 		if err != nil {
-			return roster.Internal("core.memberWrites", err)
+			return roster.Internal("projects.memberWrites", err)
 		}
 		e.EncodedChanges = enc
 		w.entries = append(w.entries, e)
@@ -346,17 +351,19 @@ func (s *Service) importUserRow(a *access, row *roster.MemberRow, line int, stor
 		return
 	}
 	key := roster.FoldKey(u)
-	subject := fmt.Sprintf("user %q", key)
+	who := rowOf{name: key}
 	if old := stored[key]; old != nil && old.RoleID != 0 && hasPrivilegeKeys(row) {
-		ps.add(line, "username", roster.PForbidden, fmt.Sprintf("The user %q cannot have their user privileges modified because the user belongs to a user role. Users in roles cannot have their privileges modified via the 'Import User' API method.", key))
+		ps.add(line, roster.Problem{Field: "username", Code: roster.PForbidden, Reason: roster.RInRole, Subject: key,
+			Message: fmt.Sprintf("%q is in a role: its rights are the role's, and cannot be set on their own.", key)})
 		return
 	}
-	if msg := outsideDAG(a, stored[key], key); msg != "" {
-		ps.add(line, "username", roster.PForbidden, msg)
+	if p := outsideDAG(a, stored[key], key); p != nil {
+		ps.add(line, *p)
 		return
 	}
 	if row.DAGSwitch != nil || row.IsMalformed("dag_switch") {
-		ps.add(line, "dag_switch", roster.PForbidden, "dag_switch is set for one member at a time (PUT /v1/projects/{id}/members/{username}), not in an import.")
+		ps.add(line, roster.Problem{Field: "dag_switch", Code: roster.PForbidden, Subject: key,
+			Message: "dag_switch is set for one member at a time (PUT /v1/projects/{id}/members/{username}), not in an import."})
 		return
 	}
 	fresh := w.touched[key] == nil && stored[key] == nil
@@ -368,7 +375,8 @@ func (s *Service) importUserRow(a *access, row *roster.MemberRow, line int, stor
 		if exp, ok := parseExpiration(v); ok {
 			m.Expiration = exp
 		} else {
-			ps.add(line, "expiration", roster.PFormat, fmt.Sprintf("The expiration %q for %s is not a valid date (use YYYY-MM-DD).", v, subject))
+			ps.add(line, roster.Problem{Field: "expiration", Code: roster.PFormat, Subject: key, Value: v,
+				Message: fmt.Sprintf("The expiration %q for %s is not a valid date (use YYYY-MM-DD).", v, who)})
 		}
 	}
 	if v, ok := row.Fields["data_access_group"]; ok {
@@ -376,37 +384,40 @@ func (s *Service) importUserRow(a *access, row *roster.MemberRow, line int, stor
 		d := dags[v]
 		switch {
 		case v != "" && d == nil:
-			ps.add(line, "data_access_group", roster.PUnknown, fmt.Sprintf("data_access_group %q is not a valid unique Data Access Group name for this project.", v))
+			ps.add(line, unknownDAG("data_access_group", v))
 		case a.dag() != 0 && (d == nil || d.ID != a.dag()):
-			ps.add(line, "data_access_group", roster.PForbidden, dagOnlyOwn)
+			ps.add(line, ownDAGOnly)
 		case d == nil:
 			m.DAGID = 0
 		default:
 			m.DAGID = d.ID
 		}
 	}
-	applyPrivileges(a.project, row, &m.Privileges, line, subject, ps)
+	applyPrivileges(a.project, row, &m.Privileges, line, who, ps)
 }
 
-const dagOnlyOwn = "You have been assigned to a Data Access Group, so you may only assign users to your own Data Access Group."
+// ownDAGOnly refuses a requester confined to a DAG a member's DAG other than its own.
+var ownDAGOnly = roster.Problem{Field: "data_access_group", Code: roster.PForbidden, Reason: roster.RInDAG,
+	Message: "You are assigned to a Data Access Group, so you may put members in yours only."}
 
 // outsideDAG refuses, for a requester confined to a DAG, a member of another DAG (or of
 // none): such a requester sees only its own DAG's members and may change only them.
 // New members it adds join its DAG.
-func outsideDAG(a *access, stored *roster.ProjectMember, key string) string {
+func outsideDAG(a *access, stored *roster.ProjectMember, key string) *roster.Problem {
 	if a.dag() == 0 || stored == nil || stored.DAGID == a.dag() {
-		return ""
+		return nil
 	}
-	return fmt.Sprintf("The user %q is not in your Data Access Group, so you may not change their privileges or role.", key)
+	return &roster.Problem{Field: "username", Code: roster.PForbidden, Reason: roster.ROutsideDAG, Subject: key,
+		Message: fmt.Sprintf("%q is not in your Data Access Group, so you may not change it.", key)}
 }
 
 // exportMembers streams the members an export may show, with their DAG names.
 func (s *Service) exportMembers(ctx context.Context, a *access, byUsername bool, fn func(*roster.ProjectView, *roster.ProjectMember) error) (*roster.ProjectView, error) {
-	p, err := s.policy(ctx)
+	sch, render, err := s.memberRenderer(ctx, a)
 	if err != nil {
 		return nil, err
 	}
-	view, err := s.projectView(ctx, a.project)
+	view, err := s.projectView(ctx, sch, a.project)
 	if err != nil {
 		return nil, err
 	}
@@ -414,7 +425,6 @@ func (s *Service) exportMembers(ctx context.Context, a *access, byUsername bool,
 	for _, d := range view.DAGs {
 		names[d.ID] = d.UniqueName
 	}
-	render := s.memberRenderer(p, a)
 	err = s.store.StreamProjectMembers(ctx, roster.MemberFilter{ProjectID: a.project.ID, DAGID: a.dag(), ByUsername: byUsername},
 		func(m *roster.ProjectMember) error {
 			m.DAGName = names[m.DAGID]
@@ -424,12 +434,12 @@ func (s *Service) exportMembers(ctx context.Context, a *access, byUsername bool,
 	return view, err
 }
 
-// memberRenderer renders members' accounts for the actor of a, through the schema like
-// every other read. The members are in a's project, so a caller who holds User Rights
-// there (or administers projects) reads them as the project_managers audience. Only the
-// attributes member listings show are rendered: those REDCap names, and the names and
-// email of Roster's own member documents.
-func (s *Service) memberRenderer(p *policy, a *access) func(*roster.ProjectMember) {
+// memberRenderer renders members' accounts for the actor of a, through the core's
+// decisions like every other read of an account. The members are in a's project, so a
+// caller who holds User Rights there (or administers projects) reads them as the
+// project_managers audience. Only the attributes member listings show are rendered:
+// those REDCap names, and the names and email of Roster's own member documents.
+func (s *Service) memberRenderer(ctx context.Context, a *access) (*roster.Schema, func(*roster.ProjectMember), error) {
 	var aud map[string]string
 	switch {
 	case a.admin:
@@ -437,31 +447,27 @@ func (s *Service) memberRenderer(p *policy, a *access) func(*roster.ProjectMembe
 	case a.right(roster.RightUserRights) >= 1:
 		aud = map[string]string{roster.AudienceProjectManagers: fmt.Sprintf("the caller holds User Rights in project %d, where the account is a member", a.project.ID)}
 	}
-	var attrs []*roster.Attribute
-	for _, at := range p.schema.Attrs() {
-		if at.WireName("redcap") != "" || at.Name == "email" || at.Name == "first_name" || at.Name == "last_name" {
-			attrs = append(attrs, at)
-		}
+	sch, record, err := s.accounts.AccountRenderer(ctx, aud, func(at *roster.Attribute) bool {
+		return at.WireName("redcap") != "" || at.Name == "email" || at.Name == "first_name" || at.Name == "last_name"
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	return func(m *roster.ProjectMember) {
+	return sch, func(m *roster.ProjectMember) {
 		if m.Account != nil {
-			m.Record = s.recordOf(s.newReader(p, a.actor, m.Account, roster.ReadOptions{}, fixedAudiences(aud)), attrs)
+			m.Record = record(m.Account)
 		}
 		m.Account = nil
-	}
+	}, nil
 }
 
 // projectView is a project with its DAGs, for showing members.
-func (s *Service) projectView(ctx context.Context, p *roster.Project) (*roster.ProjectView, error) {
-	pol, err := s.policy(ctx)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) projectView(ctx context.Context, sch *roster.Schema, p *roster.Project) (*roster.ProjectView, error) {
 	dags, err := s.store.ListProjectDAGs(ctx, p.ID)
 	if err != nil {
 		return nil, err
 	}
-	return &roster.ProjectView{Schema: pol.schema, Project: p, DAGs: dags}, nil
+	return &roster.ProjectView{Schema: sch, Project: p, DAGs: dags}, nil
 }
 
 // readAccess is projectAccess outside a transaction, with a check.
@@ -481,7 +487,7 @@ func checkUsersExport(a *access) error {
 		return err
 	}
 	if a.right(roster.RightUserRights) == 0 {
-		return insufficient(msgUsersExport)
+		return errReadUsers
 	}
 	return nil
 }
@@ -513,12 +519,12 @@ func (s *Service) GetProjectMember(ctx context.Context, id int64, username strin
 	if m == nil || a.dag() != 0 && m.DAGID != a.dag() {
 		return nil, nil, roster.Errorf(roster.ENOTFOUND, "%s is not a member of this project.", roster.FoldKey(username))
 	}
-	p, err := s.policy(ctx)
+	sch, render, err := s.memberRenderer(ctx, a)
 	if err != nil {
 		return nil, nil, err
 	}
-	s.memberRenderer(p, a)(m)
-	view, err := s.projectView(ctx, a.project)
+	render(m)
+	view, err := s.projectView(ctx, sch, a.project)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -548,7 +554,7 @@ func (s *Service) ExportDAGMappings(ctx context.Context, id int64, fn func(*rost
 			return err
 		}
 		if a.right(roster.RightDataAccessGroups) != 1 {
-			return insufficient(msgDAGsExport)
+			return errDAGs
 		}
 		return nil
 	})
@@ -587,8 +593,8 @@ func (s *Service) DeleteProjectUsers(ctx context.Context, id int64, usernames []
 			entries = append(entries, projectAudit(ctx, now, "project.member.remove", a.project, []roster.Change{{Field: "member", Old: m.Username}}))
 		}
 		if len(missing) > 0 {
-			return &roster.Error{Code: roster.EINVALID, Message: "One or more of the users provided are not valid usernames that do not exist in this project. Note: No users were deleted. Users that do not exist: " +
-				strings.Join(missing, ", "), Problems: []roster.Problem{{Field: "users", Code: roster.PUnknown, Message: "Not members: " + strings.Join(missing, ", ")}}}
+			return unknownNames("users", roster.RNotMember, missing,
+				"Not members of this project: "+strings.Join(missing, ", ")+". Nobody was removed.")
 		}
 		if err := tx.DeleteProjectMembers(ctx, id, ids); err != nil {
 			return err
@@ -630,16 +636,16 @@ func (s *Service) ImportRoleMappings(ctx context.Context, id int64, rows roster.
 			var dag *roster.DAG
 			if row.HasDAG && strings.TrimSpace(row.DAG) != "" {
 				if dag = dagNames[strings.TrimSpace(row.DAG)]; dag == nil {
-					ps.add(line, "data_access_group", roster.PUnknown, fmt.Sprintf("data_access_group %q is not a valid unique Data Access Group name for this project.", row.DAG))
+					ps.add(line, unknownDAG("data_access_group", row.DAG))
 					return
 				}
 			}
-			if msg := outsideDAG(a, stored[key], key); msg != "" {
-				ps.add(line, "username", roster.PForbidden, msg)
+			if p := outsideDAG(a, stored[key], key); p != nil {
+				ps.add(line, *p)
 				return
 			}
 			if a.dag() != 0 && row.HasDAG && (dag == nil || dag.ID != a.dag()) {
-				ps.add(line, "data_access_group", roster.PForbidden, dagOnlyOwn)
+				ps.add(line, ownDAGOnly)
 				return
 			}
 			m := w.member(id, key, stored, now)
@@ -656,7 +662,7 @@ func (s *Service) ImportRoleMappings(ctx context.Context, id int64, rows roster.
 		},
 		finish: func(ps *problems) {
 			if len(badRoles) > 0 {
-				ps.add(0, "unique_role_name", roster.PUnknown, "Invalid Unique Role Names: "+strings.Join(badRoles, ", "))
+				ps.add(0, unknownRoles(badRoles))
 			}
 		},
 		stop: func() bool { return len(badRoles) > 0 },
@@ -692,14 +698,16 @@ func (s *Service) ImportDAGMappings(ctx context.Context, id int64, rows roster.R
 		},
 		apply: func(a *access, row roster.Mapping, line int, key string, stored map[string]*roster.ProjectMember, w *memberWrites, ps *problems, now time.Time) {
 			if stored[key] == nil {
-				ps.add(line, "username", roster.PUnknown, fmt.Sprintf("The username %q does not exist in the project.", strings.TrimSpace(row.Username)))
+				u := strings.TrimSpace(row.Username)
+				ps.add(line, roster.Problem{Field: "username", Code: roster.PUnknown, Reason: roster.RNotMember, Value: u,
+					Message: fmt.Sprintf("%q is not a member of this project.", u)})
 				return
 			}
 			var dagID int64
 			if name := strings.TrimSpace(row.Name); name != "" {
 				d := byName[name]
 				if d == nil {
-					ps.add(line, "redcap_data_access_group", roster.PUnknown, fmt.Sprintf("Unique group name %q does not exist in the project.", name))
+					ps.add(line, unknownDAG("redcap_data_access_group", name))
 					return
 				}
 				dagID = d.ID
@@ -754,13 +762,15 @@ func (s *Service) importMappings(ctx context.Context, id int64, rows roster.Rows
 					}
 					if len(row.Malformed) > 0 {
 						for _, k := range row.Malformed {
-							ps.add(line+i, k, roster.PType, fmt.Sprintf("The value of %q for user %q must be one value, not a list or an object.", k, names[i]))
+							ps.add(line+i, roster.Problem{Field: k, Code: roster.PType, Subject: names[i],
+								Message: fmt.Sprintf("The value of %q for user %q must be one value, not a list or an object.", k, names[i])})
 						}
 						continue
 					}
 					key := roster.FoldKey(names[i])
 					if seen[key] {
-						ps.add(line+i, "username", roster.PDuplicate, fmt.Sprintf("The username %q occurs in more than one record.", names[i]))
+						ps.add(line+i, roster.Problem{Field: "username", Code: roster.PDuplicate, Value: names[i],
+							Message: fmt.Sprintf("The username %q is in the input more than once.", names[i])})
 						continue
 					}
 					seen[key] = true
@@ -790,10 +800,11 @@ func (s *Service) importMappings(ctx context.Context, id int64, rows roster.Rows
 func rowUsername(u string, line int, ps *problems) bool {
 	switch {
 	case u == "":
-		ps.add(line, "username", roster.PRequired, fmt.Sprintf("The username is missing for user #%d in the list of users provided.", line))
+		ps.add(line, roster.Problem{Field: "username", Code: roster.PRequired, Message: "The username is missing."})
 		return false
 	case !checkMemberUsername(u):
-		ps.add(line, "username", roster.PFormat, fmt.Sprintf("username %q is not in a valid username format. User names can only contain letters, numbers, underscores, hyphens, periods, spaces, apostrophes, and @ symbols.", u))
+		ps.add(line, roster.Problem{Field: "username", Code: roster.PFormat, Value: u,
+			Message: fmt.Sprintf("%q is not a valid username: it may hold letters, digits, spaces and _ - . ' @ only, at most %d characters.", u, maxMemberUsername)})
 		return false
 	}
 	return true
@@ -818,7 +829,7 @@ func checkUsersWrite(a *access) error {
 		return err
 	}
 	if a.right(roster.RightUserRights) != 1 {
-		return insufficient(msgUsersImport)
+		return errWriteUsers
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package core
+package projects
 
 import (
 	"fmt"
@@ -7,11 +7,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rosterhq/roster/internal/core"
 	"github.com/rosterhq/roster/internal/roster"
 )
 
-// Checking project rights as clients send them. The messages are REDCap's, word for
-// word: its clients and the people using them know them.
+// Checking project rights as clients send them. Problems say why in their fields
+// (Reason, Subject, Value) as well as in Roster's words, so that a dialect can word them
+// as its platform does.
 
 // problems collects the problems of one bulk change, in the order they are found.
 type problems struct {
@@ -19,18 +21,19 @@ type problems struct {
 	extra int
 }
 
-func (ps *problems) add(line int, field, code, msg string) {
-	if len(ps.list) >= MaxImportProblems {
+func (ps *problems) add(line int, p roster.Problem) {
+	if len(ps.list) >= core.MaxImportProblems {
 		ps.extra++
 		return
 	}
-	ps.list = append(ps.list, roster.Problem{Field: field, Code: code, Message: msg, Line: line})
+	p.Line = line
+	ps.list = append(ps.list, p)
 }
 
 func (ps *problems) any() bool { return len(ps.list) > 0 }
 
 // err is the EINVALID error listing every problem, in order; its message is the
-// problems' messages one per line, as REDCap answers.
+// problems' messages one per line.
 func (ps *problems) err() error {
 	msgs := make([]string, len(ps.list))
 	for i, p := range ps.list {
@@ -39,15 +42,28 @@ func (ps *problems) err() error {
 	if ps.extra > 0 {
 		msgs = append(msgs, fmt.Sprintf("(%d more problems not listed)", ps.extra))
 	}
-	return &roster.Error{Code: roster.EINVALID, Message: strings.Join(msgs, "\n"), Problems: ps.list}
+	return &roster.Error{Code: roster.EINVALID, Message: strings.Join(msgs, "\n"), Problems: ps.list, Unlisted: ps.extra}
 }
 
-// rightsMessage names a right's allowed values as REDCap does.
-func rightsMessage(max int) string {
-	if max == 2 {
-		return "It must be 0, 1, or 2."
+// rowOf is who a row of bulk input is about, for problems: a user, or a role.
+type rowOf struct {
+	name string // the username, or the role's label
+	role bool
+}
+
+func (r rowOf) String() string {
+	if r.role {
+		return fmt.Sprintf("role %q", r.name)
 	}
-	return "It must be 0 or 1."
+	return fmt.Sprintf("user %q", r.name)
+}
+
+// allowedRights words a right's values, 0 to max.
+func allowedRights(max int) string {
+	if max == 2 {
+		return "0, 1 or 2"
+	}
+	return "0 or 1"
 }
 
 // parseRightValue reads a right's value; "" counts as 0.
@@ -74,7 +90,6 @@ func hasPrivilegeKeys(row *roster.MemberRow) bool {
 }
 
 // applyPrivileges writes the rights a row carries onto priv, reporting bad values.
-// subject is how messages name the row's owner: `user "jane"` or `role "Monitors"`.
 // Form rights sent replace the whole list: forms left out get 0. REDCap's data_export,
 // the project-wide export right of REDCap before 12, sets every form's export right
 // when the row does not carry forms_export; an invalid one is ignored, as REDCap
@@ -83,7 +98,7 @@ func hasPrivilegeKeys(row *roster.MemberRow) bool {
 // A value of the wrong shape (row.Malformed: a list or object for a right or a form
 // right, a number or boolean for forms or forms_export) is refused like a bad value, as
 // a type problem: every surface's rows meet this one rule.
-func applyPrivileges(p *roster.Project, row *roster.MemberRow, priv *roster.Privileges, line int, subject string, ps *problems) {
+func applyPrivileges(p *roster.Project, row *roster.MemberRow, priv *roster.Privileges, line int, who rowOf, ps *problems) {
 	for r := roster.Right(0); r < roster.NumRights; r++ {
 		def := roster.ProjectRights[r]
 		v, ok := row.Fields[def.Name]
@@ -96,26 +111,26 @@ func applyPrivileges(p *roster.Project, row *roster.MemberRow, priv *roster.Priv
 			if malformed {
 				code = roster.PType
 			}
-			ps.add(line, def.Name, code, fmt.Sprintf("The field named %q for %s  with value %q is not a valid rights value. %s",
-				def.Name, subject, v, rightsMessage(def.Max)))
+			ps.add(line, roster.Problem{Field: def.Name, Code: code, Reason: roster.RBadRight, Subject: who.name, Value: v,
+				Message: fmt.Sprintf("The right %s of %s must be %s, not %q.", def.Name, who, allowedRights(def.Max), v)})
 			continue
 		}
 		priv.Rights[r] = n
 	}
-	for _, f := range []struct{ key, kind string }{{"forms", "form-level"}, {"forms_export", "data export"}} {
-		if row.IsMalformed(f.key) {
-			ps.add(line, f.key, roster.PType, fmt.Sprintf("The field named %q for %s  with value %q is not valid. It must be an object of form names and %s rights, or REDCap's CSV form \"form_1:1,form_2:0\".",
-				f.key, subject, row.Fields[f.key], f.kind))
+	for _, key := range []string{"forms", "forms_export"} {
+		if row.IsMalformed(key) {
+			v := row.Fields[key]
+			ps.add(line, roster.Problem{Field: key, Code: roster.PType, Reason: roster.RBadRight, Subject: who.name, Value: v,
+				Message: fmt.Sprintf(`The %s of %s must be an object of form names and rights, or text such as "form_1:1,form_2:0", not %q.`, key, who, v)})
 		}
 	}
 	if row.Forms != nil {
-		priv.Forms = formRights(p, row.Forms, line, subject, "forms", roster.ValidFormRight,
-			"is not a valid form-level rights value. It must be 0, 1, 2 or 3.", ps)
+		priv.Forms = formRights(p, row.Forms, line, who, "forms", "form-level right", roster.ValidFormRight,
+			"0, 1, 2 or 3, or one of 128, 129, 130, 138, 146 and 154", ps)
 	}
 	if row.FormsExport != nil {
-		priv.FormsExport = formRights(p, row.FormsExport, line, subject, "forms_export",
-			func(n int) bool { return n >= 0 && n <= roster.MaxFormExportRight },
-			"is not a valid data export rights value. It must be 0, 1, 2 or 3.", ps)
+		priv.FormsExport = formRights(p, row.FormsExport, line, who, "forms_export", "export right",
+			func(n int) bool { return n >= 0 && n <= roster.MaxFormExportRight }, "0, 1, 2 or 3", ps)
 	} else if v, ok := row.Fields["data_export"]; ok && !row.IsMalformed("data_export") && !row.IsMalformed("forms_export") {
 		if n, ok := parseRightValue(v); ok && n >= 0 && n <= roster.MaxFormExportRight {
 			priv.FormsExport = nil
@@ -129,13 +144,15 @@ func applyPrivileges(p *roster.Project, row *roster.MemberRow, priv *roster.Priv
 }
 
 // formRights reads sent form rights into a new list in the project's form order, with
-// the forms not sent (and those at 0) left out.
-func formRights(p *roster.Project, sent []roster.RawFormRight, line int, subject, field string, valid func(int) bool, badValue string, ps *problems) []roster.FormRight {
+// the forms not sent (and those at 0) left out. kind names the right, and allowed words
+// the values valid takes.
+func formRights(p *roster.Project, sent []roster.RawFormRight, line int, who rowOf, field, kind string, valid func(int) bool, allowed string, ps *problems) []roster.FormRight {
 	values := make(map[string]int, len(sent))
 	for _, f := range sent {
-		name := strings.TrimSpace(f.Form)
-		if !p.HasForm(name) {
-			ps.add(line, field, roster.PUnknown, fmt.Sprintf("The form named %q is incorrect for the %s The form does not exist in this project.", name, subject))
+		f.Form = strings.TrimSpace(f.Form)
+		if !p.HasForm(f.Form) {
+			ps.add(line, roster.Problem{Field: field, Code: roster.PUnknown, Reason: roster.RUnknownForm, Subject: who.name, Value: f,
+				Message: fmt.Sprintf("The project has no form %q, named in the %s of %s.", f.Form, field, who)})
 			continue
 		}
 		n, ok := parseRightValue(f.Value)
@@ -144,10 +161,11 @@ func formRights(p *roster.Project, sent []roster.RawFormRight, line int, subject
 			if f.Malformed {
 				code = roster.PType
 			}
-			ps.add(line, field, code, fmt.Sprintf("The form named %q with value %q %s", name, f.Value, badValue))
+			ps.add(line, roster.Problem{Field: field, Code: code, Reason: roster.RBadRight, Subject: who.name, Value: f,
+				Message: fmt.Sprintf("The %s on form %q of %s must be %s, not %q.", kind, f.Form, who, allowed, f.Value)})
 			continue
 		}
-		values[name] = n
+		values[f.Form] = n
 	}
 	var out []roster.FormRight
 	for _, f := range p.Forms {

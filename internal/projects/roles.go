@@ -1,4 +1,4 @@
-package core
+package projects
 
 import (
 	"context"
@@ -31,7 +31,7 @@ func checkRolesWrite(a *access) error {
 		return err
 	}
 	if a.right(roster.RightUserRights) != 1 {
-		return insufficient(msgRolesImport)
+		return errWriteRoles
 	}
 	return nil
 }
@@ -91,7 +91,7 @@ func (s *Service) ImportProjectRoles(ctx context.Context, id int64, rows roster.
 				if name == "" {
 					r = &roster.ProjectRole{ProjectID: id, CreatedAt: now}
 					if r.UniqueName, err = newRoleName(byName); err != nil {
-						return roster.Internal("core.ImportProjectRoles", err)
+						return roster.Internal("projects.ImportProjectRoles", err)
 					}
 					byName[r.UniqueName] = r
 					created = append(created, r)
@@ -107,19 +107,20 @@ func (s *Service) ImportProjectRoles(ctx context.Context, id int64, rows roster.
 				if hasLabel || r.ID == 0 && r.Label == "" {
 					switch {
 					case row.IsMalformed("role_label"):
-						ps.add(line+i, "role_label", roster.PType, fmt.Sprintf("The Role Label %q is not text.", label))
+						ps.add(line+i, roster.Problem{Field: "role_label", Code: roster.PType, Value: label, Message: fmt.Sprintf("The role label %q is not text.", label)})
 					case !roster.ValidText(label):
-						ps.add(line+i, "role_label", roster.PFormat, "The Role Label: "+roster.TextMessage)
+						ps.add(line+i, roster.Problem{Field: "role_label", Code: roster.PFormat, Message: "The role label: " + roster.TextMessage})
 					case label == "":
-						ps.add(line+i, "role_label", roster.PRequired, "The Role Label is blank.")
+						ps.add(line+i, roster.Problem{Field: "role_label", Code: roster.PRequired, Message: "A role needs a label."})
 					case len([]rune(label)) > maxRoleLabel:
-						ps.add(line+i, "role_label", roster.PTooLong, fmt.Sprintf("The Role Label %q is longer than %d characters.", label, maxRoleLabel))
+						ps.add(line+i, roster.Problem{Field: "role_label", Code: roster.PTooLong, Value: label, Limit: maxRoleLabel,
+							Message: fmt.Sprintf("The role label %q is longer than %d characters.", label, maxRoleLabel)})
 					default:
 						r.Label = label
 					}
 				}
 				r.UpdatedAt = now
-				applyPrivileges(a.project, row, &r.Privileges, line+i, fmt.Sprintf("user role %q", r.Label), &ps)
+				applyPrivileges(a.project, row, &r.Privileges, line+i, rowOf{name: r.Label, role: true}, &ps)
 			}
 			return nil
 		})
@@ -127,7 +128,7 @@ func (s *Service) ImportProjectRoles(ctx context.Context, id int64, rows roster.
 			return err
 		}
 		if len(badNames) > 0 {
-			ps.add(0, "unique_role_name", roster.PUnknown, "Invalid Unique Role Names: "+strings.Join(badNames, ", "))
+			ps.add(0, unknownRoles(badNames))
 		}
 		if ps.any() {
 			return ps.err()
@@ -188,8 +189,8 @@ func (s *Service) DeleteProjectRoles(ctx context.Context, id int64, names []stri
 			}
 		}
 		if len(missing) > 0 {
-			return &roster.Error{Code: roster.EINVALID, Message: "One or more of the roles provided are not valid rolenames that do not exist in this project. Note: No roles were deleted. Roles that do not exist: " +
-				strings.Join(missing, ", "), Problems: []roster.Problem{{Field: "roles", Code: roster.PUnknown, Message: "Unknown roles: " + strings.Join(missing, ", ")}}}
+			return unknownNames("roles", roster.RUnknownRole, missing,
+				"The project has no role named: "+strings.Join(missing, ", ")+". No role was deleted.")
 		}
 		var entries []*roster.AuditEntry
 		ids := make([]int64, len(doomed))
@@ -220,6 +221,12 @@ func (s *Service) DeleteProjectRoles(ctx context.Context, id int64, names []stri
 		return tx.AppendAudit(ctx, entries...)
 	})
 	return n, err
+}
+
+// unknownRoles is the problem of unique role names the project does not have.
+func unknownRoles(names []string) roster.Problem {
+	return roster.Problem{Field: "unique_role_name", Code: roster.PUnknown, Reason: roster.RUnknownRole, Value: names,
+		Message: "The project has no role named: " + strings.Join(names, ", ") + "."}
 }
 
 // rolesByName indexes roles by unique name.
