@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/rosterhq/roster/internal/api"
 	"github.com/rosterhq/roster/internal/roster"
 )
 
@@ -106,9 +107,9 @@ func projectsList(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		docs := make([]roster.ProjectDoc, len(ps))
+		docs := make([]api.ProjectDoc, len(ps))
 		for i, p := range ps {
-			docs[i] = p.Doc()
+			docs[i] = api.ToProjectDoc(p)
 		}
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
@@ -169,13 +170,13 @@ func projectsMembers(ctx context.Context, e *env, args []string) error {
 	}
 	_, err = a.projects.ExportProjectUsers(operator(ctx, e), id, func(v *roster.ProjectView, m *roster.ProjectMember) error {
 		if *asJSON {
-			return enc.Encode(m.Doc(v.Project))
+			return enc.Encode(api.ToMemberDoc(m, v.Project))
 		}
 		token := "-"
 		if m.HasToken {
 			token = "yes"
 		}
-		d := m.Doc(v.Project)
+		d := api.ToMemberDoc(m, v.Project)
 		name := strings.TrimSpace(d.FirstName + " " + d.LastName)
 		if m.AccountID == 0 {
 			name = "(no account)"

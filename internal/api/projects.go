@@ -81,9 +81,9 @@ func (h *Handler) listProjects(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]roster.ProjectDoc, len(ps))
+	out := make([]ProjectDoc, len(ps))
 	for i, p := range ps {
-		out[i] = p.Doc()
+		out[i] = ToProjectDoc(p)
 	}
 	return ok(w, http.StatusOK, map[string]any{"projects": out})
 }
@@ -109,7 +109,7 @@ func (h *Handler) createProject(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Location", "/v1/projects/"+strconv.FormatInt(p.ID, 10))
-	return ok(w, http.StatusCreated, p.Doc())
+	return ok(w, http.StatusCreated, ToProjectDoc(p))
 }
 
 func (h *Handler) getProject(w http.ResponseWriter, r *http.Request) error {
@@ -121,7 +121,7 @@ func (h *Handler) getProject(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, p.Doc())
+	return ok(w, http.StatusOK, ToProjectDoc(p))
 }
 
 func (h *Handler) addProjectForms(w http.ResponseWriter, r *http.Request) error {
@@ -143,7 +143,7 @@ func (h *Handler) addProjectForms(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, p.Doc())
+	return ok(w, http.StatusOK, ToProjectDoc(p))
 }
 
 // listProjectMembers streams {"members": [...]} as the core reads the members, so a
@@ -162,7 +162,7 @@ func (h *Handler) listProjectMembers(w http.ResponseWriter, r *http.Request) err
 	enc.SetEscapeHTML(false)
 	_, err = h.projects.ExportProjectUsers(r.Context(), id, func(v *roster.ProjectView, m *roster.ProjectMember) error {
 		item.Reset()
-		if err := enc.Encode(m.Doc(v.Project)); err != nil {
+		if err := enc.Encode(ToMemberDoc(m, v.Project)); err != nil {
 			return roster.Internal("api.listProjectMembers", err)
 		}
 		return out.Item(bytes.TrimSuffix(item.Bytes(), []byte("\n")))
@@ -172,7 +172,7 @@ func (h *Handler) listProjectMembers(w http.ResponseWriter, r *http.Request) err
 
 // memberDoc reads one member back as the caller may see it; nil when it is not visible
 // (a member confined to a DAG sees that DAG's members only).
-func (h *Handler) memberDoc(r *http.Request, id int64, username string) (*roster.MemberDoc, error) {
+func (h *Handler) memberDoc(r *http.Request, id int64, username string) (*MemberDoc, error) {
 	v, m, err := h.projects.GetProjectMember(r.Context(), id, username)
 	if roster.ErrorCode(err) == roster.ENOTFOUND {
 		return nil, nil
@@ -180,7 +180,7 @@ func (h *Handler) memberDoc(r *http.Request, id int64, username string) (*roster
 	if err != nil {
 		return nil, err
 	}
-	d := m.Doc(v.Project)
+	d := ToMemberDoc(m, v.Project)
 	return &d, nil
 }
 
@@ -194,7 +194,7 @@ func (h *Handler) getProjectMember(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, m.Doc(v.Project))
+	return ok(w, http.StatusOK, ToMemberDoc(m, v.Project))
 }
 
 // putProjectMember adds a member or changes the rights sent: REDCap's Import Users for

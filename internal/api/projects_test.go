@@ -650,7 +650,7 @@ func TestProjectMembersStream(t *testing.T) {
 				r := e.Do(t, "GET", fmt.Sprintf("/v1/projects/%d/members", p.ID), "", "Authorization", "Bearer "+root)
 				switch after {
 				case -1:
-					var body struct{ Members []roster.MemberDoc }
+					var body struct{ Members []api.MemberDoc }
 					if r.Status != 200 || json.Unmarshal([]byte(r.Body), &body) != nil || len(body.Members) != total || len(r.Body) < 64<<10 {
 						t.Fatalf("status %d, %d bytes, %d members", r.Status, len(r.Body), len(body.Members))
 					}

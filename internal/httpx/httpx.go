@@ -344,9 +344,22 @@ func WriteError(w http.ResponseWriter, err error) {
 	body := map[string]any{"code": e.Code, "message": roster.ErrorMessage(e)}
 	if fm := e.FieldMessages(); fm != nil && e.Code != roster.EINTERNAL {
 		body["fields"] = fm
-		body["problems"] = e.Problems
+		ps := make([]problemJSON, len(e.Problems))
+		for i, p := range e.Problems {
+			ps[i] = problemJSON{Field: p.Field, Code: p.Code, Message: p.Message, Line: p.Line, Limit: p.Limit}
+		}
+		body["problems"] = ps
 	}
 	WriteJSON(w, status, map[string]any{"error": body})
+}
+
+// problemJSON is a problem in Roster's native error shape.
+type problemJSON struct {
+	Field   string `json:"field"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Line    int    `json:"line,omitempty"`
+	Limit   int    `json:"limit,omitempty"`
 }
 
 // StatusOf is Status for an error, whose reason may refine it: a request whose headers

@@ -43,24 +43,24 @@ const (
 
 // Problem is one reason an input was refused.
 type Problem struct {
-	Field   string `json:"field"`          // canonical attribute name (or input column)
-	Code    string `json:"code"`           // one of the P… codes
-	Message string `json:"message"`        // English, safe to show
-	Line    int    `json:"line,omitempty"` // 1-based input line for bulk input; 0 otherwise
-	Limit   int    `json:"limit,omitempty"`
+	Field   string // canonical attribute name (or input column)
+	Code    string // one of the P… codes
+	Message string // English, safe to show
+	Line    int    // 1-based input line for bulk input; 0 otherwise
+	Limit   int
 	// Value is the refused value, for dialects that echo it (Open edX does, and REDCap).
 	// It is never set for secret attributes. The R… constants say what it holds where it
 	// is not the field's value.
-	Value any `json:"-"`
+	Value any
 	// Reason is the cause, one of the R… constants, where Field and Code do not say it
 	// all, so that a dialect can word the problem in its platform's words.
-	Reason string `json:"-"`
+	Reason string
 	// Subject names what a row of bulk input is about: a username, a role's label, a
 	// DAG's unique name.
-	Subject string `json:"-"`
+	Subject string
 	// Expected is what the input should hold: with RMissingColumn, every column it
 	// requires.
-	Expected []string `json:"-"`
+	Expected []string
 }
 
 // Error is Roster's error type. Message and Problems are safe to show to a client; Op and
