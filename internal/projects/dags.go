@@ -27,26 +27,19 @@ func unknownNames(field, reason string, missing []string, msg string) error {
 // ExportProjectDAGs returns the project's DAGs sorted by label, with their unique names.
 // Needs the Data Access Groups right; a member confined to a DAG may not.
 func (s *Service) ExportProjectDAGs(ctx context.Context, id int64) ([]*roster.DAG, error) {
-	_, err := s.readAccess(ctx, id, func(a *access) error {
-		if err := a.apiRight(roster.RightAPIExport, errNoAPIExport); err != nil {
-			return err
-		}
-		if a.dag() != 0 {
-			return errInDAG
-		}
-		if a.right(roster.RightDataAccessGroups) != 1 {
-			return errDAGs
-		}
-		return nil
-	})
+	_, err := s.readAccess(ctx, id, func(a *access) error { return checkDAGs(a, roster.RightAPIExport, errNoAPIExport) })
 	if err != nil {
 		return nil, err
 	}
 	return s.store.ListProjectDAGs(ctx, id)
 }
 
-func checkDAGWrite(a *access) error {
-	if err := a.apiRight(roster.RightAPIImport, errNoAPIImport); err != nil {
+func checkDAGWrite(a *access) error { return checkDAGs(a, roster.RightAPIImport, errNoAPIImport) }
+
+// checkDAGs lets through a member with the API right api (refused with noAPI) and the
+// Data Access Groups right who is confined to no DAG.
+func checkDAGs(a *access, api roster.Right, noAPI error) error {
+	if err := a.apiRight(api, noAPI); err != nil {
 		return err
 	}
 	if a.dag() != 0 {
