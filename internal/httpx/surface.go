@@ -23,6 +23,17 @@ type Surface struct {
 	// BodyLimit, when not 0, is the largest body its routes read, instead of the
 	// router's default (REDCap's imports arrive whole in one request).
 	BodyLimit int64
+	// Operations names what the surface dispatches inside its routes, where one route
+	// serves many (CKAN's actions, REDCap's content and action), so that tests which
+	// must cover every operation can list them.
+	Operations []string
+}
+
+// Route is one registered route: its pattern, and its surface (nil for the routes of no
+// surface: health checks, metrics).
+type Route struct {
+	Pattern string
+	Surface *Surface
 }
 
 // Router is the one mux of every surface. It knows which surface owns each route.
@@ -30,6 +41,7 @@ type Router struct {
 	mux       *http.ServeMux
 	owners    map[string]*Surface // by route pattern
 	surfaces  []*Surface
+	routes    []Route
 	fallback  *Surface
 	bodyLimit int64
 }
@@ -43,6 +55,7 @@ func NewRouter(fallback *Surface, bodyLimit int64) *Router {
 
 // Handle registers h for pattern on surface s (nil: no surface).
 func (rt *Router) Handle(s *Surface, pattern string, h http.Handler) {
+	rt.routes = append(rt.routes, Route{Pattern: pattern, Surface: s})
 	if s == nil {
 		s = rt.fallback
 	} else if !slices.Contains(rt.surfaces, s) {
@@ -63,6 +76,9 @@ func (rt *Router) HandleFunc(s *Surface, pattern string, h func(http.ResponseWri
 
 // Surfaces returns the surfaces that registered routes, in registration order.
 func (rt *Router) Surfaces() []*Surface { return slices.Clone(rt.surfaces) }
+
+// Routes returns every registered route, in registration order.
+func (rt *Router) Routes() []Route { return slices.Clone(rt.routes) }
 
 // ServeHTTP dispatches to the route's handler.
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) { rt.mux.ServeHTTP(w, r) }

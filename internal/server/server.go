@@ -62,6 +62,9 @@ type Handler struct {
 // Surfaces returns the registered surfaces, in registration order.
 func (h *Handler) Surfaces() []*httpx.Surface { return h.router.Surfaces() }
 
+// Routes returns every registered route, in registration order.
+func (h *Handler) Routes() []httpx.Route { return h.router.Routes() }
+
 // New builds the handler.
 func New(c Config) *Handler {
 	auth := authn.New(c.Core, c.IPs)

@@ -49,19 +49,33 @@ const (
 )
 
 // Engines runs fn on SQLite, and on PostgreSQL when ROSTER_TEST_POSTGRES_URL is set.
-func Engines(t *testing.T, fn func(t *testing.T, e *Env)) { EnginesWith(t, nil, fn) }
+func Engines(t *testing.T, fn func(t *testing.T, e *Env)) { Run(t, Setup{}, fn) }
 
 // EnginesWith is Engines with the server's configuration adjusted by configure (options
 // of a surface, a fault injected between a surface and the core).
 func EnginesWith(t *testing.T, configure func(*server.Config), fn func(t *testing.T, e *Env)) {
+	Run(t, Setup{Server: configure}, fn)
+}
+
+// Setup adjusts what a test's Roster is built from. Either function may be nil.
+type Setup struct {
+	// Core adjusts the accounts core's configuration (its clock, its throttles). The
+	// project service shares the core's clock.
+	Core func(*core.Config)
+	// Server adjusts the handler's configuration.
+	Server func(*server.Config)
+}
+
+// Run is Engines with a Setup.
+func Run(t *testing.T, setup Setup, fn func(t *testing.T, e *Env)) {
 	t.Run("sqlite", func(t *testing.T) {
 		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fn(t, newEnv(t, st, configure))
+		fn(t, newEnv(t, st, setup))
 	})
-	t.Run("postgres", func(t *testing.T) { fn(t, newEnv(t, pgtest.Open(t), configure)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, newEnv(t, pgtest.Open(t), setup)) })
 }
 
 // readOnly is a store that reports whether it is read-only, as both engines do.
@@ -70,19 +84,23 @@ type readOnly interface {
 	ReadOnly(ctx context.Context) (bool, error)
 }
 
-func newEnv(t *testing.T, st roster.Store, configure func(*server.Config)) *Env {
+func newEnv(t *testing.T, st roster.Store, setup Setup) *Env {
 	t.Helper()
 	logs := &SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	svc, err := core.New(st, core.Config{PasswordParams: secret.TestParams, Log: log})
+	coreCfg := core.Config{PasswordParams: secret.TestParams, Log: log}
+	if setup.Core != nil {
+		setup.Core(&coreCfg)
+	}
+	svc, err := core.New(st, coreCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{Svc: svc, Projects: projects.New(st, svc, projects.Config{}), Store: st, Log: log, Logs: logs, IPs: &httpx.ClientIPs{}}
+	e := &Env{Svc: svc, Projects: projects.New(st, svc, projects.Config{Now: coreCfg.Now}), Store: st, Log: log, Logs: logs, IPs: &httpx.ClientIPs{}}
 	cfg := server.Config{Core: svc, Projects: e.Projects, Store: st.(readOnly), ReadOnly: sqlstore.ReadOnlyError, Log: log,
 		Registry: prometheus.NewRegistry(), IPs: e.IPs, BodyLimit: BodyLimit, ImportLimit: ImportLimit}
-	if configure != nil {
-		configure(&cfg)
+	if setup.Server != nil {
+		setup.Server(&cfg)
 	}
 	e.Handler = server.New(cfg)
 	e.Server = httptest.NewServer(e.Handler)

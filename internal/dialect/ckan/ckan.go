@@ -20,8 +20,10 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"maps"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/rosterhq/roster/internal/authn"
@@ -90,6 +92,7 @@ func New(dir Directory, auth *authn.Authenticator, log *slog.Logger, opts Option
 		"user_delete":   {h.userDelete, false},
 		"user_metadata": {h.userMetadata, true},
 	}
+	h.surface.Operations = slices.Sorted(maps.Keys(h.actions))
 	return h
 }
 

@@ -25,7 +25,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,7 +82,8 @@ var credentials = authn.Policy{Via: roster.ViaREDCap}
 // New returns the dialect over dir, authenticating with auth.
 func New(dir Directory, auth *authn.Authenticator, log *slog.Logger, opts Options) *Handler {
 	h := &Handler{dir: dir, auth: auth, tokens: authn.VerifierFunc(dir.AuthenticateProjectToken), log: log}
-	h.surface = &httpx.Surface{Name: roster.ViaREDCap, WriteError: h.surfaceError, BodyLimit: opts.MaxImportBytes}
+	h.surface = &httpx.Surface{Name: roster.ViaREDCap, WriteError: h.surfaceError, BodyLimit: opts.MaxImportBytes,
+		Operations: slices.Sorted(maps.Keys(operations))}
 	return h
 }
 
@@ -260,6 +263,29 @@ var otherContents = map[string]bool{
 
 var validActions = map[string]bool{"export": true, "delete": true, "import": true, "switch": true, "list": true, "createFolder": true}
 
+// operations are the calls the dialect serves, by content and action.
+var operations = map[string]handler{
+	"version/export":          (*Handler).version,
+	"project/export":          (*Handler).projectInfo,
+	"metadata/export":         (*Handler).metadata,
+	"formEventMapping/export": (*Handler).formEventMapping,
+	"formEventMapping/import": (*Handler).formEventMapping,
+	"user/export":             (*Handler).exportUsers,
+	"user/import":             (*Handler).importUsers,
+	"user/delete":             (*Handler).deleteUsers,
+	"userRole/export":         (*Handler).exportRoles,
+	"userRole/import":         (*Handler).importRoles,
+	"userRole/delete":         (*Handler).deleteRoles,
+	"userRoleMapping/export":  (*Handler).exportRoleMappings,
+	"userRoleMapping/import":  (*Handler).importRoleMappings,
+	"dag/export":              (*Handler).exportDAGs,
+	"dag/import":              (*Handler).importDAGs,
+	"dag/delete":              (*Handler).deleteDAGs,
+	"dag/switch":              (*Handler).switchDAG,
+	"userDagMapping/export":   (*Handler).exportDAGMappings,
+	"userDagMapping/import":   (*Handler).importDAGMappings,
+}
+
 func badRequest(msg string) error { return &roster.Error{Code: roster.EINVALID, Message: msg} }
 
 // route picks the handler of a call, defaulting the action as REDCap does.
@@ -288,65 +314,20 @@ func route(req *request) (handler, error) {
 			action = "import"
 		}
 	}
+	if req.content == "version" {
+		action = "export" // REDCap tells its version whatever the action
+	}
 	req.action = action
-	badAction := func() (handler, error) { return nil, badRequest(`The value of the parameter "action" is not valid`) }
+	if op, ok := operations[req.content+"/"+action]; ok {
+		return op, nil
+	}
 	switch req.content {
-	case "version":
-		return (*Handler).version, nil
 	case "project":
-		if action != "export" {
-			return nil, badRequest("Roster does not change project settings through the API.")
-		}
-		return (*Handler).projectInfo, nil
+		return nil, badRequest("Roster does not change project settings through the API.")
 	case "metadata":
-		if action != "export" {
-			return nil, badRequest("Roster keeps a project's instruments itself; the data dictionary cannot be imported.")
-		}
-		return (*Handler).metadata, nil
-	case "formEventMapping":
-		return (*Handler).formEventMapping, nil
-	case "user":
-		switch action {
-		case "export":
-			return (*Handler).exportUsers, nil
-		case "import":
-			return (*Handler).importUsers, nil
-		case "delete":
-			return (*Handler).deleteUsers, nil
-		}
-		return badAction()
-	case "userRole":
-		switch action {
-		case "export":
-			return (*Handler).exportRoles, nil
-		case "import":
-			return (*Handler).importRoles, nil
-		case "delete":
-			return (*Handler).deleteRoles, nil
-		}
-		return badAction()
-	case "userRoleMapping":
-		if action == "import" {
-			return (*Handler).importRoleMappings, nil
-		}
-		return (*Handler).exportRoleMappings, nil
-	case "dag":
-		switch action {
-		case "export":
-			return (*Handler).exportDAGs, nil
-		case "import":
-			return (*Handler).importDAGs, nil
-		case "delete":
-			return (*Handler).deleteDAGs, nil
-		case "switch":
-			return (*Handler).switchDAG, nil
-		}
-		return badAction()
-	case "userDagMapping":
-		if action == "import" {
-			return (*Handler).importDAGMappings, nil
-		}
-		return (*Handler).exportDAGMappings, nil
+		return nil, badRequest("Roster keeps a project's instruments itself; the data dictionary cannot be imported.")
+	case "dag", "user", "userRole":
+		return nil, badRequest(`The value of the parameter "action" is not valid`)
 	}
 	if otherContents[req.content] {
 		return nil, badRequest(`Roster serves REDCap's project users, user roles and data access groups only; content "` + req.content + `" is not available on this server.`)
