@@ -33,10 +33,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: httpx.SessionCookie, Value: s.Token, Path: "/", Expires: s.ExpiresAt,
-		HttpOnly: true, Secure: h.opts.SecureCookies, SameSite: http.SameSiteLaxMode})
+	cookies := httpx.Cookies{Secure: h.opts.SecureCookies}
+	cookies.Session(w, s.Token, s.ExpiresAt)
 	if s.DeviceToken != "" {
-		http.SetCookie(w, httpx.NewDeviceCookie(s.DeviceToken, h.opts.SecureCookies))
+		cookies.Device(w, s.DeviceToken)
 	}
 	return ok(w, http.StatusCreated, sessionBody{CSRFToken: s.CSRFToken, ExpiresAt: isoTime(s.ExpiresAt), Account: s.Account})
 }
@@ -66,8 +66,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: httpx.SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		Secure: h.opts.SecureCookies, SameSite: http.SameSiteLaxMode})
+	httpx.Cookies{Secure: h.opts.SecureCookies}.ClearSession(w)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -20,6 +20,7 @@ type Core interface {
 	AuthenticateKey(ctx context.Context, key string, c roster.Client) (roster.Actor, error)
 	AuthenticateSession(ctx context.Context, token string, c roster.Client) (roster.Actor, error)
 	CheckCSRF(sessionToken, csrfToken string) bool
+	CSRFToken(sessionToken string) string
 }
 
 // Verifier checks a token some other way: a JWT signed by a known key, a platform's own

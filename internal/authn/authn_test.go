@@ -63,6 +63,13 @@ func (c *core) AuthenticateSession(_ context.Context, token string, _ roster.Cli
 
 func (c *core) CheckCSRF(session, csrf string) bool { return session == "s1" && csrf == "c1" }
 
+func (c *core) CSRFToken(session string) string {
+	if session == "s1" {
+		return "c1"
+	}
+	return ""
+}
+
 func TestAuthenticate(t *testing.T) {
 	jwt := VerifierFunc(func(_ context.Context, token string, _ roster.Client) (roster.Actor, error) {
 		if token == "eyJ.good" {
@@ -159,5 +166,74 @@ func TestAnonymousBodyIsSmall(t *testing.T) {
 		if tooLarge := httpx.IsBodyTooLarge(err); tooLarge != (header == "") {
 			t.Fatalf("credential %q: reading the body gave %v", header, err)
 		}
+	}
+}
+
+func TestSameOrigin(t *testing.T) {
+	cases := []struct {
+		header []string
+		want   bool
+	}{
+		{[]string{"Sec-Fetch-Site", "same-origin"}, true},
+		{[]string{"Sec-Fetch-Site", "none"}, true},
+		{[]string{"Sec-Fetch-Site", "same-site", "Origin", "http://roster.test"}, false}, // another port: same site, not same origin
+		{[]string{"Sec-Fetch-Site", "cross-site", "Referer", "http://roster.test/admin/users"}, false},
+		{[]string{"Origin", "http://roster.test"}, true},
+		{[]string{"Origin", "http://roster.test:8081"}, false},
+		{[]string{"Origin", "null", "Referer", "http://roster.test/x"}, true},
+		{[]string{"Referer", "http://roster.test/admin/users"}, true},
+		{[]string{"Referer", "http://evil.test/roster.test"}, false},
+		{nil, false}, // says nothing: not trusted
+	}
+	for _, c := range cases {
+		r := httptest.NewRequest("GET", "http://roster.test/admin/users/add/2", nil)
+		for i := 0; i+1 < len(c.header); i += 2 {
+			r.Header.Set(c.header[i], c.header[i+1])
+		}
+		if got := SameOrigin(r); got != c.want {
+			t.Errorf("%v: SameOrigin %v, want %v", c.header, got, c.want)
+		}
+		err := RequireSameOrigin(r, roster.Actor{AccountID: 1, SessionID: 7})
+		if (err == nil) != c.want {
+			t.Errorf("%v: a session's GET change: %v", c.header, err)
+		}
+		if err := RequireSameOrigin(r, roster.Actor{AccountID: 1, KeyID: 3}); err != nil {
+			t.Errorf("%v: a key's GET change refused: %v", c.header, err)
+		}
+	}
+}
+
+func TestFormToken(t *testing.T) {
+	a := New(&core{}, &httpx.ClientIPs{})
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("GET", "http://roster.test/account/signin", nil)
+	token := a.FormToken(w, r, roster.Actor{}, httpx.Cookies{})
+	cookies := w.Result().Cookies()
+	if len(cookies) != 1 || cookies[0].Name != FormCookie || cookies[0].Value != token || !cookies[0].HttpOnly {
+		t.Fatalf("form cookie %v for token %q", cookies, token)
+	}
+	post := func(cookie, field string) *http.Request {
+		r := httptest.NewRequest("POST", "http://roster.test/account/signin", strings.NewReader(url.Values{"csrf_token": {field}}.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if cookie != "" {
+			r.AddCookie(&http.Cookie{Name: FormCookie, Value: cookie})
+		}
+		return r
+	}
+	if !CheckFormToken(post(token, token), "csrf_token") {
+		t.Error("the form's own token is refused")
+	}
+	if CheckFormToken(post(token, token[:len(token)-1]+"x"), "csrf_token") || CheckFormToken(post("", token), "csrf_token") ||
+		CheckFormToken(post("short", "short"), "csrf_token") {
+		t.Error("a wrong, missing or short token passes")
+	}
+	// A browser that has the cookie keeps its token; a session gets its own.
+	r.AddCookie(cookies[0])
+	if again := a.FormToken(httptest.NewRecorder(), r, roster.Actor{}, httpx.Cookies{}); again != token {
+		t.Errorf("token changed: %q, then %q", token, again)
+	}
+	r.AddCookie(&http.Cookie{Name: httpx.SessionCookie, Value: "s1"})
+	if got := a.FormToken(httptest.NewRecorder(), r, roster.Actor{AccountID: 2, SessionID: 9}, httpx.Cookies{}); got != "c1" {
+		t.Errorf("a session's form token %q, want its CSRF token", got)
 	}
 }

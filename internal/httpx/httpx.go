@@ -228,13 +228,6 @@ func DeviceToken(r *http.Request) string {
 	return c.Value
 }
 
-// NewDeviceCookie is the device cookie holding token. It outlives sessions (it only
-// says the browser signed in before) and never reaches scripts.
-func NewDeviceCookie(token string, secure bool) *http.Cookie {
-	return &http.Cookie{Name: DeviceCookie, Value: token, Path: "/", MaxAge: 180 * 24 * 3600,
-		HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode}
-}
-
 // AnonymousBodyLimit bounds the body of a request that carries no credential, whatever
 // the route's own limit: what an anonymous caller may send (a sign-in, a query) is
 // small, and nobody should make the server read megabytes before it knows who asks.

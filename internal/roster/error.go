@@ -94,6 +94,12 @@ const (
 	// RCSRF: an EFORBIDDEN because a cookie-authenticated change lacks its session's
 	// CSRF token.
 	RCSRF = "csrf"
+	// RCrossOrigin: an EFORBIDDEN because a change requested by GET through a session
+	// cookie did not come from this site's own pages.
+	RCrossOrigin = "cross_origin"
+	// RLastSysadmin: an ECONFLICT because the change would leave no active system
+	// administrator.
+	RLastSysadmin = "last_sysadmin"
 	// RTokenRight: EFORBIDDEN, the member a project API token stands for lacks an API
 	// right the call needs; Subject names the right (api_export, api_import,
 	// record_delete). REDCap checks these before the call and answers 403.
