@@ -719,7 +719,8 @@ func (s *Service) lastSysadminGuard(ctx context.Context, p *policy, tx roster.Tx
 			return nil
 		}
 	}
-	return roster.Errorf(roster.ECONFLICT, "This is the last active system administrator; appoint another one first.")
+	return &roster.Error{Code: roster.ECONFLICT, Reason: roster.RLastSysadmin,
+		Message: "This is the last active system administrator; appoint another one first."}
 }
 
 // setPassword stores a new password hash and ends what the old password opened: every

@@ -86,8 +86,15 @@ func (s *Service) selection(p *policy, actor roster.Actor, scope *audienceScope,
 	}
 	if f.Query != "" {
 		var alts []roster.Cond
-		for _, name := range []string{"username", "name", "email"} {
+		names := f.QueryAttrs
+		if len(names) == 0 {
+			names = []string{"username", "name", "email"}
+		}
+		for _, name := range names {
 			a := p.schema.Attr(name)
+			if a == nil || a.Type != roster.TypeString {
+				return roster.AccountSelection{}, roster.Internal("core.selection", fmt.Errorf("search by %q, not a text attribute", name))
+			}
 			alts = append(alts, roster.And(s.readableWhere(p, actor, a, scope), roster.Match{Attr: a, Lookup: roster.IContains, Value: f.Query}))
 		}
 		where = append(where, roster.Or(alts...))

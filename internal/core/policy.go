@@ -56,6 +56,8 @@ var builtinSurfaces = map[string]roster.SurfacePolicy{
 				"occupation", "phone", "suspension_reason", "suspension_automated", "duid", "orcid"},
 		},
 	},
+	// PYBOSSA's admin pages are for its admins: Roster's system administrators.
+	roster.ViaPYBOSSA: {Require: map[string]string{"admin_users": "sysadmin"}},
 	// Open edX's accounts API lets a user change only its own account.
 	roster.ViaOpenEdX: {OwnAccountOnly: true},
 }

@@ -199,9 +199,10 @@ type AccountFilter struct {
 	// Fields must all hold. Each names an attribute by its canonical name and one of the
 	// lookups its schema entry declares (Attribute.Filter).
 	Fields []FieldFilter
-	// Query matches a case-insensitive substring of username, full name or email, each
-	// where the caller may read it.
-	Query string
+	// Query matches a case-insensitive substring of any of QueryAttrs (by default
+	// username, full name and email), each where the caller may read it.
+	Query      string
+	QueryAttrs []string
 	// Sort names an attribute whose schema entry declares sort, or SortDisplay; ""
 	// orders by id.
 	Sort      AccountSort

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/roster"
 	"github.com/rosterhq/roster/internal/testkit"
+	"github.com/rosterhq/roster/internal/web"
 )
 
 // The matrix's expected cells, written by hand from the rules in docs/accounts.md,
@@ -65,6 +66,12 @@ func redcap(content, action string, fields map[string]string, cells string) row 
 	return row{surface: "redcap", route: "/api/{$}", op: op, method: "POST", path: "/api/", form: form, cells: cells}
 }
 
+// pybossa is a row of the PYBOSSA dialect; route is the pattern the path reaches,
+// which names no method for add and del (another method gets PYBOSSA's 405).
+func pybossa(method, route, path, body, cells string) row {
+	return row{surface: "pybossa", route: route, method: method, path: path, body: body, cells: cells}
+}
+
 func with(r row, prep func(t *testing.T, f *fixture, c *cell) map[string]string) row {
 	r.prep = prep
 	return r
@@ -77,6 +84,12 @@ func freshAccount(t *testing.T, f *fixture, c *cell) map[string]string {
 	name := fmt.Sprintf("fresh%d", c.n)
 	must(f.e.Svc.CreateAccount(op(), map[string]any{"username": name, "email": name + "@example.org"}))
 	return map[string]string{"fresh": name}
+}
+
+func freshAccountID(t *testing.T, f *fixture, c *cell) map[string]string {
+	name := fmt.Sprintf("fresh%d", c.n)
+	rec := must(f.e.Svc.CreateAccount(op(), map[string]any{"username": name, "email": name + "@example.org"}))
+	return map[string]string{"fresh": name, "freshid": fmt.Sprint(rec.ID)}
 }
 
 func freshKey(t *testing.T, f *fixture, c *cell) map[string]string {
@@ -158,6 +171,9 @@ var matrix = []row{
 	{route: "GET /readyz", method: "GET", path: "/readyz", cells: "200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/-"},
 	{route: "GET /metrics", method: "GET", path: "/metrics", cells: "200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/-"},
 	{route: "GET /{$}", method: "GET", path: "/", cells: "200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/-"},
+
+	{route: "GET /static/{file}", method: "GET", path: web.New(nil).CSSPath, cells: "200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/-"},
+	{route: "GET /static/{file}", method: "GET", path: "/static/other.css", cells: "404 404 404 404 404 404 404 404 404 404 404 404"},
 
 	// /v1. A credential that does not hold is refused even where none is needed.
 	v1("GET", "/v1/openapi.json", "/v1/openapi.json", "", "200/- 401 401 401 401 200/- 200/- 200/- 200/- 200/- 200/- 200/-"),
@@ -276,6 +292,22 @@ var matrix = []row{
 	with(ckan("POST", "user_delete", `{"id": "{fresh}"}`, "403 403 403 403 403 403 403 403 403 200/- 403 403"), freshAccount),
 	ckan("POST", "user_metadata", `{"ids": ["sam", "nick"], "fields": ["name", "email"]}`, "403 403 403 403 403 403 403 403 403 200/all+ 403 403"),
 	ckan("GET", "user_metadata", "ids=sam&fields=email", "403 403 403 403 403 403 403 403 403 200/all+ 403 403"),
+
+	// PYBOSSA's admin pages, in JSON mode: for admins (system administrators) only. A
+	// credential that does not hold is no credential, and anonymous callers are sent to
+	// sign in.
+	// root is the only admin, and the list leaves out the caller.
+	pybossa("GET", "GET /admin/users", "/admin/users", "", "302 302 302 302 302 403 403 403 403 200/- 403 403"),
+	pybossa("POST", "POST /admin/users", "/admin/users", `{"user": "fixture"}`, "302 302 302 302 302 403 403 403 403 200/all+ 403 403"),
+	with(pybossa("GET", "/admin/users/add/{id}", "/admin/users/add/{freshid}", "", "302 302 302 302 302 403 403 403 403 200/- 403 403"), freshAccountID),
+	with(pybossa("GET", "/admin/users/del/{id}", "/admin/users/del/{freshid}", "", "302 302 302 302 302 403 403 403 403 200/- 403 403"), freshAccountID),
+	pybossa("GET", "/admin/", "/admin/nothing", "", "404 404 404 404 404 404 404 404 404 404 404 404"),
+	// Signing in is for anyone; a caller with a key is sent on. The form's token is the
+	// form cookie's, which no caller here has.
+	pybossa("GET", "GET /account/signin", "/account/signin", "", "200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/-"),
+	pybossa("POST", "POST /account/signin", "/account/signin", `{"email": "alice", "password": "pw-alice-7q-secret"}`, "400 400 400 400 400 400 400 400 400 400 400 400"),
+	pybossa("GET", "GET /account/signout", "/account/signout", "", "200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/-"),
+	pybossa("POST", "POST /account/signout", "/account/signout", "", "200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/-"),
 
 	// REDCap: a token acts as its member in its project, with its project rights;
 	// Roster's staff and system administrators hold nothing more there.

@@ -366,6 +366,13 @@ func (f *fixture) send(t *testing.T, r row, c *cell, vars map[string]string) tes
 			}
 		}
 		return f.e.Do(t, r.method, path, form.Encode(), "Content-Type", "application/x-www-form-urlencoded")
+	case "pybossa":
+		// JSON mode; the key raw in Authorization, as PYBOSSA reads it.
+		h := []string{"Content-Type", "application/json"}
+		if k := f.credential(c.column); k != "" {
+			h = append(h, "Authorization", k)
+		}
+		return f.e.Do(t, r.method, path, fill(r.body), h...)
 	case "ckan":
 		h := []string{"Content-Type", "application/json"}
 		if k := f.credential(c.column); k != "" {

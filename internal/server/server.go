@@ -11,6 +11,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,11 +20,13 @@ import (
 	"github.com/rosterhq/roster/internal/authn"
 	"github.com/rosterhq/roster/internal/core"
 	"github.com/rosterhq/roster/internal/dialect/ckan"
+	"github.com/rosterhq/roster/internal/dialect/pybossa"
 	"github.com/rosterhq/roster/internal/dialect/redcap"
 	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/metrics"
 	"github.com/rosterhq/roster/internal/projects"
 	"github.com/rosterhq/roster/internal/roster"
+	"github.com/rosterhq/roster/internal/web"
 )
 
 // Store is what the health checks ask of the store.
@@ -80,13 +83,14 @@ func New(c Config) *Handler {
 	})
 	rt.HandleFunc(nil, "GET /readyz", func(w http.ResponseWriter, r *http.Request) { ready(c, w, r) })
 	rt.Handle(nil, "GET /metrics", metrics.Handler(c.Registry))
-	rt.HandleFunc(nil, "GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		httpx.WriteJSON(w, http.StatusOK, map[string]string{"name": "Roster", "api": "/v1/openapi.json"})
-	})
+	pages := web.New(c.Log)
+	rt.HandleFunc(nil, "GET /static/{file}", pages.ServeCSS)
+	rt.HandleFunc(nil, "GET /{$}", func(w http.ResponseWriter, r *http.Request) { home(pages, w, r) })
 
 	native.Register(rt)
 	ckan.New(c.Core, auth, c.Log, c.CKAN).Register(rt)
 	redcap.New(c.Projects, auth, c.Log, redcap.Options{MaxImportBytes: c.ImportLimit}).Register(rt)
+	pybossa.New(c.Core, auth, pages, c.Log, pybossa.Options{SecureCookies: c.API.SecureCookies}).Register(rt)
 
 	var h http.Handler = rt
 	h = metrics.NewHTTP(c.Registry).Middleware(h)
@@ -94,6 +98,16 @@ func New(c Config) *Handler {
 	h = httpx.AccessLog(c.Log, c.IPs)(h)
 	h = httpx.RequestID(h)
 	return &Handler{Handler: h, router: rt}
+}
+
+// home is the start page: for a browser, links to the pages; for anything else, where
+// the API is described.
+func home(pages *web.Pages, w http.ResponseWriter, r *http.Request) {
+	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"name": "Roster", "api": "/v1/openapi.json"})
+		return
+	}
+	pages.Render(w, r, http.StatusOK, pages.Home(), web.View{Title: "Roster"})
 }
 
 // ready answers the readiness probe: the database answers, and takes writes.

@@ -61,6 +61,18 @@ func rows(key, token string) map[string]map[string]probe {
 				header: []string{"X-CKAN-API-Key", "rk_not-a-key", "Content-Type", "application/json"}, status: 403,
 				format: ckanEnvelope("user_create", "Authorization Error")},
 		},
+		"pybossa": {
+			"body over the limit": {method: "POST", path: "/admin/users?api_key=" + key, body: big(bodyLimit),
+				header: []string{"Content-Type", "application/json"}, status: 413, format: pybossaJSON(413, "The data value transmitted exceeds the capacity limit.")},
+			"headers over the limit": {method: "GET", path: "/admin/users?response_format=json", header: append([]string{"Authorization", key}, huge...),
+				status: 431, format: pybossaJSON(431, "One or more header fields exceeds the maximum size.")},
+			// The HTML form of the same error: PYBOSSA's page, in Roster's layout.
+			"malformed body": {method: "POST", path: "/admin/users", body: "user=%zz",
+				header: []string{"Authorization", key, "Content-Type", "application/x-www-form-urlencoded"}, status: 400, format: htmlPage("Bad request")},
+			// PYBOSSA takes an unknown key for no key, and sends the caller to sign in.
+			"bad credential": {method: "GET", path: "/admin/users?response_format=json&api_key=rk_not-a-key", status: 302,
+				format: redirectTo("/account/signin?next=%2Fadmin%2Fusers%3Fresponse_format%3Djson")},
+		},
 		"redcap": {
 			"body over the limit": {method: "POST", path: "/api/?returnFormat=json", body: "token=" + token + "&content=user&format=json&data=" + big(importLimit),
 				header: []string{"Content-Type", "application/x-www-form-urlencoded"}, status: 413, format: redcapJSON("The request body is larger than 262144 bytes.")},
@@ -179,6 +191,36 @@ func redcapCSV(msg string) func(*testing.T, testkit.Reply) {
 	return func(t *testing.T, r testkit.Reply) {
 		if want := fmt.Sprintf("ERROR: %s", msg); r.Body != want {
 			t.Fatalf("not REDCap's CSV error %q: %q", want, r.Body)
+		}
+	}
+}
+
+// pybossaJSON is PYBOSSA's JSON-mode error: {"code", "description", "template"}.
+func pybossaJSON(code int, description string) func(*testing.T, testkit.Reply) {
+	return func(t *testing.T, r testkit.Reply) {
+		want := fmt.Sprintf(`{"code":%d,"description":%q,"template":"%d.html"}`+"\n", code, description, code)
+		if r.Body != want || r.Header.Get("Content-Type") != "application/json" {
+			t.Fatalf("not PYBOSSA's JSON error:\n%s\nwant\n%s", r.Body, want)
+		}
+	}
+}
+
+// htmlPage is an HTML page whose title begins with title, sent with the pages' CSP.
+func htmlPage(title string) func(*testing.T, testkit.Reply) {
+	return func(t *testing.T, r testkit.Reply) {
+		if ct := r.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" || r.Header.Get("Content-Security-Policy") == "" {
+			t.Fatalf("Content-Type %q, CSP %q", ct, r.Header.Get("Content-Security-Policy"))
+		}
+		if !strings.Contains(r.Body, "<title>"+title+" · Roster</title>") {
+			t.Fatalf("not the %q page: %.500s", title, r.Body)
+		}
+	}
+}
+
+func redirectTo(location string) func(*testing.T, testkit.Reply) {
+	return func(t *testing.T, r testkit.Reply) {
+		if got := r.Header.Get("Location"); got != location {
+			t.Fatalf("Location %q, want %q", got, location)
 		}
 	}
 }

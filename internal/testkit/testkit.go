@@ -104,6 +104,8 @@ func newEnv(t *testing.T, st roster.Store, setup Setup) *Env {
 	}
 	e.Handler = server.New(cfg)
 	e.Server = httptest.NewServer(e.Handler)
+	// Tests see each answer as sent: a redirect is an answer to check, not to follow.
+	e.Server.Client().CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	t.Cleanup(func() {
 		e.Server.Close()
 		svc.Quiesce()
