@@ -182,5 +182,11 @@ func (h *Handler) signout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.cookies.ClearSession(w)
-	h.redirect(w, r, "/", &web.Flash{Status: "success", Message: flashes["signed_out"]}, "signed_out")
+	// A person lands on the sign-in page, which shows that they signed out; a script is
+	// told PYBOSSA's next.
+	next := "/account/signin"
+	if jsonMode(r) {
+		next = "/"
+	}
+	h.redirect(w, r, next, &web.Flash{Status: "success", Message: flashes["signed_out"]}, "signed_out")
 }
