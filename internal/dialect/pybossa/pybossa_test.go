@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -379,5 +380,75 @@ func TestSignInJSON(t *testing.T) {
 			t.Fatalf("signed out, /v1/me: %d", r.Status)
 		}
 		want(t, c.do(t, "GET", "/account/signout", "", "Content-Type", asJSON), 200, `{"next":"/"}`+"\n")
+	})
+}
+
+// TestPagesHTML: the HTML forms of the routes, and the headers every page carries.
+func TestPagesHTML(t *testing.T) {
+	engines(t, func(t *testing.T, e *testkit.Env) {
+		f := newFixture(t, e)
+		c := newClient(t, e)
+		page := func(r testkit.Reply, status int, title string) {
+			t.Helper()
+			if r.Status != status || !strings.Contains(r.Body, "<title>"+title+" · Roster</title>") {
+				t.Fatalf("want %d %q: %d %.400s", status, title, r.Status, r.Body)
+			}
+			h := r.Header
+			if h.Get("Content-Type") != "text/html; charset=utf-8" || h.Get("X-Content-Type-Options") != "nosniff" ||
+				h.Get("X-Frame-Options") != "DENY" || h.Get("Referrer-Policy") != "same-origin" || h.Get("Cache-Control") != "no-store" ||
+				h.Get("Content-Security-Policy") != "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'" {
+				t.Fatalf("page headers: %v", h)
+			}
+		}
+		r := c.do(t, "GET", "/account/signin?next=%2Fadmin%2Fusers", "")
+		page(r, 200, "Sign in")
+		for _, want := range []string{`<label for="email">`, `<label for="password">`, `name="csrf_token" value="`, `name="next" value="/admin/users"`, `<html lang="en">`} {
+			if !strings.Contains(r.Body, want) {
+				t.Errorf("sign-in page without %s", want)
+			}
+		}
+		// Anonymous: to sign in, with the message for the next page.
+		r = c.do(t, "GET", "/admin/users", "")
+		if r.Status != 302 || r.Header.Get("Location") != "/account/signin?next=%2Fadmin%2Fusers" {
+			t.Fatalf("anonymous page: %d %v", r.Status, r.Header)
+		}
+		r = c.do(t, "GET", "/account/signin?next=%2Fadmin%2Fusers", "")
+		if !strings.Contains(r.Body, `<p class="flash flash-info" role="status">Please sign in to access this page.</p>`) {
+			t.Errorf("no sign-in message: %.600s", r.Body)
+		}
+		// A user who is no admin: the 403 page; an admin: the page.
+		page(c.do(t, "GET", "/admin/users", "", "Authorization", f.joeKey), 403, "Forbidden")
+		r = c.do(t, "GET", "/admin/users", "", "Authorization", f.rootKey)
+		page(r, 200, "Manage Admin Users")
+		if !strings.Contains(r.Body, fmt.Sprintf(`href="/admin/users/del/%d"`, f.janeID)) {
+			t.Errorf("no link to remove jane: %.800s", r.Body)
+		}
+		// The last admin's refusal shows on the page it redirects to.
+		c.do(t, "GET", fmt.Sprintf("/admin/users/del/%d", f.janeID), "", "Authorization", f.rootKey)
+		r = c.do(t, "GET", fmt.Sprintf("/admin/users/del/%d", f.rootID), "", "Authorization", f.rootKey)
+		if r.Status != 302 || r.Header.Get("Location") != "/admin/users" {
+			t.Fatalf("last admin, HTML: %d %v", r.Status, r.Header)
+		}
+		r = c.do(t, "GET", "/admin/users", "", "Authorization", f.rootKey)
+		if !strings.Contains(r.Body, `<p class="flash flash-error" role="alert">This is the last admin: make another user an admin before removing this one.</p>`) {
+			t.Errorf("no refusal on the page: %.800s", r.Body)
+		}
+		page(c.do(t, "GET", "/admin/nothing", ""), 404, "Not found")
+		// The start page for browsers; the stylesheet, cacheable.
+		page(c.do(t, "GET", "/", "", "Accept", "text/html"), 200, "Roster")
+		if r := c.do(t, "GET", "/", ""); r.Status != 200 || r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("GET / for a script: %d %v", r.Status, r.Header)
+		}
+		css := regexp.MustCompile(`href="(/static/roster-[0-9a-f]+\.css)"`).FindStringSubmatch(r.Body)
+		if css == nil {
+			t.Fatalf("no stylesheet in %.300s", r.Body)
+		}
+		r = c.do(t, "GET", css[1], "")
+		if r.Status != 200 || r.Header.Get("Content-Type") != "text/css; charset=utf-8" || r.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" {
+			t.Errorf("stylesheet: %d %v", r.Status, r.Header)
+		}
+		if r := c.do(t, "GET", "/static/roster-000000000000.css", ""); r.Status != 404 {
+			t.Errorf("another stylesheet: %d", r.Status)
+		}
 	})
 }
