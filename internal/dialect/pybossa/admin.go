@@ -1,6 +1,7 @@
 package pybossa
 
 import (
+	"context"
 	"fmt"
 	"html"
 	"net/http"
@@ -37,20 +38,30 @@ type adminData struct {
 	Found    []userRow
 }
 
-// adminUsers lists the admins (all but the caller, as PYBOSSA does) and, for a POST,
-// the users whose login name or full name holds the query.
-func (h *Handler) adminUsers(w http.ResponseWriter, r *http.Request) {
+// admin finds the caller of an admin route: anonymous callers are sent to sign in,
+// callers the core does not let in are refused; ok is false when answered.
+func (h *Handler) admin(w http.ResponseWriter, r *http.Request) (roster.Actor, context.Context, bool) {
 	actor, ok := h.authenticate(w, r)
 	if !ok {
-		return
+		return actor, nil, false
 	}
 	if actor.Anonymous() {
 		h.toSignin(w, r)
-		return
+		return actor, nil, false
 	}
 	ctx := roster.NewContextWithActor(r.Context(), actor)
 	if err := h.dir.Authorize(ctx, adminUsersAction); err != nil {
 		h.writeError(w, r, err)
+		return actor, nil, false
+	}
+	return actor, ctx, true
+}
+
+// adminUsers lists the admins (all but the caller, as PYBOSSA does) and, for a POST,
+// the users whose login name or full name holds the query.
+func (h *Handler) adminUsers(w http.ResponseWriter, r *http.Request) {
+	actor, ctx, ok := h.admin(w, r)
+	if !ok {
 		return
 	}
 	var query string
@@ -161,17 +172,8 @@ func (h *Handler) setAdmin(w http.ResponseWriter, r *http.Request, admin bool) {
 		h.notFound(w, r) // not an <int:…>: no such route
 		return
 	}
-	actor, ok := h.authenticate(w, r)
+	actor, ctx, ok := h.admin(w, r)
 	if !ok {
-		return
-	}
-	if actor.Anonymous() {
-		h.toSignin(w, r)
-		return
-	}
-	ctx := roster.NewContextWithActor(r.Context(), actor)
-	if err := h.dir.Authorize(ctx, adminUsersAction); err != nil {
-		h.writeError(w, r, err)
 		return
 	}
 	if err := authn.RequireSameOrigin(r, actor); err != nil {
