@@ -71,7 +71,7 @@ func (r *reader) read(attr *roster.Attribute) (bool, roster.Rule) {
 	switch {
 	case attr.Storage == roster.StoreSecret:
 		return false, roster.RuleSecret
-	case attr.Read >= roster.LevelNone:
+	case r.surface.ReadLevel(attr) >= roster.LevelNone:
 		return false, roster.RuleNobody
 	case slices.Contains(r.surface.Hide, attr.Name):
 		return false, roster.RuleSurface
@@ -84,15 +84,16 @@ func (r *reader) read(attr *roster.Attribute) (bool, roster.Rule) {
 			return true, roster.RuleStaff
 		}
 	}
-	if attr.Read == roster.LevelPublic {
+	level := r.surface.ReadLevel(attr)
+	if level == roster.LevelPublic {
 		return true, roster.RulePublic
 	}
-	if !r.asOthers && r.actor.Is(r.a.ID) && attr.Read <= roster.LevelSelf {
+	if !r.asOthers && r.actor.Is(r.a.ID) && level <= roster.LevelSelf {
 		return true, roster.RuleSelf
 	}
 	signedIn := !r.actor.Anonymous() || r.asOthers
 	if signedIn {
-		switch attr.Read {
+		switch level {
 		case roster.LevelSignedIn:
 			return true, roster.RuleSignedIn
 		case roster.LevelShared:
@@ -112,9 +113,9 @@ func (r *reader) read(attr *roster.Attribute) (bool, roster.Rule) {
 		}
 	}
 	switch {
-	case attr.Read == roster.LevelStaff:
+	case level == roster.LevelStaff:
 		return false, roster.RuleStaffOnly
-	case attr.Read == roster.LevelSelf:
+	case level == roster.LevelSelf:
 		return false, roster.RuleSelfOnly
 	case !signedIn:
 		return false, roster.RuleAnonymous
@@ -140,7 +141,7 @@ func (r *reader) explain(attr *roster.Attribute) roster.Decision {
 	case roster.RuleStaff:
 		d.Detail = "staff read every attribute"
 	case roster.RuleSelf:
-		d.Detail = "the owner reads its own " + attr.Read.String() + " attributes"
+		d.Detail = "the owner reads its own " + r.surface.ReadLevel(attr).String() + " attributes"
 	case roster.RulePublic:
 		d.Detail = "its read level is public"
 	case roster.RuleSignedIn:
@@ -159,14 +160,20 @@ func (r *reader) explain(attr *roster.Attribute) roster.Decision {
 		d.Detail = strings.Join(why, "; ")
 	case roster.RuleStaffOnly:
 		d.Detail = "its read level is staff"
+		if attr.Read != roster.LevelStaff {
+			d.Detail += " on the " + r.actor.Via + " surface"
+		}
 	case roster.RuleSelfOnly:
 		d.Detail = "its read level is self"
+		if attr.Read != roster.LevelSelf {
+			d.Detail += " on the " + r.actor.Via + " surface"
+		}
 	case roster.RuleAnonymous:
-		d.Detail = "its read level (" + attr.Read.String() + ") is for signed-in callers"
+		d.Detail = "its read level (" + r.surface.ReadLevel(attr).String() + ") is for signed-in callers"
 	case roster.RuleParentalConsent:
 		d.Detail = "the owner needs parental consent, so is private to others"
 	case roster.RulePrivacy:
-		d.Detail = fmt.Sprintf("the owner's privacy is %s and its read level is %s", r.privacy, attr.Read)
+		d.Detail = fmt.Sprintf("the owner's privacy is %s and its read level is %s", r.privacy, r.surface.ReadLevel(attr))
 		if r.privacy == "custom" {
 			d.Detail += ", not listed in shared_fields"
 		}
@@ -291,10 +298,12 @@ func visibleToReader(actor roster.Actor, a *roster.Account) bool {
 // every account (TestReadableWhereAgreesWithRecords checks). scope is the caller's
 // audiences as places (see audienceScope).
 func (s *Service) readableWhere(p *policy, actor roster.Actor, attr *roster.Attribute, scope *audienceScope) roster.Cond {
-	if !attr.Readable() || slices.Contains(p.surface(actor).Hide, attr.Name) {
+	sp := p.surface(actor)
+	level := sp.ReadLevel(attr)
+	if !attr.Readable() || level >= roster.LevelNone || slices.Contains(sp.Hide, attr.Name) {
 		return roster.Never{}
 	}
-	if actor.IsStaff() || attr.Read <= roster.LevelPublic {
+	if actor.IsStaff() || level <= roster.LevelPublic {
 		return nil
 	}
 	var self roster.Cond = roster.Never{}
@@ -306,20 +315,20 @@ func (s *Service) readableWhere(p *policy, actor roster.Actor, attr *roster.Attr
 		audience = scope.cond()
 	}
 	switch {
-	case attr.Read == roster.LevelSelf:
+	case level == roster.LevelSelf:
 		return roster.Or(self, audience)
-	case attr.Read > roster.LevelSelf:
+	case level > roster.LevelSelf:
 		return audience
 	case actor.Anonymous():
 		return roster.Never{}
-	case attr.Read == roster.LevelSignedIn:
+	case level == roster.LevelSignedIn:
 		return nil
 	}
 	privacy := p.schema.Attr("privacy")
 	isPrivacy := func(v string) roster.Cond { return roster.Match{Attr: privacy, Lookup: roster.Exact, Value: v} }
 	sharedOne := roster.And(isPrivacy("custom"), roster.Holds{Attr: p.schema.Attr("shared_fields"), Value: attr.Name})
 	byOwner := sharedOne
-	if attr.Read == roster.LevelShared {
+	if level == roster.LevelShared {
 		byOwner = roster.Or(isPrivacy("all_users"), sharedOne)
 	}
 	return roster.Or(self, roster.And(roster.Negate(s.needsConsentWhere(p)), byOwner), audience)

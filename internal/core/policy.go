@@ -59,7 +59,9 @@ var builtinSurfaces = map[string]roster.SurfacePolicy{
 	// PYBOSSA's admin pages are for its admins: Roster's system administrators.
 	roster.ViaPYBOSSA: {Require: map[string]string{"admin_users": "sysadmin"}},
 	// Open edX's accounts API lets a user change only its own account.
-	roster.ViaOpenEdX: {OwnAccountOnly: true},
+	roster.ViaOpenEdX: {OwnAccountOnly: true,
+		// Open edX's id is in the full view only (the account's own, and staff's).
+		Read: map[string]roster.Level{"id": roster.LevelSelf}},
 }
 
 // ignoreMaintained in SurfacePolicy.Ignore stands for every attribute nobody may change.
@@ -219,6 +221,13 @@ func narrow(base, op roster.SurfacePolicy) roster.SurfacePolicy {
 	out.OwnAccountOnly = base.OwnAccountOnly || op.OwnAccountOnly
 	out.ReadOnly = base.ReadOnly || op.ReadOnly
 	out.Hide = slices.Concat(base.Hide, op.Hide)
+	out.Read = maps.Clone(base.Read)
+	for name, l := range op.Read {
+		if out.Read == nil {
+			out.Read = map[string]roster.Level{}
+		}
+		out.Read[name] = max(out.Read[name], l)
+	}
 	return out // Ignore and Lists are the platform's: an operator's are refused (checkSurfaces)
 }
 

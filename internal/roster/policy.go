@@ -61,6 +61,9 @@ type SurfacePolicy struct {
 	Ignore []string `json:"ignore,omitempty"`
 	// Hide lists attributes this surface neither shows nor accepts.
 	Hide []string `json:"hide,omitempty"`
+	// Read raises attributes' read levels on this surface (Open edX shows an account's
+	// id only to the account itself and to staff). A level here never lowers one.
+	Read map[string]Level `json:"read,omitempty"`
 	// ReadOnly: the surface changes nothing.
 	ReadOnly bool `json:"read_only,omitempty"`
 	// Lists are named lists of attributes (canonical names) a surface's platform defines,
@@ -70,3 +73,12 @@ type SurfacePolicy struct {
 
 // Roles a surface may require, least first.
 var SurfaceRoles = []string{"signed_in", "staff", "sysadmin"}
+
+// ReadLevel is the level that reads attr on this surface: the attribute's own, or the
+// surface's if that is higher.
+func (sp SurfacePolicy) ReadLevel(attr *Attribute) Level {
+	if l, ok := sp.Read[attr.Name]; ok && l > attr.Read {
+		return l
+	}
+	return attr.Read
+}
