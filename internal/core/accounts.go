@@ -272,6 +272,9 @@ func (s *Service) applyPatch(p *policy, actor roster.Actor, a *roster.Account, p
 	_, setFirst := values["first_name"]
 	_, setLast := values["last_name"]
 	applyNameRule(a, setName, setFirst, setLast)
+	if clearsRegion(p.schema, a, values) {
+		keys = append(keys, "region")
+	}
 
 	c := &change{password: password}
 	c.changes = diff(p.schema, before, a, keys)
@@ -318,6 +321,18 @@ func mergePatch(target any, patch map[string]any) map[string]any {
 		}
 	}
 	return t
+}
+
+// clearsRegion clears the US state of an account whose country a patch sets to another
+// than the US, as Open edX does: a US state means nothing elsewhere. It reports whether
+// it did.
+func clearsRegion(sch *roster.Schema, a *roster.Account, values map[string]any) bool {
+	country, set := values["country"]
+	region := sch.Attr("region")
+	if !set || country == "US" || region == nil || region.Format != "us_state" || a.Value(region) == nil {
+		return false
+	}
+	return a.SetValue(region, nil) == nil
 }
 
 // applyNameRule keeps the full name and the first and last names consistent:

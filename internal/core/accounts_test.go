@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -271,5 +272,36 @@ func TestMergeAccount(t *testing.T) {
 	info, _ = rec.Get("info")
 	if got, _ := json.Marshal(info); string(got) != `{"only":true}` {
 		t.Fatalf("replaced info = %s", got)
+	}
+}
+
+// TestCountryClearsUSState: a US state stays only with the US; other changes keep it.
+// Social links merge by platform and are kept in one form.
+func TestCountryClearsUSState(t *testing.T) {
+	e := newEnv(t)
+	alice := e.user(t, "alice", map[string]any{"country": "US", "region": "MA", "social_links": map[string]any{"facebook": "alice"}})
+	ref := roster.RefID(alice.AccountID)
+	rec, err := e.svc.MergeAccount(as(alice), ref, map[string]any{"bio": "b", "social_links": map[string]any{"x": "https://x.com/Alice/", "facebook": nil}}, roster.WriteOptions{})
+	mustNil(t, err)
+	if v, _ := rec.Get("region"); v != "MA" {
+		t.Fatalf("region %v after another change", v)
+	}
+	if v, _ := rec.Get("social_links"); fmt.Sprint(v) != "map[x:https://www.x.com/Alice]" {
+		t.Fatalf("social_links %v", v)
+	}
+	rec, err = e.svc.MergeAccount(as(alice), ref, map[string]any{"country": "US"}, roster.WriteOptions{})
+	mustNil(t, err)
+	if v, _ := rec.Get("region"); v != "MA" {
+		t.Fatalf("region %v with the country still US", v)
+	}
+	rec, err = e.svc.MergeAccount(as(alice), ref, map[string]any{"country": "CA", "region": "NY"}, roster.WriteOptions{})
+	mustNil(t, err)
+	if v, _ := rec.Get("region"); v != nil {
+		t.Fatalf("region %v with the country CA", v)
+	}
+	entries, err := e.svc.ListAudit(operator(), roster.AuditFilter{TargetType: "account", TargetID: alice.AccountID, Limit: 100})
+	mustNil(t, err)
+	if got := fmt.Sprint(entries[len(entries)-1].Changes); !strings.Contains(got, "region") {
+		t.Fatalf("the audit entry does not say the region went: %s", got)
 	}
 }

@@ -377,7 +377,7 @@ var (
 	builtinNames  = slices.Concat(columnAttrs, computedAttrs, secretAttrs, []string{"privacy", "shared_fields", "year_of_birth"})
 )
 
-var knownFormats = map[string]bool{"": true, "email": true, "url": true, "country": true, "language": true, "us_state": true, "phone": true, "username": true, "attribute": true, "birth_year": true}
+var knownFormats = map[string]bool{"": true, "email": true, "url": true, "country": true, "language": true, "us_state": true, "phone": true, "username": true, "attribute": true, "birth_year": true, "social_links": true}
 
 // MinBirthYear is the earliest year the birth_year format accepts; the latest is the
 // current year.
@@ -583,6 +583,12 @@ func (a *Attribute) Normalize(v any) (any, *Problem) {
 		}
 		if msg := checkJSONValue(m, 1); msg != "" {
 			return nil, a.problem(PFormat, msg, nil)
+		}
+		if a.Format == "social_links" {
+			var p *Problem
+			if m, p = a.normalizeSocialLinks(m); p != nil {
+				return nil, p
+			}
 		}
 		if b, err := appendJSON(nil, m); err != nil || len(b) > MaxJSONBytes {
 			return nil, a.problemLimit(PTooLong, fmt.Sprintf("Ensure this object is no larger than %d bytes of JSON.", MaxJSONBytes), nil, MaxJSONBytes)

@@ -2,6 +2,7 @@ package roster_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -205,5 +206,33 @@ func TestAccountsDocMatchesSchema(t *testing.T) {
 	}
 	if got, want := doc[i+len(begin):j], s.MarkdownTable(); got != want {
 		t.Fatalf("docs/accounts.md's attribute table is out of date; regenerate it with\n  go run ./cmd/roster schema --markdown\ngot:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestSocialLinks(t *testing.T) {
+	sch, err := roster.LoadSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	attr := sch.Attr("social_links")
+	got, p := sch.Normalize(attr, map[string]any{"facebook": "https://www.Facebook.com/alice/", "twitter": "bob", "linkedin": "  ", "x": "carol"})
+	if p != nil {
+		t.Fatal(p)
+	}
+	want := map[string]any{"facebook": "https://www.facebook.com/alice", "x": "https://www.x.com/carol"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	for in, reason := range map[string]string{`{"myspace": "a"}`: roster.RSocialPlatform, `{"x": "a/b"}`: roster.RSocialUsername, `{"x": "https://x.com/a/b"}`: roster.RSocialUsername} {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(in), &m); err != nil {
+			t.Fatal(err)
+		}
+		if _, p := sch.Normalize(attr, m); p == nil || p.Reason != reason {
+			t.Errorf("%s: %+v, want reason %s", in, p, reason)
+		}
+	}
+	if _, p := sch.Normalize(attr, map[string]any{"x": strings.Repeat("a", 100)}); p == nil || p.Code != roster.PTooLong {
+		t.Errorf("a long link: %+v", p)
 	}
 }
