@@ -103,12 +103,18 @@ type proc struct {
 	url            string // of a server, once it listens
 }
 
-// startProc starts the binary; the process is killed, if still running, when the
-// test ends, and its output shown if the test failed.
+// startProc starts the roster binary; the process is killed, if still running, when
+// the test ends, and its output shown if the test failed.
 func startProc(t *testing.T, name string, env []string, args ...string) *proc {
 	t.Helper()
+	return startCmd(t, name, rosterBinary(t), env, args...)
+}
+
+// startCmd is startProc for any program.
+func startCmd(t *testing.T, name, bin string, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{name: name, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{})}
-	p.cmd = exec.Command(rosterBinary(t), args...)
+	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	if err := p.cmd.Start(); err != nil {
