@@ -55,7 +55,7 @@ func replicaEnv(db string, vars ...string) []string {
 	return procEnv(append([]string{"ROSTER_DB=" + db, "ROSTER_ADMIN_PASSWORD=" + replicaAdminPassword, "ROSTER_PG_MAX_CONNS=4"}, vars...)...)
 }
 
-// newAccount makes an account through a replica and returns its id.
+// newReplicaAccount makes an account through a replica and returns its id.
 func newReplicaAccount(t *testing.T, url string, admin []string, username, password string) int64 {
 	t.Helper()
 	body := fmt.Sprintf(`{"username":%q,"email":"%s@example.org","password":%q}`, username, username, password)
