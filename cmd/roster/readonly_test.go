@@ -111,7 +111,7 @@ func checkReadOnlyCLI(t *testing.T, te *testEnv, where string) {
 	t.Helper()
 	for _, args := range [][]string{
 		{"users", "list"}, {"users", "show", "alice"}, {"users", "export"}, {"keys", "list", "admin"}, {"projects", "list"},
-		{"projects", "members", "--project", "1"}, {"schema"}, {"backup", filepath.Join(t.TempDir(), "backup.db")}, {"migrate"},
+		{"projects", "members", "--project", "1"}, {"schema"}, {"backup", filepath.Join(t.TempDir(), "backup.db")}, {"migrate"}, {"check"},
 	} {
 		if code, _, errs := te.cli(t, "", args...); code != 0 {
 			t.Errorf("roster %s on a read-only store: exit %d, %q", strings.Join(args, " "), code, errs)

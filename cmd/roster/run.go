@@ -52,6 +52,7 @@ Usage:
   roster projects token --project ID --username U
   roster projects revoke-token --project ID --username U
   roster backup FILE
+  roster check
   roster schema [--default] [--markdown]
   roster policy show [NAME] [--json]
   roster policy set NAME (VALUE | --file FILE)
@@ -177,6 +178,8 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		return cmdProjects(ctx, e, rest)
 	case "backup":
 		return cmdBackup(ctx, e, rest)
+	case "check":
+		return cmdCheck(ctx, e, rest)
 	case "schema":
 		return cmdSchema(ctx, e, rest)
 	case "policy":

@@ -36,7 +36,7 @@ func storeCommands(t *testing.T) [][]string {
 		{"projects", "create", "--title", "T", "--forms", "f"}, {"projects", "list"}, {"projects", "members", "--project", "1"},
 		{"projects", "add-user", "--project", "1", "--username", "u"}, {"projects", "remove-user", "--project", "1", "--username", "u"},
 		{"projects", "token", "--project", "1", "--username", "u"}, {"projects", "revoke-token", "--project", "1", "--username", "u"},
-		{"migrate"},
+		{"migrate"}, {"check"},
 	}
 }
 
@@ -360,7 +360,7 @@ func TestEveryCommandExplainsItself(t *testing.T) {
 		"keys":     {"create", "list", "revoke"},
 		"projects": {"create", "list", "members", "add-user", "remove-user", "token", "revoke-token"},
 	}
-	cmds := [][]string{{"serve"}, {"init"}, {"backup"}, {"schema"}, {"migrate"}}
+	cmds := [][]string{{"serve"}, {"init"}, {"backup"}, {"schema"}, {"migrate"}, {"check"}}
 	for g, subs := range groups {
 		cmds = append(cmds, []string{g})
 		for _, s := range subs {

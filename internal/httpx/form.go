@@ -395,6 +395,12 @@ func (s *spool) Write(p []byte) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("spooling a form field: %w", err)
 		}
+		// Unlinked at once and read through the open handle: a process killed in the
+		// middle of an import leaves no file of it behind in $TMPDIR.
+		if err := os.Remove(f.Name()); err != nil {
+			f.Close()
+			return 0, fmt.Errorf("spooling a form field: %w", err)
+		}
 		s.file = f
 		if _, err := f.Write(s.mem.Bytes()); err != nil {
 			return 0, err
@@ -424,8 +430,7 @@ func (s *spool) close() error {
 	if s.file == nil {
 		return nil
 	}
-	name := s.file.Name()
-	return errors.Join(s.file.Close(), os.Remove(name))
+	return s.file.Close() // the file was unlinked when made
 }
 
 // IsBodyTooLarge reports whether err came from reading past a body limit.

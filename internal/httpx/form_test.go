@@ -72,6 +72,10 @@ func TestReadFormSpoolsToFile(t *testing.T) {
 	if f.Get("token") != "T" {
 		t.Fatalf("token after the data: %q", f.Get("token"))
 	}
+	// Read through its handle only: a process killed now leaves no file behind.
+	if fileExists(name) {
+		t.Fatal("the spool file has a name in the file system while in use")
+	}
 	f.Close()
 	if fileExists(name) {
 		t.Fatal("Close left the spool file behind")

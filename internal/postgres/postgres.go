@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -103,6 +105,7 @@ func open(ctx context.Context, db *sql.DB, opts Options, log *slog.Logger) (*sql
 		PlanEachTime: []any{pgx.QueryExecModeExec},
 		Retryable:    retryable,
 		Backup:       backup,
+		Check:        check,
 		Created:      created,
 		Where:        fmt.Sprintf("schema %q", schema.String),
 		// A standby can be promoted and a primary demoted while Roster runs: asked
@@ -195,4 +198,205 @@ func backup(ctx context.Context, src *sqlstore.DB, path string, progress func(st
 	}
 	defer dst.Close()
 	return sqlstore.CopyTables(ctx, src, dst, progress)
+}
+
+// check runs what PostgreSQL lets a non-superuser check of the store's schema: the
+// indexes Roster relies on exist and are usable, every constraint was validated, no row
+// lacks the parent its foreign key names, and no unique key is held twice when read
+// from the table itself. Rows can break the last two only where constraint triggers were
+// bypassed (a restore with --disable-triggers, session_replication_role = replica) or
+// an index build failed half-way (CREATE UNIQUE INDEX CONCURRENTLY leaves an invalid
+// index behind); the amcheck extension's bt_index_check, where a superuser installed
+// it, verifies the indexes' own structure beyond this (docs/operations.md).
+func check(ctx context.Context, tx *sql.Tx) ([]roster.CheckResult, error) {
+	var out []roster.CheckResult
+	for _, c := range []func(context.Context, *sql.Tx) (roster.CheckResult, error){checkIndexes, checkConstraints, checkForeignKeys, checkUniqueKeys} {
+		r, err := c(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// checkIndexes: every unique index and primary key the store relies on exists, and no
+// index of the schema is invalid, unready or being dropped.
+func checkIndexes(ctx context.Context, tx *sql.Tx) (roster.CheckResult, error) {
+	r := roster.CheckResult{Name: "postgres indexes"}
+	rows, err := tx.QueryContext(ctx, `SELECT c.relname, i.indisvalid AND i.indisready AND i.indislive
+		FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = current_schema()`)
+	if err != nil {
+		return r, err
+	}
+	defer rows.Close()
+	var f sqlstore.Findings
+	have := map[string]bool{}
+	for rows.Next() {
+		var name string
+		var usable bool
+		if err := rows.Scan(&name, &usable); err != nil {
+			return r, err
+		}
+		have[name] = true
+		if !usable {
+			f.Add("the index %s is not valid (a failed or unfinished CREATE INDEX CONCURRENTLY?): queries do not use it and, if unique, it may not hold", name)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return r, err
+	}
+	var want []string
+	for name := range constraintColumns {
+		want = append(want, name)
+	}
+	for _, t := range append([]string{"throttles", "store_locks"}, sqlstore.Tables...) {
+		want = append(want, t+"_pkey") // every table has a primary key
+	}
+	slices.Sort(want)
+	for _, name := range slices.Compact(want) {
+		if !have[name] {
+			f.Add("the index %s is missing: what it keeps unique is no longer enforced", name)
+		}
+	}
+	r.Detail = fmt.Sprintf("%d indexes", len(have))
+	r.Problems = f.Problems()
+	return r, nil
+}
+
+// checkConstraints: a constraint added NOT VALID holds only for rows written since.
+func checkConstraints(ctx context.Context, tx *sql.Tx) (roster.CheckResult, error) {
+	r := roster.CheckResult{Name: "postgres constraints"}
+	rows, err := tx.QueryContext(ctx, `SELECT c.conname, t.relname, c.convalidated FROM pg_constraint c
+		JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+		WHERE n.nspname = current_schema() ORDER BY t.relname, c.conname`)
+	if err != nil {
+		return r, err
+	}
+	defer rows.Close()
+	var f sqlstore.Findings
+	n := 0
+	for rows.Next() {
+		var name, table string
+		var valid bool
+		if err := rows.Scan(&name, &table, &valid); err != nil {
+			return r, err
+		}
+		n++
+		if !valid {
+			f.Add("the constraint %s on %s is NOT VALID: rows written before it was added were never checked", name, table)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return r, err
+	}
+	r.Detail = fmt.Sprintf("%d constraints", n)
+	r.Problems = f.Problems()
+	return r, nil
+}
+
+// checkForeignKeys reads each foreign key's rows and looks for their parents.
+func checkForeignKeys(ctx context.Context, tx *sql.Tx) (roster.CheckResult, error) {
+	r := roster.CheckResult{Name: "postgres foreign keys"}
+	type fk struct{ name, table, col, parent, pcol string }
+	rows, err := tx.QueryContext(ctx, `SELECT c.conname, t.relname, a.attname, p.relname, pa.attname FROM pg_constraint c
+		JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+		JOIN pg_class p ON p.oid = c.confrelid
+		JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+		JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = c.confkey[1]
+		WHERE c.contype = 'f' AND n.nspname = current_schema() AND cardinality(c.conkey) = 1
+		ORDER BY t.relname, c.conname`)
+	if err != nil {
+		return r, err
+	}
+	var fks []fk
+	for rows.Next() {
+		var k fk
+		if err := rows.Scan(&k.name, &k.table, &k.col, &k.parent, &k.pcol); err != nil {
+			rows.Close()
+			return r, err
+		}
+		fks = append(fks, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return r, err
+	}
+	var f sqlstore.Findings
+	for _, k := range fks {
+		id := func(s string) string { return pgx.Identifier{s}.Sanitize() }
+		var n int64
+		err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+id(k.table)+" c WHERE c."+id(k.col)+" IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "+
+			id(k.parent)+" p WHERE p."+id(k.pcol)+" = c."+id(k.col)+")").Scan(&n)
+		if err != nil {
+			return r, err
+		}
+		if n > 0 {
+			f.Add("%d rows of %s refer to a row of %s that does not exist (%s)", n, k.table, k.parent, k.name)
+		}
+	}
+	r.Detail = fmt.Sprintf("%d foreign keys", len(fks))
+	r.Problems = f.Problems()
+	return r, nil
+}
+
+// checkUniqueKeys reads each unique index's columns from the table, not the index, and
+// looks for a value held twice: what an invalid or damaged unique index lets through.
+func checkUniqueKeys(ctx context.Context, tx *sql.Tx) (roster.CheckResult, error) {
+	r := roster.CheckResult{Name: "postgres unique keys"}
+	rows, err := tx.QueryContext(ctx, `SELECT c.relname, t.relname,
+			string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord),
+			string_agg(quote_ident(a.attname) || ' IS NOT NULL', ' AND ' ORDER BY k.ord)
+		FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+		JOIN pg_namespace n ON n.oid = t.relnamespace
+		CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+		JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+		WHERE n.nspname = current_schema() AND i.indisunique AND i.indexprs IS NULL AND i.indpred IS NULL
+		GROUP BY c.relname, t.relname ORDER BY t.relname, c.relname`)
+	if err != nil {
+		return r, err
+	}
+	type key struct{ index, table, cols, notNull string }
+	var keys []key
+	for rows.Next() {
+		var k key
+		if err := rows.Scan(&k.index, &k.table, &k.cols, &k.notNull); err != nil {
+			rows.Close()
+			return r, err
+		}
+		keys = append(keys, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return r, err
+	}
+	// Read the tables, not the indexes under test. SET LOCAL lasts until the snapshot's
+	// end, so the planner's defaults come back for the checks that follow.
+	scans := []string{"enable_indexscan", "enable_indexonlyscan", "enable_bitmapscan"}
+	for _, s := range scans {
+		if _, err := tx.ExecContext(ctx, "SET LOCAL "+s+" = off"); err != nil {
+			return r, err
+		}
+	}
+	var f sqlstore.Findings
+	for _, k := range keys {
+		var n int64
+		err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM "+pgx.Identifier{k.table}.Sanitize()+" WHERE "+k.notNull+
+			" GROUP BY "+k.cols+" HAVING COUNT(*) > 1) d").Scan(&n)
+		if err != nil {
+			return r, err
+		}
+		if n > 0 {
+			f.Add("%d values of %s (%s) are held by more than one row of %s, against its unique index %s", n, strings.ReplaceAll(k.cols, `"`, ""), k.table, k.table, k.index)
+		}
+	}
+	for _, s := range scans {
+		if _, err := tx.ExecContext(ctx, "SET LOCAL "+s+" = on"); err != nil {
+			return r, err
+		}
+	}
+	r.Detail = fmt.Sprintf("%d unique indexes, read from their tables", len(keys))
+	r.Problems = f.Problems()
+	return r, nil
 }

@@ -284,6 +284,13 @@ type Store interface {
 	// Backup writes a consistent copy of the database to path, while the database stays
 	// in use. The copy is an SQLite database file that Roster can serve directly.
 	Backup(ctx context.Context, path string, progress func(table string, rows int64)) error
+	// Check verifies the store: the engine's own checks of its data and catalogue, then
+	// the invariants Roster keeps in every store (the bookkeeping rows, a gap-free audit
+	// sequence, an active system administrator, well-formed account rows, references
+	// the database does not enforce). It only reads, from one snapshot, so it runs beside
+	// a server and on a read-only store. What it finds is in the results; the error is
+	// for a check that could not run.
+	Check(ctx context.Context) ([]CheckResult, error)
 	// Kind is "sqlite" or "postgres".
 	Kind() string
 	Close() error

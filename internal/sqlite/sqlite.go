@@ -149,6 +149,7 @@ func open(ctx context.Context, abs string, access sqlstore.Access, log *slog.Log
 		MapError:              mapError,
 		Retryable:             retryable,
 		Backup:                backup,
+		Check:                 check,
 		Created:               created,
 		Where:                 abs,
 		ReadOnly:              func(context.Context) (bool, error) { return readOnly, nil },
@@ -347,6 +348,59 @@ func backup(ctx context.Context, db *sqlstore.DB, path string, progress func(str
 		progress("accounts", n)
 	}
 	return nil
+}
+
+// check runs SQLite's own checks of the file: integrity_check reads every page, index
+// and constraint (NOT NULL, CHECK) and reports what does not hold, such as an index
+// entry without its row after a torn write; foreign_key_check finds rows whose parent
+// is missing, which SQLite allows whenever foreign_keys was off for a connection.
+func check(ctx context.Context, tx *sql.Tx) ([]roster.CheckResult, error) {
+	integrity := roster.CheckResult{Name: "sqlite integrity_check", Detail: "every page, index and constraint"}
+	var f sqlstore.Findings
+	rows, err := tx.QueryContext(ctx, fmt.Sprintf("PRAGMA integrity_check(%d)", roster.MaxCheckProblems+1))
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var msg string
+		if err := rows.Scan(&msg); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		// One row per problem, or one of lines under a "*** in database main ***" head.
+		for _, line := range strings.Split(msg, "\n") {
+			if line != "ok" && line != "" && !strings.HasPrefix(line, "*** ") {
+				f.Add("%s", line)
+			}
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	integrity.Problems = f.Problems()
+
+	fk := roster.CheckResult{Name: "sqlite foreign_key_check", Detail: "every row's parent exists"}
+	f = sqlstore.Findings{}
+	rows, err = tx.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fkid int64
+		if err := rows.Scan(&table, &rowid, &parent, &fkid); err != nil {
+			return nil, err
+		}
+		f.Add("%s row %d refers to a row of %s that does not exist", table, rowid.Int64, parent)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	fk.Problems = f.Problems()
+	return []roster.CheckResult{integrity, fk}, nil
 }
 
 // OpenNew creates a store at path, which must not exist yet.

@@ -15,11 +15,7 @@ var Tables = []string{"accounts", "api_keys", "sessions", "login_devices", "grou
 // CopyTables copies every table of src into dst, replacing what dst held, reading src
 // from one snapshot so the copy is consistent while src stays in use.
 func CopyTables(ctx context.Context, src, dst *DB, progress func(table string, rows int64)) error {
-	opts := &sql.TxOptions{ReadOnly: true}
-	if src.Kind() == "postgres" {
-		opts.Isolation = sql.LevelRepeatableRead
-	}
-	stx, err := src.readDB.BeginTx(ctx, opts)
+	stx, err := src.readDB.BeginTx(ctx, src.snapshot())
 	if err != nil {
 		return fmt.Errorf("copy: %w", err)
 	}

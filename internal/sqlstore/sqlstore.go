@@ -59,6 +59,9 @@ type Engine struct {
 	Retryable func(err error) bool
 	// Backup writes a consistent copy of the database into an SQLite file at path.
 	Backup func(ctx context.Context, db *DB, path string, progress func(string, int64)) error
+	// Check runs the engine's own consistency checks in the snapshot tx (Store.Check):
+	// of the file for SQLite, of the catalogue and constraints for PostgreSQL.
+	Check func(ctx context.Context, tx *sql.Tx) ([]roster.CheckResult, error)
 	// Close releases what the engine opened besides the pools.
 	Close func() error
 	// Created: opening the store created it.

@@ -52,6 +52,7 @@ func RunTests(t *testing.T, newStore NewStore) {
 		{"InTxRollback", testInTxRollback},
 		{"WritesOnlyInTx", testWritesOnlyInTx},
 		{"Backup", testBackup},
+		{"Check", testCheck},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStore(t)
