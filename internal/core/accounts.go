@@ -159,6 +159,7 @@ type patchOptions struct {
 	creating  bool  // uuid and created may be given (sysadmins importing accounts)
 	merge     bool  // object attributes are merged as JSON merge patches (RFC 7396)
 	ifVersion int64 // apply only to this version of the account (0: any)
+	checkOnly bool  // decide and check only; write nothing
 }
 
 // applyPatch checks every key of patch for permission and validity, all at once, and
@@ -551,7 +552,7 @@ func (s *Service) UpdateAccount(ctx context.Context, ref roster.AccountRef, patc
 // w.IfVersion set, the change applies only to that version of the account (a client's
 // If-Match); another version is EPRECONDITION.
 func (s *Service) MergeAccount(ctx context.Context, ref roster.AccountRef, patch map[string]any, w roster.WriteOptions) (*roster.Record, error) {
-	return s.update(ctx, ref, patch, patchOptions{merge: true, ifVersion: w.IfVersion})
+	return s.update(ctx, ref, patch, patchOptions{merge: true, ifVersion: w.IfVersion, checkOnly: w.CheckOnly})
 }
 
 func (s *Service) update(ctx context.Context, ref roster.AccountRef, patch map[string]any, opt patchOptions) (*roster.Record, error) {
@@ -561,6 +562,16 @@ func (s *Service) update(ctx context.Context, ref roster.AccountRef, patch map[s
 	}
 	if err := checkRefText(ref); err != nil {
 		return nil, err
+	}
+	if opt.checkOnly {
+		return nil, s.underPolicy(ctx, func(p *policy) error {
+			a, err := s.loadForWrite(ctx, p, s.store, actor, ref)
+			if err != nil {
+				return err
+			}
+			_, err = s.applyPatch(p, actor, a, patch, opt)
+			return err
+		})
 	}
 	var hash string
 	var out *roster.Record

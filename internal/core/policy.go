@@ -60,6 +60,8 @@ var builtinSurfaces = map[string]roster.SurfacePolicy{
 	roster.ViaPYBOSSA: {Require: map[string]string{"admin_users": "sysadmin"}},
 	// Open edX's accounts API lets a user change only its own account.
 	roster.ViaOpenEdX: {OwnAccountOnly: true,
+		// Finding accounts by email or by id is for staff.
+		Require: map[string]string{"lookup": "staff"},
 		// Open edX's id is in the full view only (the account's own, and staff's).
 		Read: map[string]roster.Level{"id": roster.LevelSelf}},
 }

@@ -100,6 +100,8 @@ const (
 	// RLastSysadmin: an ECONFLICT because the change would leave no active system
 	// administrator.
 	RLastSysadmin = "last_sysadmin"
+	// RSameEmail: a problem of email, the address offered is the account's already.
+	RSameEmail = "same_email"
 	// RTokenRight: EFORBIDDEN, the member a project API token stands for lacks an API
 	// right the call needs; Subject names the right (api_export, api_import,
 	// record_delete). REDCap checks these before the call and answers 403.

@@ -16,6 +16,9 @@ type WriteOptions struct {
 	// IfVersion applies the change only if the account is still at this version (its
 	// Record.Version when the client read it; HTTP's If-Match). 0: whatever the version.
 	IfVersion int64
+	// CheckOnly decides and checks the change, and writes nothing: a surface that found
+	// faults of its own in a request asks for the core's too, to report them all at once.
+	CheckOnly bool
 }
 
 // Client says where a request comes from, for throttling and the audit log.

@@ -66,6 +66,11 @@ func redcap(content, action string, fields map[string]string, cells string) row 
 	return row{surface: "redcap", route: "/api/{$}", op: op, method: "POST", path: "/api/", form: form, cells: cells}
 }
 
+// openedx is a row of the Open edX dialect; route is the pattern the path reaches.
+func openedx(method, route, path, body, cells string) row {
+	return row{surface: "openedx", route: route, method: method, path: path, body: body, cells: cells}
+}
+
 // pybossa is a row of the PYBOSSA dialect; route is the pattern the path reaches,
 // which names no method for add and del (another method gets PYBOSSA's 405).
 func pybossa(method, route, path, body, cells string) row {
@@ -308,6 +313,20 @@ var matrix = []row{
 	pybossa("POST", "POST /account/signin", "/account/signin", `{"email": "alice", "password": "pw-alice-7q-secret"}`, "400 400 400 400 400 400 400 400 400 400 400 400"),
 	pybossa("GET", "GET /account/signout", "/account/signout", "", "200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/-"),
 	pybossa("POST", "POST /account/signout", "/account/signout", "", "200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/-"),
+
+	// Open edX's accounts API: for signed-in callers; each account as the core shows it to
+	// the caller (the fixture's accounts are private: others see the username), and no
+	// one changes another's account, system administrators included.
+	openedx("GET", "/api/user/v1/me", "/api/user/v1/me", "", refused+" 200/- 200/- 200/- 200/- 200/- 200/- 200/-"),
+	openedx("GET", "/api/user/v1/accounts", "/api/user/v1/accounts", "", refused+" 200/own+ 200/own+ 200/own+ 200/own+ 200/own+ 200/own+ 200/own+"),
+	openedx("GET", "/api/user/v1/accounts/{$}", "/api/user/v1/accounts/?username=sam,nick", "", refused+" 200/all+ 200/all+ 200/- 200/all+ 200/all+ 200/- 200/all+"),
+	openedx("GET", "/api/user/v1/accounts", "/api/user/v1/accounts?email=em-sam-7q@example.org", "", refused+" 403 403 403 200/all+ 200/all+ 403 403"),
+	openedx("GET", "/api/user/v1/accounts/{username}", "/api/user/v1/accounts/sam", "", refused+" 200/all+ 200/all+ 200/- 200/all+ 200/all+ 200/- 200/-"),
+	openedx("GET", "/api/user/v1/accounts/{username}/{$}", "/api/user/v1/accounts/{me}/", "", refused+" 200/own+ 200/own+ 200/own+ 200/own+ 200/own+ 200/own+ 200/own+"),
+	openedx("PATCH", "/api/user/v1/accounts/{username}", "/api/user/v1/accounts/{me}", `{"bio": "cell {n}"}`, refused+" 403 200/own+ 200/own+ 200/own+ 200/own+ 200/own+ 200/own+"),
+	openedx("PATCH", "/api/user/v1/accounts/{username}", "/api/user/v1/accounts/sam", `{"bio": "cell {n}"}`, refused+" 404 404 404 403 403 404 404"),
+	openedx("PUT", "/api/user/v1/accounts/{username}", "/api/user/v1/accounts/sam", `{}`, "405 405 405 405 405 405 405 405 405 405 405 405"),
+	openedx("GET", "/api/user/v1/", "/api/user/v1/nothing", "", "404 404 404 404 404 404 404 404 404 404 404 404"),
 
 	// REDCap: a token acts as its member in its project, with its project rights;
 	// Roster's staff and system administrators hold nothing more there.

@@ -366,6 +366,12 @@ func (f *fixture) send(t *testing.T, r row, c *cell, vars map[string]string) tes
 			}
 		}
 		return f.e.Do(t, r.method, path, form.Encode(), "Content-Type", "application/x-www-form-urlencoded")
+	case "openedx":
+		h := []string{"Content-Type", "application/merge-patch+json"}
+		if k := f.credential(c.column); k != "" {
+			h = append(h, "Authorization", "Bearer "+k)
+		}
+		return f.e.Do(t, r.method, path, fill(r.body), h...)
 	case "pybossa":
 		// JSON mode; the key raw in Authorization, as PYBOSSA reads it.
 		h := []string{"Content-Type", "application/json"}

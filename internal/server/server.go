@@ -20,6 +20,7 @@ import (
 	"github.com/rosterhq/roster/internal/authn"
 	"github.com/rosterhq/roster/internal/core"
 	"github.com/rosterhq/roster/internal/dialect/ckan"
+	"github.com/rosterhq/roster/internal/dialect/openedx"
 	"github.com/rosterhq/roster/internal/dialect/pybossa"
 	"github.com/rosterhq/roster/internal/dialect/redcap"
 	"github.com/rosterhq/roster/internal/httpx"
@@ -91,6 +92,7 @@ func New(c Config) *Handler {
 	ckan.New(c.Core, auth, c.Log, c.CKAN).Register(rt)
 	redcap.New(c.Projects, auth, c.Log, redcap.Options{MaxImportBytes: c.ImportLimit}).Register(rt)
 	pybossa.New(c.Core, auth, pages, c.Log, pybossa.Options{SecureCookies: c.API.SecureCookies}).Register(rt)
+	openedx.New(c.Core, auth, c.Log).Register(rt)
 
 	var h http.Handler = rt
 	h = metrics.NewHTTP(c.Registry).Middleware(h)

@@ -73,6 +73,18 @@ func rows(key, token string) map[string]map[string]probe {
 			"bad credential": {method: "GET", path: "/admin/users?response_format=json&api_key=rk_not-a-key", status: 302,
 				format: redirectTo("/account/signin?next=%2Fadmin%2Fusers%3Fresponse_format%3Djson")},
 		},
+		"openedx": {
+			"body over the limit": {method: "PATCH", path: "/api/user/v1/accounts/root", body: big(bodyLimit),
+				header: []string{"Authorization", "Bearer " + key, "Content-Type", "application/merge-patch+json"}, status: 413,
+				format: drfDetail(fmt.Sprintf("The request body is larger than %d bytes.", bodyLimit))},
+			"headers over the limit": {method: "GET", path: "/api/user/v1/me", header: append([]string{"Authorization", "Bearer " + key}, huge...),
+				status: 431, format: drfDetail("The request's URL and headers are larger than 65536 bytes.")},
+			"malformed body": {method: "PATCH", path: "/api/user/v1/accounts/root", body: `{"bio": `,
+				header: []string{"Authorization", "Bearer " + key, "Content-Type", "application/merge-patch+json"}, status: 400,
+				format: drfDetail("JSON parse error - The request body is not valid JSON: unexpected EOF.")},
+			"bad credential": {method: "GET", path: "/api/user/v1/me", header: []string{"Authorization", "Bearer rk_not-a-key"}, status: 401,
+				format: exactJSON(`{"error_code":"token_nonexistent","developer_message":"The provided access token does not match any valid tokens."}`)},
+		},
 		"redcap": {
 			"body over the limit": {method: "POST", path: "/api/?returnFormat=json", body: "token=" + token + "&content=user&format=json&data=" + big(importLimit),
 				header: []string{"Content-Type", "application/x-www-form-urlencoded"}, status: 413, format: redcapJSON("The request body is larger than 262144 bytes.")},
@@ -221,6 +233,20 @@ func redirectTo(location string) func(*testing.T, testkit.Reply) {
 	return func(t *testing.T, r testkit.Reply) {
 		if got := r.Header.Get("Location"); got != location {
 			t.Fatalf("Location %q, want %q", got, location)
+		}
+	}
+}
+
+// drfDetail is Django REST framework's {"detail": "…"}.
+func drfDetail(detail string) func(*testing.T, testkit.Reply) {
+	b, _ := json.Marshal(map[string]string{"detail": detail})
+	return exactJSON(string(b))
+}
+
+func exactJSON(body string) func(*testing.T, testkit.Reply) {
+	return func(t *testing.T, r testkit.Reply) {
+		if r.Body != body || r.Header.Get("Content-Type") != "application/json" {
+			t.Fatalf("not the JSON %s: %s (%s)", body, r.Body, r.Header.Get("Content-Type"))
 		}
 	}
 }
