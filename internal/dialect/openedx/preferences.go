@@ -3,8 +3,8 @@ package openedx
 import (
 	"bytes"
 	"context"
-	"io"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"regexp"
