@@ -80,7 +80,21 @@ func newRecordReader(format string, r io.Reader) (recordReader, error) {
 	return newXMLReader(r), nil
 }
 
+// Nesting limits, as REDCap's parsers have them: PHP's json_decode refuses lists and
+// objects nested deeper than 512, libxml2 elements deeper than 256. The readers recurse
+// per level, so without a limit a few megabytes of "[" or "<a>" exhaust the goroutine's
+// stack, which Go cannot recover from: the whole server would exit.
+const (
+	maxJSONDepth = 512
+	maxXMLDepth  = 256
+)
+
+var errJSONDepth = errors.New("nested too deeply")
+
 func jsonDataError(err error) error {
+	if errors.Is(err, errJSONDepth) {
+		return badRequest("The data being imported is not formatted correctly. PHP error from JSON decoder: Maximum stack depth exceeded. The JSON must be in an array, as in [{ ... }].")
+	}
 	if errors.Is(err, errInvalidUTF8) {
 		return badRequest("The data being imported is not formatted correctly. PHP error from JSON decoder: Malformed UTF-8 characters, possibly incorrectly encoded. The JSON must be in an array, as in [{ ... }].")
 	}
@@ -125,15 +139,16 @@ func (j *jsonReader) next() (record, error) {
 	if err != nil || t != json.Delim('{') {
 		return nil, jsonDataError(err)
 	}
-	rec, err := j.object()
+	rec, err := j.object(2)
 	if err != nil {
 		return nil, jsonDataError(err)
 	}
 	return rec, nil
 }
 
-// object reads an object's members after its opening brace, keeping their order.
-func (j *jsonReader) object() (record, error) {
+// object reads an object's members after its opening brace, keeping their order. depth
+// is the object's own: the list of records is 1.
+func (j *jsonReader) object(depth int) (record, error) {
 	var rec record
 	for j.d.More() {
 		t, err := j.d.Token()
@@ -144,7 +159,7 @@ func (j *jsonReader) object() (record, error) {
 		if !ok {
 			return nil, errors.New("key")
 		}
-		f, err := j.value()
+		f, err := j.value(depth + 1)
 		if err != nil {
 			return nil, err
 		}
@@ -155,20 +170,24 @@ func (j *jsonReader) object() (record, error) {
 	return rec, err
 }
 
-// value reads one value. Scalars become text as PHP would read them (true is 1);
-// objects and lists are nested, a list's items keyed by position.
-func (j *jsonReader) value() (field, error) {
+// value reads one value, a list or object being at depth. Scalars become text as PHP
+// would read them (true is 1); objects and lists are nested, a list's items keyed by
+// position.
+func (j *jsonReader) value(depth int) (field, error) {
 	t, err := j.d.Token()
 	if err != nil {
 		return field{}, err
 	}
 	switch t := t.(type) {
 	case json.Delim:
+		if depth > maxJSONDepth {
+			return field{}, errJSONDepth
+		}
 		var f field
 		var b strings.Builder
 		switch t {
 		case '{':
-			rec, err := j.object()
+			rec, err := j.object(depth)
 			if err != nil {
 				return field{}, err
 			}
@@ -188,7 +207,7 @@ func (j *jsonReader) value() (field, error) {
 			f.isList = true
 			b.WriteByte('[')
 			for j.d.More() {
-				item, err := j.value()
+				item, err := j.value(depth + 1)
 				if err != nil {
 					return field{}, err
 				}
@@ -341,7 +360,7 @@ func (x *xmlReader) next() (record, error) {
 				x.root = true
 				continue
 			}
-			rec, err := x.element()
+			rec, err := x.element(2)
 			if err != nil {
 				return nil, xmlDataError(err)
 			}
@@ -356,9 +375,9 @@ func (x *xmlReader) next() (record, error) {
 	}
 }
 
-// element reads the children of an element whose start was just read: each a key
-// holding text, or (forms) elements.
-func (x *xmlReader) element() (record, error) {
+// element reads the children of an element whose start was just read, at depth (the
+// root is 1): each a key holding text, or (forms) elements.
+func (x *xmlReader) element(depth int) (record, error) {
 	rec := record{}
 	for {
 		t, err := x.d.Token()
@@ -367,7 +386,7 @@ func (x *xmlReader) element() (record, error) {
 		}
 		switch t := t.(type) {
 		case xml.StartElement:
-			f, err := x.key(t)
+			f, err := x.key(t, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -378,9 +397,13 @@ func (x *xmlReader) element() (record, error) {
 	}
 }
 
-// key reads an element whose start was just read: its text, or its child elements
-// (nested, their markup kept as sent for messages).
-func (x *xmlReader) key(start xml.StartElement) (field, error) {
+// key reads an element at depth whose start was just read: its text, or its child
+// elements (nested, their markup kept as sent for messages).
+func (x *xmlReader) key(start xml.StartElement, depth int) (field, error) {
+	if depth > maxXMLDepth {
+		line, _ := x.d.InputPos()
+		return field{}, &xml.SyntaxError{Line: line, Msg: fmt.Sprintf("elements nested deeper than %d", maxXMLDepth)}
+	}
 	f := field{key: start.Name.Local}
 	var text, shown strings.Builder
 	for {
@@ -392,7 +415,7 @@ func (x *xmlReader) key(start xml.StartElement) (field, error) {
 		case xml.CharData:
 			text.Write(t)
 		case xml.StartElement:
-			sub, err := x.key(t)
+			sub, err := x.key(t, depth+1)
 			if err != nil {
 				return field{}, err
 			}
