@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -26,32 +27,77 @@ type field struct {
 	nested []field
 	isMap  bool // nested: a JSON object or list, or XML child elements
 	isList bool // a JSON list
+	isXML  bool // nested XML elements, shown as markup
 	typed  bool // a JSON number or boolean, not text
 	null   bool // JSON's null
-	// shown is the value as sent, for messages, when value does not say it: nested
-	// values, numbers and booleans.
+	// shown is a number's or boolean's text as sent, for messages.
 	shown string
 }
 
-// sent is the field's value as the client sent it.
+// sent is the field's value as the client sent it. A nested value is written out only
+// when a message asks for it: writing each level's text as it was read copied every
+// inner level again at each level above it, time and memory quadratic in the depth.
 func (f *field) sent() string {
-	if f.shown != "" {
+	switch {
+	case f.isMap:
+		var b strings.Builder
+		f.writeNested(&b)
+		return b.String()
+	case f.shown != "":
 		return f.shown
 	}
 	return f.value
 }
 
-// jsonText is a JSON value as it was sent, to show it inside the list or object that
-// holds it.
-func (f *field) jsonText() string {
+// writeNested writes a nested value as it was sent: XML child elements as markup, a
+// JSON object or list as JSON.
+func (f *field) writeNested(b *strings.Builder) {
+	if f.isXML {
+		for i := range f.nested {
+			n := &f.nested[i]
+			b.WriteString("<" + n.key + ">")
+			if n.isMap {
+				n.writeNested(b)
+			} else {
+				b.WriteString(n.value)
+			}
+			b.WriteString("</" + n.key + ">")
+		}
+		return
+	}
+	open, end := byte('{'), byte('}')
+	if f.isList {
+		open, end = '[', ']'
+	}
+	b.WriteByte(open)
+	for i := range f.nested {
+		n := &f.nested[i]
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if !f.isList {
+			k, _ := json.Marshal(n.key)
+			b.Write(k)
+			b.WriteByte(':')
+		}
+		n.writeJSON(b)
+	}
+	b.WriteByte(end)
+}
+
+// writeJSON writes a JSON value as it was sent, inside the list or object that holds it.
+func (f *field) writeJSON(b *strings.Builder) {
 	switch {
 	case f.null:
-		return "null"
-	case f.isMap || f.typed:
-		return f.shown
+		b.WriteString("null")
+	case f.isMap:
+		f.writeNested(b)
+	case f.typed:
+		b.WriteString(f.shown)
+	default:
+		q, _ := json.Marshal(f.value)
+		b.Write(q)
 	}
-	q, _ := json.Marshal(f.value)
-	return string(q)
 }
 
 type record []field
@@ -184,7 +230,6 @@ func (j *jsonReader) value(depth int) (field, error) {
 			return field{}, errJSONDepth
 		}
 		var f field
-		var b strings.Builder
 		switch t {
 		case '{':
 			rec, err := j.object(depth)
@@ -192,43 +237,26 @@ func (j *jsonReader) value(depth int) (field, error) {
 				return field{}, err
 			}
 			f.nested = rec
-			b.WriteByte('{')
-			for i, n := range rec {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				k, _ := json.Marshal(n.key)
-				b.Write(k)
-				b.WriteByte(':')
-				b.WriteString(n.jsonText())
-			}
-			b.WriteByte('}')
 		case '[': // PHP writes an empty map as []
 			f.isList = true
-			b.WriteByte('[')
 			for j.d.More() {
 				item, err := j.value(depth + 1)
 				if err != nil {
 					return field{}, err
 				}
-				if len(f.nested) > 0 {
-					b.WriteByte(',')
-				}
-				b.WriteString(item.jsonText())
-				item.key = fmt.Sprint(len(f.nested))
+				item.key = strconv.Itoa(len(f.nested))
 				f.nested = append(f.nested, item)
 			}
 			if _, err := j.d.Token(); err != nil { // ]
 				return field{}, err
 			}
-			b.WriteByte(']')
 		default:
 			return field{}, errors.New("delimiter")
 		}
 		if f.nested == nil {
 			f.nested = []field{}
 		}
-		f.isMap, f.shown = true, b.String()
+		f.isMap = true
 		return f, nil
 	case json.Number:
 		return field{value: t.String(), typed: true, shown: t.String()}, nil
@@ -405,7 +433,7 @@ func (x *xmlReader) key(start xml.StartElement, depth int) (field, error) {
 		return field{}, &xml.SyntaxError{Line: line, Msg: fmt.Sprintf("elements nested deeper than %d", maxXMLDepth)}
 	}
 	f := field{key: start.Name.Local}
-	var text, shown strings.Builder
+	var text strings.Builder
 	for {
 		t, err := x.d.Token()
 		if err != nil {
@@ -413,19 +441,18 @@ func (x *xmlReader) key(start xml.StartElement, depth int) (field, error) {
 		}
 		switch t := t.(type) {
 		case xml.CharData:
-			text.Write(t)
+			if !f.isMap {
+				text.Write(t)
+			}
 		case xml.StartElement:
 			sub, err := x.key(t, depth+1)
 			if err != nil {
 				return field{}, err
 			}
-			f.nested, f.isMap = append(f.nested, sub), true
-			shown.WriteString("<" + sub.key + ">" + sub.sent() + "</" + sub.key + ">")
+			f.nested, f.isMap, f.isXML = append(f.nested, sub), true, true
 		case xml.EndElement:
 			if !f.isMap {
 				f.value = text.String()
-			} else {
-				f.shown = shown.String()
 			}
 			return f, nil
 		}

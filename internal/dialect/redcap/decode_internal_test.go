@@ -2,6 +2,7 @@ package redcap
 
 import (
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -61,6 +62,39 @@ func TestDeepNesting(t *testing.T) {
 			if roster.ErrorCode(err) != roster.EINVALID || roster.AsError(err).Message != c.message {
 				t.Fatalf("%s nested too deeply (%d bytes): %v", c.format, len(data), err)
 			}
+		}
+	}
+}
+
+// TestNestedValuesCostLinearTime: reading nested data and converting its records costs
+// memory in proportion to its size, whatever its depth. Before, each level's text was
+// written out as it was read, copying every inner level again at each level above it: a
+// megabyte of JSON nested 500 levels deep allocated 300 MB and held most of it for the
+// record's life; an import's data may be hundreds of megabytes.
+func TestNestedValuesCostLinearTime(t *testing.T) {
+	for _, c := range []struct{ format, data string }{
+		{"json", `[{"username":"sam","forms":[` + strings.Repeat(strings.Repeat("[", 500)+strings.Repeat("]", 500)+",", 1000) + `1]}]`},
+		{"xml", "<users><item><username>sam</username><forms>" + strings.Repeat(strings.Repeat("<a>", 250)+strings.Repeat("</a>", 250), 600) + "</forms></item></users>"},
+	} {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		recs, err := readAll(c.format, c.data)
+		if err != nil || len(recs) != 1 {
+			t.Fatalf("%s: %d records, %v", c.format, len(recs), err)
+		}
+		row := memberRow(recs[0])
+		runtime.ReadMemStats(&after)
+		// The values are still shown whole: forms, a list, is the wrong shape in JSON;
+		// each form's rights, nested elements, in XML.
+		switch {
+		case c.format == "json" && (len(row.Malformed) != 1 || row.Fields["forms"] != c.data[len(`[{"username":"sam","forms":`):len(c.data)-2]):
+			t.Fatalf("json: malformed %v, forms shown in %d bytes", row.Malformed, len(row.Fields["forms"]))
+		case c.format == "xml" && (len(row.Forms) != 600 || !row.Forms[0].Malformed || row.Forms[0].Value != strings.Repeat("<a>", 249)+strings.Repeat("</a>", 249)):
+			t.Fatalf("xml: %d form rights, the first %.40q", len(row.Forms), row.Forms[0].Value)
+		}
+		if n, limit := after.TotalAlloc-before.TotalAlloc, uint64(64*len(c.data)); n > limit {
+			t.Fatalf("%s: reading %d bytes allocated %d, more than %d", c.format, len(c.data), n, limit)
 		}
 	}
 }
