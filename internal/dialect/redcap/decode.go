@@ -13,6 +13,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/roster"
 )
 
@@ -117,13 +118,82 @@ type recordReader interface {
 }
 
 func newRecordReader(format string, r io.Reader) (recordReader, error) {
+	b := &recordBudget{r: r}
+	b.reset()
+	var rd recordReader
 	switch format {
 	case "json":
-		return newJSONReader(r)
+		jr, err := newJSONReader(b)
+		if err != nil {
+			return nil, b.refusal(err)
+		}
+		rd = jr
 	case "csv":
-		return newCSVReader(r), nil
+		rd = newCSVReader(b)
+	default:
+		rd = newXMLReader(b)
 	}
-	return newXMLReader(r), nil
+	return &budgeted{rd: rd, b: b}, nil
+}
+
+// MaxRecordBytes bounds one record of an import's data (a user, role, DAG or mapping,
+// or CSV's header), as sent. Data is read a record at a time so that its size does not
+// matter, but a record is held whole, as a tree of its values, several times its size:
+// without a bound, one record could be the whole import. Real records are a few
+// kilobytes; this is the form reader's bound on every field but data.
+const MaxRecordBytes = httpx.MaxFieldBytes
+
+// recordSlack is what the readers may have read ahead of the record they are in.
+const recordSlack = 64 << 10
+
+var errRecordTooLarge = errors.New("a record of the data is too large")
+
+// recordBudget stops the data's reading once one record has read more than
+// MaxRecordBytes of it, wherever the parser is.
+type recordBudget struct {
+	r        io.Reader
+	left     int
+	exceeded bool
+}
+
+func (b *recordBudget) reset() { b.left = MaxRecordBytes + recordSlack }
+
+func (b *recordBudget) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		b.exceeded = true
+		return 0, errRecordTooLarge
+	}
+	if len(p) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= n
+	return n, err
+}
+
+// refusal is err, or the budget's refusal when the budget stopped the parser: a parser
+// may word a failed read as a syntax error.
+func (b *recordBudget) refusal(err error) error {
+	if b.exceeded {
+		return &roster.Error{Code: roster.ETOOLARGE,
+			Message: fmt.Sprintf("A record of the data is larger than %d bytes, more than this server accepts.", MaxRecordBytes)}
+	}
+	return err
+}
+
+// budgeted gives each record a fresh budget.
+type budgeted struct {
+	rd recordReader
+	b  *recordBudget
+}
+
+func (r *budgeted) next() (record, error) {
+	r.b.reset()
+	rec, err := r.rd.next()
+	if err != nil && err != io.EOF {
+		return nil, r.b.refusal(err)
+	}
+	return rec, err
 }
 
 // Nesting limits, as REDCap's parsers have them: PHP's json_decode refuses lists and

@@ -98,3 +98,29 @@ func TestNestedValuesCostLinearTime(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordSizeBound: one record of data may hold at most MaxRecordBytes, in every
+// format; the records before it, and records of any number, are read. Before, a record
+// was bounded only by the import limit (512 MiB by default) and held whole, as a tree
+// of its values many times its size: {"forms":[1,1,…]} of 20 MB held 1.1 GB (and
+// allocated 5.9 GB) while it was read.
+func TestRecordSizeBound(t *testing.T) {
+	big := MaxRecordBytes + 2*recordSlack
+	for _, c := range []struct{ format, ok, tooLarge string }{
+		{"json", `[` + strings.Repeat(`{"username":"u","bio":"`+strings.Repeat("x", 1000)+`"},`, 3000) + `{}]`,
+			`[{"username":"a"},{"forms":[` + strings.Repeat("1,", big/2) + `1]}]`},
+		{"csv", "username,bio\n" + strings.Repeat("u,"+strings.Repeat("x", 1000)+"\n", 3000),
+			"username,bio\na,b\nc,\"" + strings.Repeat("x\n", big/2) + "\"\n"},
+		{"xml", "<users>" + strings.Repeat("<item><username>u</username><bio>"+strings.Repeat("x", 1000)+"</bio></item>", 3000) + "</users>",
+			"<users><item><username>a</username></item><item><forms>" + strings.Repeat("<f>1</f>", big/8) + "</forms></item></users>"},
+	} {
+		if recs, err := readAll(c.format, c.ok); err != nil || len(recs) < 3000 {
+			t.Fatalf("%s: %d small records (%d bytes in all): %d read, %v", c.format, 3000, len(c.ok), len(recs), err)
+		}
+		recs, err := readAll(c.format, c.tooLarge)
+		if roster.ErrorCode(err) != roster.ETOOLARGE || len(recs) != 1 ||
+			roster.AsError(err).Message != "A record of the data is larger than 1048576 bytes, more than this server accepts." {
+			t.Fatalf("%s: a record of %d bytes: %d records before it, %v", c.format, big, len(recs), err)
+		}
+	}
+}
