@@ -263,9 +263,9 @@ func readJSON(r io.Reader) iter.Seq2[roster.ImportRow, error] {
 		lc := &lineCounter{r: r}
 		dec := json.NewDecoder(bufio.NewReaderSize(lc, 64<<10))
 		// A leading [ means an array; otherwise the stream is a sequence of objects.
-		first, err := firstNonSpace(dec)
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
+		first, ok := firstNonSpace(dec)
+		if !ok { // the end of a blank file, or a read that failed
+			if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 				yield(roster.ImportRow{}, err)
 			}
 			return
@@ -303,26 +303,24 @@ func readJSON(r io.Reader) iter.Seq2[roster.ImportRow, error] {
 			if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 				yield(roster.ImportRow{}, fmt.Errorf("line %d: unexpected data after the closing ]", lc.line(dec.InputOffset())))
 			}
+			return
+		}
+		// More stops at a ] or } as if the objects had ended; only the end of the file
+		// ends them.
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+			yield(roster.ImportRow{}, fmt.Errorf("line %d: %w", lc.line(dec.InputOffset()), err))
 		}
 	}
 }
 
-// firstNonSpace peeks at the first significant byte of the stream.
-func firstNonSpace(dec *json.Decoder) (byte, error) {
-	rd := dec.Buffered()
-	buf := make([]byte, 1)
-	for {
-		n, err := rd.Read(buf)
-		if n == 1 && !strings.ContainsRune(" \t\r\n", rune(buf[0])) {
-			return buf[0], nil
-		}
-		if err != nil {
-			// Nothing buffered yet: let the decoder fill its buffer with a More call.
-			if dec.More() {
-				rd = dec.Buffered()
-				continue
-			}
-			return 0, io.EOF
-		}
+// firstNonSpace peeks at the first significant byte of the stream, if there is one.
+func firstNonSpace(dec *json.Decoder) (byte, bool) {
+	// More reads past spaces to the next byte and leaves it buffered, a ] or } too
+	// (for which it reports that nothing more follows).
+	dec.More()
+	var b [1]byte
+	if n, _ := dec.Buffered().Read(b[:]); n == 1 {
+		return b[0], true
 	}
+	return 0, false
 }

@@ -42,7 +42,9 @@ func TestReadJSONLines(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"[1]", "[{\"a\":1},", "{\"a\":", "[{}]x"} {
+	// A ] or } where an object or the end belongs was read as the end of the file (found
+	// by FuzzReadJSON): "]" imported nothing and succeeded, '{"a":1}]' one account.
+	for _, bad := range []string{"[1]", "[{\"a\":1},", "{\"a\":", "[{}]x", "]", " }\n", "{\"username\": \"a\"}\n]", "{}}"} {
 		if _, err := rows(t, accountfile.JSON, bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
