@@ -236,10 +236,13 @@ func readCSV(r io.Reader) iter.Seq2[roster.ImportRow, error] {
 }
 
 // lineCounter remembers where the newlines of a stream are, to turn offsets into lines.
+// It is asked about offsets that never go back, so it forgets the newlines before the
+// last one asked about: it holds those of the decoder's read-ahead, not of the file.
 type lineCounter struct {
 	r        io.Reader
 	offset   int64
-	newlines []int64
+	newlines []int64 // after the last offset asked about
+	before   int     // newlines forgotten
 }
 
 func (l *lineCounter) Read(p []byte) (int, error) {
@@ -254,7 +257,10 @@ func (l *lineCounter) Read(p []byte) (int, error) {
 }
 
 func (l *lineCounter) line(offset int64) int {
-	return 1 + sort.Search(len(l.newlines), func(i int) bool { return l.newlines[i] >= offset })
+	i := sort.Search(len(l.newlines), func(i int) bool { return l.newlines[i] >= offset })
+	l.before += i
+	l.newlines = append(l.newlines[:0], l.newlines[i:]...)
+	return 1 + l.before
 }
 
 // readJSON reads an array of objects, or objects one after another (JSON Lines).
