@@ -89,3 +89,29 @@ func jsonOf(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// FuzzLoadSchema feeds schema extensions (the operator's --schema file, and PUT
+// /v1/policy/schema from a system administrator) to LoadSchema. No input may panic; a
+// refusal is an error, and an accepted extension gives a schema that can be written out
+// and that checks values of every kind for each of its attributes without panicking.
+func FuzzLoadSchema(f *testing.F) {
+	values := []any{nil, "", "x", " 2025-01-31T00:00:00Z ", "12", "true", "[\"a\"]", `{"a":1}`, json.Number("7"), true,
+		[]any{"a", "b"}, map[string]any{"k": "v"}, []string{"FR"}}
+	f.Fuzz(func(t *testing.T, ext []byte) {
+		sch, err := roster.LoadSchema(ext)
+		if err != nil {
+			return
+		}
+		if _, err := json.Marshal(sch); err != nil {
+			t.Fatalf("an accepted schema cannot be written out: %v", err)
+		}
+		for _, a := range sch.Attrs() {
+			if sch.Attr(a.Name) != a {
+				t.Fatalf("attribute %q is not found by its name", a.Name)
+			}
+			for _, v := range values {
+				sch.Normalize(a, v)
+			}
+		}
+	})
+}
