@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"encoding/base64"
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -150,18 +152,24 @@ func headerByte(r rune) rune {
 // FuzzAPIListQuery sends any query string to GET /v1/users (filters ATTR.LOOKUP=V and the
 // names that stand for filters, q, state, sort, cursor, limit, offset, total, view) and
 // GET /v1/audit (after, actor, target, since, until, limit, target_type, action), from
-// each kind of caller. No input may get a 500, and a list writes nothing.
+// each kind of caller. A cursor is the store's JSON in base64, which mutations of the
+// query would seldom hit; cursor, when given, is that JSON, encoded and added. No input
+// may get a 500, and a list writes nothing.
 func FuzzAPIListQuery(f *testing.F) {
 	fx := newFuzzFixture(f)
-	f.Fuzz(func(t *testing.T, who uint8, audit bool, query string) {
+	f.Fuzz(func(t *testing.T, who uint8, audit bool, query string, cursor []byte) {
 		path := "/v1/users?"
 		if audit {
 			path = "/v1/audit?"
 		}
+		path += queryText(query)
+		if len(cursor) > 0 {
+			path += "&cursor=" + base64.RawURLEncoding.EncodeToString(cursor)
+		}
 		name, auth := fx.caller(who)
-		r := fx.e.Do(t, "GET", path+queryText(query), "", auth...)
-		if fx.watch.check(t, fx.e, name+" GET "+path+queryText(query), r.Status, r.Body) {
-			t.Fatalf("GET %s%s (%d) wrote to the store", path, queryText(query), r.Status)
+		r := fx.e.Do(t, "GET", path, "", auth...)
+		if fx.watch.check(t, fx.e, name+" GET "+path, r.Status, r.Body) {
+			t.Fatalf("GET %s (%d) wrote to the store", path, r.Status)
 		}
 		if r.Status == 200 && !audit {
 			// The next page's link is the server's own: following it must work too.
@@ -212,4 +220,55 @@ func FuzzAPIBody(f *testing.F) {
 		path := strings.ReplaceAll(rt.pattern, "{ref}", url.PathEscape(ref))
 		fx.do(t, who, rt.method, path, string(body), "Content-Type", "application/json")
 	})
+}
+
+// credentialPaths are where a forged credential is tried: what /v1 shows only to the
+// signed in, a CKAN action that shows the caller's own account, and a /v1 change.
+var credentialPaths = []struct{ method, path, body string }{
+	{"GET", "/v1/me", ""},
+	{"POST", "/api/3/action/user_show", "{}"},
+	{"PATCH", "/v1/me", `{"bio": "forged"}`},
+}
+
+// FuzzCredentials forges credentials: any Authorization, CKAN and EDX key headers,
+// session and device cookies and CSRF token, none of them issued by Roster (the
+// fixture's keys are random; the fuzzer cannot know them). The authenticator parses them
+// all: no input may get a 500, a forged credential never signs anyone in (/v1 answers
+// 401, or 429 once the address has failed too often; CKAN, which takes a bad key for
+// none, shows no one's account), and nothing is written but the count of failures.
+func FuzzCredentials(f *testing.F) {
+	fx := newFuzzFixture(f)
+	f.Fuzz(func(t *testing.T, where uint8, authorization, ckanKey, edxKey, session, csrf string) {
+		p := credentialPaths[int(where)%len(credentialPaths)]
+		var h []string
+		for _, kv := range [][2]string{{"Authorization", authorization}, {"X-CKAN-API-Key", ckanKey}, {"EDX-API-Key", edxKey},
+			{"X-CSRF-Token", csrf}} {
+			if v := strings.Map(headerByte, kv[1]); v != "" {
+				h = append(h, kv[0], v)
+			}
+		}
+		if v := strings.Map(cookieByte, session); v != "" {
+			h = append(h, "Cookie", "roster_session="+v+"; roster_device="+v)
+		}
+		h = append(h, "Content-Type", "application/json")
+		r := fx.e.Do(t, p.method, p.path, p.body, h...)
+		what := fmt.Sprintf("%s %s with %q", p.method, p.path, h)
+		if fx.watch.check(t, fx.e, what, r.Status, r.Body) && r.Status < 400 {
+			t.Fatalf("%s: a forged credential wrote: %d %s", what, r.Status, r.Body)
+		}
+		switch {
+		case strings.HasPrefix(p.path, "/v1/") && r.Status != 401 && r.Status != 429 && r.Status != 400:
+			t.Fatalf("%s: %d %s", what, r.Status, r.Body)
+		case strings.HasPrefix(p.path, "/api/") && r.Status == 200:
+			t.Fatalf("%s: a forged key was shown an account: %s", what, r.Body)
+		}
+	})
+}
+
+// cookieByte drops what a cookie value cannot hold.
+func cookieByte(r rune) rune {
+	if r <= ' ' || r >= 0x7f || r == ';' || r == ',' || r == '"' || r == '\\' {
+		return -1
+	}
+	return r
 }
