@@ -202,7 +202,10 @@ func readCSV(r io.Reader) iter.Seq2[roster.ImportRow, error] {
 		cols := make([]string, len(header))
 		seen := map[string]bool{}
 		for i, h := range header {
-			h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+			if i == 0 {
+				h = strings.TrimPrefix(h, "\ufeff") // the file's byte order mark
+			}
+			h = strings.TrimSpace(h)
 			if seen[h] {
 				yield(roster.ImportRow{}, fmt.Errorf("line 1: column %q appears twice", h))
 				return

@@ -67,6 +67,16 @@ func TestCSV(t *testing.T) {
 	if _, err := rows(t, accountfile.CSV, "username,username\na,b\n"); err == nil {
 		t.Fatal("a repeated column was accepted")
 	}
+	// A byte order mark starts the file, not a column: one before another column's name
+	// is part of that name. Before, it was taken off every column's name, and ",\ufeff"
+	// was refused as naming the column "" twice (found by FuzzReadCSV).
+	got, err = rows(t, accountfile.CSV, "username,\ufeffbio\na,b\n")
+	if err != nil || len(got) != 1 || got[0].Values["\ufeffbio"] != "b" {
+		t.Fatalf("a byte order mark inside the header: %+v, %v", got, err)
+	}
+	if _, err := rows(t, accountfile.CSV, ",\ufeff\n"); err != nil {
+		t.Fatalf("columns \"\" and \"\\ufeff\" were taken for one: %v", err)
+	}
 	// Writing guards formulas and lists every readable attribute, never a secret.
 	s, _ := roster.LoadSchema()
 	var buf bytes.Buffer
