@@ -1,6 +1,7 @@
 package redcap
 
 import (
+	"fmt"
 	"io"
 	"runtime"
 	"strings"
@@ -122,5 +123,51 @@ func TestRecordSizeBound(t *testing.T) {
 			roster.AsError(err).Message != "A record of the data is larger than 1048576 bytes, more than this server accepts." {
 			t.Fatalf("%s: a record of %d bytes: %d records before it, %v", c.format, big, len(recs), err)
 		}
+	}
+}
+
+// TestCSVShortRows: a CSV row shorter than the header reads as empty each column an
+// import reads (a right, forms, a DAG), as it always has, and leaves out
+// the columns no import reads, so that a row costs its own size, not the header's
+// width. Before, every column was padded: a header of 20,000 names and a thousand rows
+// of "s" (131 KB) held 1.25 GB (1,000 rows are what the project service holds at once),
+// and took 11 s to read. Found by FuzzCSVData.
+func TestCSVShortRows(t *testing.T) {
+	recs, err := readAll("csv", "username,design,comment,forms,data_access_group,design\nsam\n")
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("%d records, %v", len(recs), err)
+	}
+	row := memberRow(recs[0])
+	if v, ok := row.Fields["design"]; !ok || v != "" || row.Fields["username"] != "sam" || row.Forms == nil || len(row.Forms) != 0 {
+		t.Fatalf("a short row read as %+v", row)
+	}
+	if _, ok := row.Fields["data_access_group"]; !ok {
+		t.Fatalf("a short row left out data_access_group: %+v", row)
+	}
+	if _, ok := row.Fields["comment"]; ok || len(recs[0]) != 4 {
+		t.Fatalf("a short row was padded with a column no import reads: %+v", recs[0])
+	}
+
+	var b strings.Builder
+	b.WriteString("username")
+	for i := range 20000 {
+		fmt.Fprintf(&b, ",c%d", i)
+	}
+	b.WriteString("\n" + strings.Repeat("s\n", 1000))
+	data := b.String()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	recs, err = readAll("csv", data)
+	rows := make([]roster.MemberRow, 0, len(recs))
+	for _, rec := range recs {
+		rows = append(rows, memberRow(rec))
+	}
+	runtime.ReadMemStats(&after)
+	if err != nil || len(rows) != 1000 || rows[999].Fields["username"] != "s" {
+		t.Fatalf("%d rows, %v", len(rows), err)
+	}
+	if n, limit := after.TotalAlloc-before.TotalAlloc, uint64(64*len(data)); n > limit {
+		t.Fatalf("%d bytes of short rows allocated %d, more than %d", len(data), n, limit)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"strings"
 	"testing"
 	"testing/iotest"
 	"unicode/utf8"
@@ -15,11 +14,13 @@ import (
 
 // The decoders of an import's data read what any project member with import rights
 // sends, up to the import limit: these fuzzers hold them to never panicking, refusing
-// only with REDCap's 400 wording, and handing the project service no more text than
-// they were sent (a few times over, for escapes shown back in messages).
+// only with REDCap's 400 (or 413) wording, and handing the project service no more than
+// a constant times what they were sent.
 
 // decodeAll reads every record of data in format, converting each as every import
-// does, and returns the records and how many bytes of text the conversions produced.
+// does, and returns the records and the size of what the conversions produced: the
+// bytes of their values and the number of their entries (a key is the data's own string,
+// shared by every row that has it).
 func decodeAll(t *testing.T, format string, data []byte) ([]record, int, error) {
 	t.Helper()
 	rd, err := newRecordReader(format, bytes.NewReader(data))
@@ -38,11 +39,11 @@ func decodeAll(t *testing.T, format string, data []byte) ([]record, int, error) 
 		}
 		recs = append(recs, rec)
 		row := memberRow(rec)
-		for k, v := range row.Fields {
-			size += len(k) + len(v)
+		for _, v := range row.Fields {
+			size += 1 + len(v)
 		}
 		for _, fr := range append(row.Forms, row.FormsExport...) {
-			size += len(fr.Form) + len(fr.Value)
+			size += 1 + len(fr.Form) + len(fr.Value)
 		}
 		for _, conv := range []func(record) roster.Mapping{mappingRow("unique_role_name"), mappingRow("redcap_data_access_group")} {
 			m := conv(rec)
@@ -59,9 +60,10 @@ func checkDecoded(t *testing.T, format string, data []byte, err error, size int)
 	if code := roster.ErrorCode(err); err != nil && code != roster.EINVALID && code != roster.ETOOLARGE {
 		t.Fatalf("%s data refused with %v, not REDCap's 400 or 413", format, err)
 	}
-	// JSON's escapes (\u003c for <) are the largest growth a value shown back can take.
-	if limit := 8*len(data) + 64; size > limit {
-		t.Fatalf("%s data of %d bytes became %d bytes of values", format, len(data), size)
+	// JSON's escapes (\u003c for <) are the largest growth of a value shown back, 6
+	// times; a CSV row of one character reads as empty the 40-odd columns imports know.
+	if limit := 32*len(data) + 2048; size > limit {
+		t.Fatalf("%s data of %d bytes became %d bytes and entries", format, len(data), size)
 	}
 }
 
@@ -146,22 +148,36 @@ func FuzzJSONData(f *testing.F) {
 }
 
 // FuzzCSVData feeds format=csv data to the CSV record reader: every record it reads
-// has one field per header column, named by the header.
+// holds its cells under the header's names, in order, and reads as empty each column
+// an import reads that the row is too short to reach.
 func FuzzCSVData(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		recs, size, err := decodeAll(t, "csv", data)
 		checkDecoded(t, "csv", data, err, size)
-		if len(recs) == 0 {
+		if err != nil || len(recs) == 0 {
 			return
 		}
-		header := strings.SplitN(strings.TrimPrefix(string(data), "\ufeff"), "\n", 2)[0]
-		for i, rec := range recs {
-			if len(rec) != len(recs[0]) {
-				t.Fatalf("record %d has %d fields, the first %d (header %q)", i, len(rec), len(recs[0]), header)
+		rd := newCSVReader(bytes.NewReader(data))
+		for range recs {
+			if _, err := rd.next(); err != nil {
+				t.Fatal(err)
 			}
+		}
+		for i, rec := range recs {
+			keys := map[string]bool{}
 			for j, fl := range rec {
-				if fl.key != recs[0][j].key || fl.nested != nil || fl.isMap {
-					t.Fatalf("record %d field %d is %+v", i, j, fl)
+				switch {
+				case fl.nested != nil || fl.isMap:
+					t.Fatalf("record %d field %d is nested: %+v", i, j, fl)
+				case j < len(rd.header) && fl.key == rd.header[j]:
+				case fl.value != "" || !csvPadded[fl.key]:
+					t.Fatalf("record %d field %d is %+v; the header is %q", i, j, fl, rd.header)
+				}
+				keys[fl.key] = true
+			}
+			for _, k := range rd.header {
+				if csvPadded[k] && !keys[k] {
+					t.Fatalf("record %d lacks the column %q", i, k)
 				}
 			}
 		}
