@@ -151,7 +151,9 @@ func testBackup(t *testing.T, s roster.Store) {
 	seed, err := s.ProfileImageSeed(ctx)
 	mustNil(t, err)
 	imageName := roster.ProfileImageName(seed, a.Username)
-	inTx(t, s, func(tx roster.Tx) error { return tx.SetProfileImages(ctx, a.ID, profileImages(a.ID, imageName, base, "backed")) })
+	inTx(t, s, func(tx roster.Tx) error {
+		return tx.SetProfileImages(ctx, a.ID, profileImages(a.ID, imageName, base, "backed"))
+	})
 
 	path := filepath.Join(t.TempDir(), "backup.db")
 	var tables []string

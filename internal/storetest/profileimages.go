@@ -66,7 +66,9 @@ func testProfileImages(t *testing.T, s roster.Store) {
 
 	// A new upload replaces the old one whole.
 	later := at.Add(time.Minute)
-	inTx(t, s, func(tx roster.Tx) error { return tx.SetProfileImages(ctx, a.ID, profileImages(a.ID, name, later, "two")) })
+	inTx(t, s, func(tx roster.Tx) error {
+		return tx.SetProfileImages(ctx, a.ID, profileImages(a.ID, name, later, "two"))
+	})
 	get(name, 120, "two", later)
 
 	// A change that fails leaves the images as they were.
