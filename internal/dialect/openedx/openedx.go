@@ -35,6 +35,7 @@ type Directory interface {
 	MergeAccount(ctx context.Context, ref roster.AccountRef, patch map[string]any, w roster.WriteOptions) (*roster.Record, error)
 	AccountAccess(ctx context.Context, ref roster.AccountRef, as, surface string) (*roster.AccountAccess, error)
 	Schema(ctx context.Context) (*roster.Schema, error)
+	ImageDirectory
 }
 
 // Handler serves the dialect.
@@ -69,6 +70,7 @@ func (h *Handler) Register(mux *httpx.Router) {
 	for _, p := range []string{"/api/user/v1/accounts/{username}", "/api/user/v1/accounts/{username}/{$}"} {
 		mux.HandleFunc(h.surface, p, h.only(h.account, "GET", "PATCH"))
 	}
+	h.registerImages(mux)
 	// Any other path of the API is no route: Open edX's 404 has no body.
 	mux.HandleFunc(h.surface, "/api/user/v1/", func(w http.ResponseWriter, r *http.Request) { writeEmpty(w, http.StatusNotFound) })
 }
