@@ -321,7 +321,9 @@ func (im *images) media(w http.ResponseWriter, r *http.Request) {
 
 // imageVersion is the ?v= of an image's URLs: its upload time in epoch seconds, as Open
 // edX's strftime("%s") on a server in UTC.
-func imageVersion(img *roster.ProfileImage) string { return strconv.FormatInt(img.UploadedAt.Unix(), 10) }
+func imageVersion(img *roster.ProfileImage) string {
+	return strconv.FormatInt(img.UploadedAt.Unix(), 10)
+}
 
 // parseImageFile reads <name>_<size>.jpg.
 func parseImageFile(file string) (name string, size int, ok bool) {

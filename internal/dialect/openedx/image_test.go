@@ -437,11 +437,15 @@ func TestProfileImageRefusals(t *testing.T) {
 // TestProfileImageLimitsAreSettings: the size limits are the core's settings, and the
 // messages say them as Open edX would.
 func TestProfileImageLimitsAreSettings(t *testing.T) {
-	limits := func(c *core.Config) { c.ProfileImages = profileimage.Limits{MinBytes: 200, MaxBytes: 3 << 10, MaxPixels: 10_000} }
+	limits := func(c *core.Config) {
+		c.ProfileImages = profileimage.Limits{MinBytes: 200, MaxBytes: 3 << 10, MaxPixels: 10_000}
+	}
 	imageEngines(t, limits, func(t *testing.T, ie *imageEnv) {
 		png := pngOf(t, picture(40, 40))
 		// A plain grey PNG is smaller than the least size: bytes after its end pad it.
-		grey := func(w, h int) []byte { return append(pngOf(t, image.NewGray(image.Rect(0, 0, w, h))), make([]byte, 300)...) }
+		grey := func(w, h int) []byte {
+			return append(pngOf(t, image.NewGray(image.Rect(0, 0, w, h))), make([]byte, 300)...)
+		}
 		for _, c := range []struct {
 			data []byte
 			body string
