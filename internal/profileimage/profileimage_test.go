@@ -53,6 +53,9 @@ func encodeJPEG(t testing.TB, img image.Image) []byte {
 }
 
 func reasonOf(err error) string {
+	if err == nil {
+		return "accepted"
+	}
 	e := roster.AsError(err)
 	if e.Code != roster.EINVALID || len(e.Problems) != 1 || e.Problems[0].Reason != e.Reason || e.Problems[0].Field != "file" {
 		return "not a refusal: " + err.Error()
