@@ -122,7 +122,11 @@ func (s *Service) policyAt(ctx context.Context, v int64) (*policy, error) {
 	}
 	if cur != nil {
 		p.imageSeed = cur.imageSeed // made once with the store: read once
-	} else if p.imageSeed, err = s.store.ProfileImageSeed(ctx); err != nil {
+	} else if p.imageSeed, err = s.store.ProfileImageSeed(ctx); roster.ErrorCode(err) == roster.ENOTFOUND {
+		// A store damaged by hand: everything but profile images still works, and
+		// 'roster check' names the missing row.
+		s.log.Error("the store has no profile image seed (table profile_image_seed): profile images cannot be stored")
+	} else if err != nil {
 		return nil, err
 	}
 	s.pol.cur.Store(p)

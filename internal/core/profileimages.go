@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 
 	"github.com/rosterhq/roster/internal/profileimage"
 	"github.com/rosterhq/roster/internal/roster"
@@ -31,6 +32,9 @@ func (s *Service) SetProfileImage(ctx context.Context, ref roster.AccountRef, up
 	// Open edX refuses another's upload before it looks at the file.
 	if _, err := s.loadForWrite(ctx, p, s.store, actor, ref); err != nil {
 		return err
+	}
+	if p.imageSeed == "" {
+		return roster.Internal("core.SetProfileImage", errors.New("the store has no profile image seed (table profile_image_seed); see roster check"))
 	}
 	typ, err := profileimage.Check(up, s.cfg.ProfileImages)
 	if err != nil {

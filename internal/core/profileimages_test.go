@@ -3,6 +3,7 @@ package core_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"image"
 	"image/color"
@@ -10,8 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rosterhq/roster/internal/core"
 	"github.com/rosterhq/roster/internal/profileimage"
 	"github.com/rosterhq/roster/internal/roster"
+	"github.com/rosterhq/roster/internal/secret"
 )
 
 func pngUpload(t *testing.T) profileimage.Upload {
@@ -164,3 +167,21 @@ func TestProfileImageUseCases(t *testing.T) {
 
 // must is the value of a record's Get.
 func must(v any, _ bool) any { return v }
+
+// TestNoImageSeed: a store whose seed row was deleted by hand still serves everything
+// else; only uploads fail, and roster check names the row.
+func TestNoImageSeed(t *testing.T) {
+	e := newEnv(t)
+	alice := e.user(t, "alice", nil)
+	raw := e.store.(interface{ WriteDB() *sql.DB })
+	if _, err := raw.WriteDB().Exec("DELETE FROM profile_image_seed"); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := core.New(e.store, core.Config{PasswordParams: secret.TestParams, Now: e.clock.now})
+	mustNil(t, err)
+	t.Cleanup(svc.Quiesce)
+	if _, err := svc.GetAccount(as(alice), roster.RefID(alice.AccountID), roster.ReadOptions{}); err != nil {
+		t.Fatalf("a read without the seed: %v", err)
+	}
+	wantCode(t, svc.SetProfileImage(as(alice), roster.RefID(alice.AccountID), pngUpload(t)), roster.EINTERNAL)
+}
