@@ -207,6 +207,30 @@ func serviceConfig(e *env, log *slog.Logger) (core.Config, error) {
 		}
 		cfg.SessionLifetime = d
 	}
+	// Profile image limits. Like the body limits, they are each process's own: give
+	// every replica the same.
+	for _, lim := range []struct {
+		env string
+		n   *int64
+		max int64
+	}{
+		{"ROSTER_PROFILE_IMAGE_MIN_BYTES", &cfg.ProfileImages.MinBytes, 1 << 30},
+		{"ROSTER_PROFILE_IMAGE_MAX_BYTES", &cfg.ProfileImages.MaxBytes, 1 << 30},
+		// A decoded pixel takes up to 12 bytes: past 100 megapixels one upload could
+		// take more than a gigabyte.
+		{"ROSTER_PROFILE_IMAGE_MAX_PIXELS", &cfg.ProfileImages.MaxPixels, 100_000_000},
+	} {
+		if v := e.getenv(lim.env); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 1 || n > lim.max {
+				return cfg, usagef("%s=%q is not a number from 1 to %d", lim.env, v, lim.max)
+			}
+			*lim.n = n
+		}
+	}
+	if l := cfg.ProfileImages.WithDefaults(); l.MinBytes > l.MaxBytes {
+		return cfg, usagef("ROSTER_PROFILE_IMAGE_MIN_BYTES (%d) is more than ROSTER_PROFILE_IMAGE_MAX_BYTES (%d)", l.MinBytes, l.MaxBytes)
+	}
 	return cfg, nil
 }
 

@@ -242,6 +242,21 @@ func TestServeBadUsage(t *testing.T) {
 	if code != 1 || len(errorLines(errs)) != 1 {
 		t.Errorf("unusable address: exit %d, %q", code, errs)
 	}
+	// Profile image limits: numbers, the least no more than the largest, and uploads of
+	// the largest fitting in the body limit.
+	for _, vars := range []map[string]string{
+		{"ROSTER_PROFILE_IMAGE_MAX_BYTES": "1MB"}, {"ROSTER_PROFILE_IMAGE_MIN_BYTES": "0"}, {"ROSTER_PROFILE_IMAGE_MAX_PIXELS": "1000000000"},
+		{"ROSTER_PROFILE_IMAGE_MIN_BYTES": "2000", "ROSTER_PROFILE_IMAGE_MAX_BYTES": "1000"},
+		{"ROSTER_PROFILE_IMAGE_MAX_BYTES": "4194304"},
+		{"ROSTER_MAX_BODY_BYTES": "1048576"},
+	} {
+		te := newTestEnv(t)
+		te.vars = vars
+		code, _, errs := te.cli(t, "", "serve", "--addr", "127.0.0.1:0")
+		if code != 2 || len(errorLines(errs)) != 1 || !strings.Contains(errs, "ROSTER_") {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and the setting named", vars, code, errs)
+		}
+	}
 }
 
 func TestServePostgres(t *testing.T) {

@@ -19,6 +19,9 @@ import (
 	"github.com/rosterhq/roster/internal/sqlstore"
 )
 
+// multipartRoom is what a profile image upload's body holds besides the file.
+const multipartRoom = 64 << 10
+
 // serveConfig is what serve reads from flags and the environment.
 type serveConfig struct {
 	common
@@ -74,6 +77,15 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	}
 	if _, err := parseDB(c.db); err != nil {
 		return err
+	}
+	svcCfg, err := serviceConfig(e, nil)
+	if err != nil {
+		return err
+	}
+	// An upload arrives through the body limit, in a multipart form around the file.
+	if images := svcCfg.ProfileImages.WithDefaults().MaxBytes; c.maxBody < images+multipartRoom {
+		return usagef("ROSTER_MAX_BODY_BYTES (%d) must be at least ROSTER_PROFILE_IMAGE_MAX_BYTES (%d) and %d bytes more, for the form around an upload",
+			c.maxBody, images, multipartRoom)
 	}
 	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 

@@ -75,6 +75,10 @@ func (r *reader) read(attr *roster.Attribute) (bool, roster.Rule) {
 		return false, roster.RuleNobody
 	case slices.Contains(r.surface.Hide, attr.Name):
 		return false, roster.RuleSurface
+	case r.consent && withheldUnderConsent(attr.Name):
+		// Open edX removes the image of a user who needs parental consent, for everyone:
+		// the owner and staff see no image either.
+		return false, roster.RuleParentalConsent
 	}
 	if !r.asOthers {
 		switch {
@@ -172,6 +176,9 @@ func (r *reader) explain(attr *roster.Attribute) roster.Decision {
 		d.Detail = "its read level (" + r.surface.ReadLevel(attr).String() + ") is for signed-in callers"
 	case roster.RuleParentalConsent:
 		d.Detail = "the owner needs parental consent, so is private to others"
+		if withheldUnderConsent(attr.Name) {
+			d.Detail = "the owner needs parental consent, so its profile image is withheld from everyone"
+		}
 	case roster.RulePrivacy:
 		d.Detail = fmt.Sprintf("the owner's privacy is %s and its read level is %s", r.privacy, r.surface.ReadLevel(attr))
 		if r.privacy == "custom" {
@@ -183,6 +190,18 @@ func (r *reader) explain(attr *roster.Attribute) roster.Decision {
 	}
 	return d
 }
+
+// withheldUnderConsent names the attributes that show an account's profile image: no
+// one reads them while the account needs parental consent.
+func withheldUnderConsent(name string) bool {
+	return name == attrImageUploaded || name == attrImageName
+}
+
+// The attributes of the profile image.
+const (
+	attrImageUploaded = "profile_image_uploaded_at"
+	attrImageName     = "profile_image_name"
+)
 
 // editDecision is whether the actor may change the account at all.
 func editDecision(p *policy, actor roster.Actor, a *roster.Account) roster.Decision {
@@ -268,6 +287,11 @@ func (s *Service) computed(rd *reader, name string) any {
 		return rd.a.State == roster.StateDeactivated
 	case "requires_parental_consent":
 		return rd.consent
+	case attrImageName:
+		if rd.a.Value(rd.p.schema.Attr(attrImageUploaded)) == nil {
+			return nil
+		}
+		return roster.ProfileImageName(rd.p.imageSeed, rd.a.Username)
 	}
 	return nil
 }
@@ -298,6 +322,14 @@ func visibleToReader(actor roster.Actor, a *roster.Account) bool {
 // every account (TestReadableWhereAgreesWithRecords checks). scope is the caller's
 // audiences as places (see audienceScope).
 func (s *Service) readableWhere(p *policy, actor roster.Actor, attr *roster.Attribute, scope *audienceScope) roster.Cond {
+	if withheldUnderConsent(attr.Name) {
+		return roster.And(roster.Negate(s.needsConsentWhere(p)), s.readableByLevel(p, actor, attr, scope))
+	}
+	return s.readableByLevel(p, actor, attr, scope)
+}
+
+// readableByLevel is readableWhere by the attribute's read level and audiences.
+func (s *Service) readableByLevel(p *policy, actor roster.Actor, attr *roster.Attribute, scope *audienceScope) roster.Cond {
 	sp := p.surface(actor)
 	level := sp.ReadLevel(attr)
 	if !attr.Readable() || level >= roster.LevelNone || slices.Contains(sp.Hide, attr.Name) {

@@ -698,6 +698,13 @@ func (s *Service) saveChange(ctx context.Context, p *policy, tx roster.Tx, befor
 	if err := tx.UpdateAccount(ctx, a); err != nil {
 		return err
 	}
+	if a.Username != before.Username {
+		// The image's files are named after the username (Open edX's scheme): they
+		// follow it in the same transaction, or the account's image addresses break.
+		if err := tx.RenameProfileImages(ctx, a.ID, roster.ProfileImageName(p.imageSeed, a.Username)); err != nil {
+			return err
+		}
+	}
 	if passwordHash != "" {
 		if err := setPassword(ctx, tx, a.ID, passwordHash); err != nil {
 			return err

@@ -27,6 +27,9 @@ type policy struct {
 	consentAge int
 	surfaces   map[string]roster.SurfacePolicy
 	stored     *roster.StoredPolicy
+	// imageSeed is the store's seed of profile image names. It is not policy, and never
+	// changes, but records need it wherever the policy is at hand.
+	imageSeed string
 }
 
 // builtinSurfaces are the platforms' own rules: what each of them allows less than the
@@ -116,6 +119,15 @@ func (s *Service) policyAt(ctx context.Context, v int64) (*policy, error) {
 			return cur, nil
 		}
 		return nil, roster.Internal("core.policy", err)
+	}
+	if cur != nil {
+		p.imageSeed = cur.imageSeed // made once with the store: read once
+	} else if p.imageSeed, err = s.store.ProfileImageSeed(ctx); roster.ErrorCode(err) == roster.ENOTFOUND {
+		// A store damaged by hand: everything but profile images still works, and
+		// 'roster check' names the missing row.
+		s.log.Error("the store has no profile image seed (table profile_image_seed): profile images cannot be stored")
+	} else if err != nil {
+		return nil, err
 	}
 	s.pol.cur.Store(p)
 	return p, nil

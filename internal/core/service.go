@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/rosterhq/roster/internal/profileimage"
 	"github.com/rosterhq/roster/internal/roster"
 	"github.com/rosterhq/roster/internal/secret"
 )
@@ -36,8 +37,11 @@ type Config struct {
 	KeyFailuresAllowed      int           // per client address, default 20
 	FailureWindow           time.Duration // default 15m
 	MaxBlock                time.Duration // default 15m
-	Now                     func() time.Time
-	Log                     *slog.Logger
+	// ProfileImages bounds profile image uploads (zero fields: the defaults of
+	// profileimage.Limits).
+	ProfileImages profileimage.Limits
+	Now           func() time.Time
+	Log           *slog.Logger
 }
 
 // Service runs Roster's use cases over a store.
@@ -85,6 +89,7 @@ func New(store roster.Store, cfg Config) (*Service, error) {
 	if cfg.MaxBlock <= 0 {
 		cfg.MaxBlock = 15 * time.Minute
 	}
+	cfg.ProfileImages = cfg.ProfileImages.WithDefaults()
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -93,6 +98,9 @@ func New(store roster.Store, cfg Config) (*Service, error) {
 	}
 	return &Service{store: store, cfg: cfg, log: cfg.Log, touches: make(chan struct{}, 8)}, nil
 }
+
+// ProfileImageLimits are the bounds of profile image uploads in force.
+func (s *Service) ProfileImageLimits() profileimage.Limits { return s.cfg.ProfileImages }
 
 // Ping reports whether the database answers.
 func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }

@@ -43,7 +43,7 @@ func TestVisibility(t *testing.T) {
 		_, err := e.svc.UpdateAccount(as(owner), ref, patch)
 		mustNil(t, err)
 	}
-	public := []string{"id", "uuid", "username", "privacy", "profile_image_uploaded_at"}
+	public := []string{"id", "uuid", "username", "privacy", "profile_image_uploaded_at", "profile_image_name"}
 
 	t.Run("PrivateShowsOthersOnlyPublic", func(t *testing.T) {
 		setPrivacy("private")

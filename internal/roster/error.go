@@ -141,6 +141,20 @@ const (
 	ROutsideDAG = "outside_dag"
 	// RMissingColumn: bulk input lacks a column it requires; Expected lists them all.
 	RMissingColumn = "missing_column"
+
+	// A profile image refused (a problem of field "file"), each checked in this order:
+	// RImageTooLarge, its size is over Limit bytes; RImageTooSmall, under Limit bytes;
+	// RImageType, its file name does not end in an image type's extension;
+	// RImageMediaType, its declared media type is not one of that type's;
+	// RImageSignature, its first bytes are not that type's; RImagePixels, its declared
+	// dimensions hold more than Limit pixels; RImageUndecodable, it does not decode.
+	RImageTooLarge    = "image_too_large"
+	RImageTooSmall    = "image_too_small"
+	RImageType        = "image_type"
+	RImageMediaType   = "image_media_type"
+	RImageSignature   = "image_signature"
+	RImagePixels      = "image_pixels"
+	RImageUndecodable = "image_undecodable"
 )
 
 func (e *Error) Error() string {

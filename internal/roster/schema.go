@@ -372,9 +372,9 @@ func NewSchema(attrs []*Attribute) (*Schema, error) {
 // The attributes the code itself reads and writes. Their storage is fixed.
 var (
 	columnAttrs   = []string{"id", "uuid", "username", "email", "name", "first_name", "last_name", "state", "sysadmin", "staff", "created", "updated", "last_login"}
-	computedAttrs = []string{"is_active", "deactivated", "requires_parental_consent"}
+	computedAttrs = []string{"is_active", "deactivated", "requires_parental_consent", "profile_image_name"}
 	secretAttrs   = []string{"password", "apikey"}
-	builtinNames  = slices.Concat(columnAttrs, computedAttrs, secretAttrs, []string{"privacy", "shared_fields", "year_of_birth"})
+	builtinNames  = slices.Concat(columnAttrs, computedAttrs, secretAttrs, []string{"privacy", "shared_fields", "year_of_birth", "profile_image_uploaded_at"})
 )
 
 var knownFormats = map[string]bool{"": true, "email": true, "url": true, "country": true, "language": true, "us_state": true, "phone": true, "username": true, "attribute": true, "birth_year": true, "social_links": true}

@@ -232,6 +232,7 @@ type Reader interface {
 	ProjectReader
 	PolicyReader
 	AuditReader
+	ProfileImageReader
 }
 
 // Upkeep is the bookkeeping of authentication: unaudited writes, outside any transaction,
@@ -260,6 +261,7 @@ type Writer interface {
 	ProjectWriter
 	PolicyWriter
 	AuditWriter
+	ProfileImageWriter
 }
 
 // Tx is what a transaction can do: read, write, and the upkeep a request needs alongside.

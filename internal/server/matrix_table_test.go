@@ -1,11 +1,15 @@
 package server_test
 
 import (
+	"bytes"
 	"fmt"
+	"image"
+	"image/png"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/rosterhq/roster/internal/profileimage"
 	"github.com/rosterhq/roster/internal/roster"
 	"github.com/rosterhq/roster/internal/testkit"
 	"github.com/rosterhq/roster/internal/web"
@@ -69,6 +73,44 @@ func redcap(content, action string, fields map[string]string, cells string) row 
 // openedx is a row of the Open edX dialect; route is the pattern the path reaches.
 func openedx(method, route, path, body, cells string) row {
 	return row{surface: "openedx", route: route, method: method, path: path, body: body, cells: cells}
+}
+
+// openedxImages is a row of Open edX's profile image routes; route is the pattern the
+// path reaches. A POST's body is matrixUpload, sent as multipart.
+func openedxImages(method, route, path, body, cells string) row {
+	return row{surface: "openedx-images", route: route, method: method, path: path, body: body, cells: cells}
+}
+
+// matrixBoundary is the boundary of matrixUpload.
+const matrixBoundary = "matrix-boundary-7q"
+
+// matrixUpload is a multipart body holding a PNG in the field file.
+var matrixUpload = func() string {
+	img := image.NewNRGBA(image.Rect(0, 0, 64, 48))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i*13) | 0x0f
+	}
+	var pic bytes.Buffer
+	if err := png.Encode(&pic, img); err != nil {
+		panic(err)
+	}
+	return "--" + matrixBoundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"me.png\"\r\nContent-Type: image/png\r\n\r\n" +
+		pic.String() + "\r\n--" + matrixBoundary + "--\r\n"
+}()
+
+// samsImage gives sam a profile image, once, and names its files.
+func samsImage(t *testing.T, f *fixture, c *cell) map[string]string {
+	sam := roster.AccountRef{Username: "sam"}
+	rec := must(f.e.Svc.GetAccount(op(), sam, roster.ReadOptions{}))
+	if name, _ := rec.Get("profile_image_name"); name != nil {
+		return map[string]string{"image": name.(string)}
+	}
+	body := matrixUpload[strings.Index(matrixUpload, "\r\n\r\n")+4 : strings.LastIndex(matrixUpload, "\r\n--")]
+	up := profileimage.Upload{Filename: "me.png", MediaType: "image/png", Size: int64(len(body)), Data: []byte(body)}
+	if err := f.e.Svc.SetProfileImage(op(), sam, up); err != nil {
+		t.Fatal(err)
+	}
+	return samsImage(t, f, c)
 }
 
 // pybossa is a row of the PYBOSSA dialect; route is the pattern the path reaches,
@@ -338,6 +380,26 @@ var matrix = []row{
 	openedx("DELETE", "/api/user/v1/preferences/{username}/{key}", "/api/user/v1/preferences/sam/account_privacy", "", refused+" 403 403 403 403 403 403 403"),
 	// The micro-frontends' CSRF token: for anyone; a credential that does not hold is refused.
 	openedx("GET", "/csrf/api/v1/token", "/csrf/api/v1/token", "", "200/- 401 401 401 401 200/- 200/- 200/- 200/- 200/- 200/- 200/-"),
+
+	// Open edX's profile images: each caller changes its own, a read-only key none, and
+	// no one another's, system administrators included; a method the view lacks is 405
+	// only to whom may use it. The files and the defaults are public.
+	openedxImages("POST", "/api/user/v1/accounts/{username}/image", "/api/user/v1/accounts/{me}/image", matrixUpload,
+		refused+" 403 204/- 204/- 204/- 204/- 204/- 204/-"),
+	openedxImages("POST", "/api/user/v1/accounts/{username}/image", "/api/user/v1/accounts/sam/image", matrixUpload,
+		refused+" 403 403 403 403 403 403 403"),
+	openedxImages("DELETE", "/api/user/v1/accounts/{username}/image", "/api/user/v1/accounts/{me}/image", "",
+		refused+" 403 204/- 204/- 204/- 204/- 204/- 204/-"),
+	openedxImages("DELETE", "/api/user/v1/accounts/{username}/image", "/api/user/v1/accounts/sam/image", "",
+		refused+" 403 403 403 403 403 403 403"),
+	openedxImages("GET", "/api/user/v1/accounts/{username}/image", "/api/user/v1/accounts/{me}/image", "",
+		refused+" 403 405 405 405 405 405 405"),
+	with(openedxImages("GET", "GET /media/profile-images/{file}", "/media/profile-images/{image}_500.jpg", "",
+		"200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/-"), samsImage),
+	openedxImages("GET", "GET /media/profile-images/{file}", "/media/profile-images/0123456789abcdef0123456789abcdef_500.jpg", "",
+		"404 404 404 404 404 404 404 404 404 404 404 404"),
+	openedxImages("GET", "GET /static/images/profiles/{file}", "/static/images/profiles/default_500.png", "",
+		"200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/-"),
 
 	// REDCap: a token acts as its member in its project, with its project rights;
 	// Roster's staff and system administrators hold nothing more there.

@@ -372,6 +372,16 @@ func (f *fixture) send(t *testing.T, r row, c *cell, vars map[string]string) tes
 			h = append(h, "Authorization", "Bearer "+k)
 		}
 		return f.e.Do(t, r.method, path, fill(r.body), h...)
+	case "openedx-images":
+		// The body is binary and holds no placeholders: it is sent as it is.
+		var h []string
+		if r.body != "" {
+			h = append(h, "Content-Type", "multipart/form-data; boundary="+matrixBoundary)
+		}
+		if k := f.credential(c.column); k != "" {
+			h = append(h, "Authorization", "Bearer "+k)
+		}
+		return f.e.Do(t, r.method, path, r.body, h...)
 	case "pybossa":
 		// JSON mode; the key raw in Authorization, as PYBOSSA reads it.
 		h := []string{"Content-Type", "application/json"}

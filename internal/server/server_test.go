@@ -85,6 +85,19 @@ func rows(key, token string) map[string]map[string]probe {
 			"bad credential": {method: "GET", path: "/api/user/v1/me", header: []string{"Authorization", "Bearer rk_not-a-key"}, status: 401,
 				format: exactJSON(`{"error_code":"token_nonexistent","developer_message":"The provided access token does not match any valid tokens."}`)},
 		},
+		// Open edX's profile image view words every error as {"developer_message": …}.
+		"openedx-images": {
+			"body over the limit": {method: "POST", path: "/api/user/v1/accounts/root/image", body: big(bodyLimit),
+				header: []string{"Authorization", "Bearer " + key, "Content-Type", "multipart/form-data; boundary=x"}, status: 413,
+				format: exactJSON(fmt.Sprintf(`{"developer_message":"The request body is larger than %d bytes."}`, bodyLimit))},
+			"headers over the limit": {method: "GET", path: "/media/profile-images/0123456789abcdef0123456789abcdef_500.jpg", header: huge,
+				status: 431, format: exactJSON(`{"developer_message":"The request's URL and headers are larger than 65536 bytes."}`)},
+			"malformed body": {method: "POST", path: "/api/user/v1/accounts/root/image", body: "--x\r\n",
+				header: []string{"Authorization", "Bearer " + key, "Content-Type", "multipart/form-data"}, status: 400,
+				format: exactJSON(`{"developer_message":"Multipart form parse error - Invalid boundary in multipart: None"}`)},
+			"bad credential": {method: "POST", path: "/api/user/v1/accounts/root/image", header: []string{"Authorization", "Bearer rk_not-a-key"}, status: 401,
+				format: exactJSON(`{"developer_message":{"error_code":"token_nonexistent","developer_message":"The provided access token does not match any valid tokens."}}`)},
+		},
 		"redcap": {
 			"body over the limit": {method: "POST", path: "/api/?returnFormat=json", body: "token=" + token + "&content=user&format=json&data=" + big(importLimit),
 				header: []string{"Content-Type", "application/x-www-form-urlencoded"}, status: 413, format: redcapJSON("The request body is larger than 262144 bytes.")},

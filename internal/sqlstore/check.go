@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/rosterhq/roster/internal/roster"
 )
@@ -65,6 +66,7 @@ func (db *DB) Check(ctx context.Context) ([]roster.CheckResult, error) {
 	}
 	for _, check := range []func(context.Context, *sql.Tx) (roster.CheckResult, error){
 		checkBookkeeping, checkAudit, checkSysadmins, checkAccounts, checkCredentials, checkProjectRefs, checkPolicy,
+		checkProfileImages,
 	} {
 		r, err := check(ctx, tx)
 		if err != nil {
@@ -342,6 +344,121 @@ func checkPolicy(ctx context.Context, tx *sql.Tx) (roster.CheckResult, error) {
 		return r, err
 	}
 	r.Detail = fmt.Sprintf("version %d, %d settings", version.Int64, n)
+	r.Problems = f.Problems()
+	return r, nil
+}
+
+// checkProfileImages: the seed of the images' names is stored; each account with images
+// has one in every size, all named after the seed and its username and stamped with its
+// profile_image_uploaded_at; and every account with that attribute has its images. The
+// core writes the images and the attribute in one transaction, and renames the images
+// with the username.
+func checkProfileImages(ctx context.Context, tx *sql.Tx) (roster.CheckResult, error) {
+	r := roster.CheckResult{Name: "profile images"}
+	var f Findings
+	var seeds int
+	var seed sql.NullString
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*), MAX(seed) FROM profile_image_seed WHERE id = 1").Scan(&seeds, &seed); err != nil {
+		return r, err
+	}
+	if seeds != 1 || seed.String == "" {
+		f.Add("profile_image_seed has no row 1, or an empty seed: images cannot be named, and uploads fail")
+	}
+	uploadedAt := func(profile []byte) (time.Time, bool) {
+		p, err := roster.UnmarshalProfile(profile)
+		if err != nil {
+			return time.Time{}, false
+		}
+		s, _ := p["profile_image_uploaded_at"].(string)
+		t, err := time.Parse(time.RFC3339Nano, s)
+		return t, err == nil
+	}
+	type held struct {
+		username string
+		profile  []byte
+		sizes    []int
+		names    map[string]bool
+		times    map[time.Time]bool
+		empty    bool
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT i.account_id, i.size, i.name, i.uploaded_at, length(i.data), a.username, a.profile
+		FROM profile_images i JOIN accounts a ON a.id = i.account_id ORDER BY i.account_id, i.size`)
+	if err != nil {
+		return r, err
+	}
+	defer rows.Close()
+	var ids []int64
+	byAccount := map[int64]*held{}
+	n := 0
+	for rows.Next() {
+		var (
+			id, length     int64
+			size           int
+			name, username string
+			at             time.Time
+			profile        []byte
+		)
+		if err := rows.Scan(&id, &size, &name, &at, &length, &username, &profile); err != nil {
+			return r, err
+		}
+		n++
+		h := byAccount[id]
+		if h == nil {
+			h = &held{username: username, profile: profile, names: map[string]bool{}, times: map[time.Time]bool{}}
+			byAccount[id] = h
+			ids = append(ids, id)
+		}
+		h.sizes = append(h.sizes, size)
+		h.names[name] = true
+		h.times[utc(at)] = true
+		h.empty = h.empty || length == 0
+	}
+	if err := rows.Err(); err != nil {
+		return r, err
+	}
+	for _, id := range ids {
+		h := byAccount[id]
+		bad := func(format string, args ...any) {
+			f.Add("account %d (%q): "+format, append([]any{id, h.username}, args...)...)
+		}
+		if len(h.sizes) != len(roster.ProfileImageSizes) {
+			bad("%d profile images, not one in each of the %d sizes", len(h.sizes), len(roster.ProfileImageSizes))
+		}
+		if want := roster.ProfileImageName(seed.String, h.username); len(h.names) != 1 || !h.names[want] {
+			bad("its profile images are not all named %s (the seed and its username): their addresses in its account are broken", want)
+		}
+		at, ok := uploadedAt(h.profile)
+		if len(h.times) != 1 || !ok || !h.times[at] {
+			bad("its profile images are not all of its profile_image_uploaded_at")
+		}
+		if h.empty {
+			bad("a profile image is empty")
+		}
+	}
+	// Accounts that say they have an image but hold none. The text search narrows the
+	// rows to read; the profile is then read properly.
+	missing, err := tx.QueryContext(ctx, `SELECT id, username, profile FROM accounts a
+		WHERE CAST(a.profile AS TEXT) LIKE '%"profile_image_uploaded_at"%'
+		AND NOT EXISTS (SELECT 1 FROM profile_images i WHERE i.account_id = a.id) ORDER BY id`)
+	if err != nil {
+		return r, err
+	}
+	defer missing.Close()
+	for missing.Next() {
+		var id int64
+		var username string
+		var profile []byte
+		if err := missing.Scan(&id, &username, &profile); err != nil {
+			return r, err
+		}
+		if _, ok := uploadedAt(profile); ok {
+			f.Add("account %d (%q): profile_image_uploaded_at is set, but it has no profile images", id, username)
+		}
+	}
+	if err := missing.Err(); err != nil {
+		return r, err
+	}
+	r.Detail = fmt.Sprintf("%d images of %d accounts", n, len(ids))
 	r.Problems = f.Problems()
 	return r, nil
 }

@@ -8,8 +8,9 @@ import (
 )
 
 // Tables lists every table that holds Roster's data, parents before children. Backups
-// copy these; throttles are transient and left out.
-var Tables = []string{"accounts", "api_keys", "sessions", "login_devices", "groups", "group_members",
+// copy these; throttles are transient and left out. The profile images and the seed of
+// their names are data: a store restored without them would show broken images.
+var Tables = []string{"accounts", "profile_images", "profile_image_seed", "api_keys", "sessions", "login_devices", "groups", "group_members",
 	"projects", "project_forms", "project_roles", "project_dags", "project_members", "project_dag_switch", "policy", "policy_counter", "audit_log", "audit_counter"}
 
 // CopyTables copies every table of src into dst, replacing what dst held, reading src
@@ -40,6 +41,9 @@ func CopyTables(ctx context.Context, src, dst *DB, progress func(table string, r
 	return dtx.Commit()
 }
 
+// maxBatchBytes bounds the binary values one batch of a copy holds.
+const maxBatchBytes = 8 << 20
+
 func copyTable(ctx context.Context, src, dst *sql.Tx, table string, a args, progress func(string, int64)) (int64, error) {
 	rows, err := src.QueryContext(ctx, "SELECT * FROM "+table)
 	if err != nil {
@@ -65,13 +69,16 @@ func copyTable(ctx context.Context, src, dst *sql.Tx, table string, a args, prog
 	var (
 		n     int64
 		tuple []string
+		// held is the bytes of binary values in the batch: profile images are tens of
+		// kilobytes each, so batches are cut by size too, to bound the copy's memory.
+		held int
 	)
 	flush := func() error {
 		if len(tuple) == 0 {
 			return nil
 		}
 		_, err := dst.ExecContext(ctx, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES "+strings.Join(tuple, ","), a.vals...)
-		a.vals, tuple = a.vals[:0], tuple[:0]
+		a.vals, tuple, held = a.vals[:0], tuple[:0], 0
 		return err
 	}
 	vals := make([]any, len(cols))
@@ -87,12 +94,14 @@ func copyTable(ctx context.Context, src, dst *sql.Tx, table string, a args, prog
 		for i, v := range vals {
 			if b, ok := v.([]byte); ok && !binary[i] {
 				v = string(b) // JSON and text arrive as bytes from some drivers
+			} else if ok {
+				held += len(b)
 			}
 			ph[i] = a.add(v)
 		}
 		tuple = append(tuple, "("+strings.Join(ph, ",")+")")
 		n++
-		if len(tuple) >= per {
+		if len(tuple) >= per || held >= maxBatchBytes {
 			if err := flush(); err != nil {
 				return n, err
 			}

@@ -148,6 +148,13 @@ func testBackup(t *testing.T, s roster.Store) {
 		return tx.SetProjectToken(ctx, member.ID, hash("project token"), base)
 	})
 
+	seed, err := s.ProfileImageSeed(ctx)
+	mustNil(t, err)
+	imageName := roster.ProfileImageName(seed, a.Username)
+	inTx(t, s, func(tx roster.Tx) error {
+		return tx.SetProfileImages(ctx, a.ID, profileImages(a.ID, imageName, base, "backed"))
+	})
+
 	path := filepath.Join(t.TempDir(), "backup.db")
 	var tables []string
 	mustNil(t, s.Backup(ctx, path, func(table string, _ int64) { tables = append(tables, table) }))
@@ -186,6 +193,16 @@ func testBackup(t *testing.T, s roster.Store) {
 	}
 	if ids, err := b.ListMemberDAGSwitch(ctx, member.ID); err != nil || fmt.Sprint(ids) != fmt.Sprint([]int64{0, site.ID}) {
 		t.Fatalf("backup lost the DAG switch assignments: %v, %v", ids, err)
+	}
+	// The images and their names' seed, so that the accounts' image addresses still hold.
+	if got, err := b.ProfileImageSeed(ctx); err != nil || got != seed {
+		t.Fatalf("backup's seed %q (%v), want %q", got, err, seed)
+	}
+	for _, size := range roster.ProfileImageSizes {
+		img, err := b.GetProfileImage(ctx, imageName, size)
+		if err != nil || img.AccountID != a.ID || string(img.Data[2:]) != fmt.Sprintf("backed-%d", size) || !img.UploadedAt.Equal(base) {
+			t.Fatalf("backup lost the %d image: %+v, %v", size, img, err)
+		}
 	}
 	// The copy continues the audit sequence where the original stands.
 	mustNil(t, b.InTx(ctx, func(tx roster.Tx) error { return tx.AppendAudit(ctx, entry("after", 1)) }))

@@ -56,7 +56,7 @@ func WantChecksFailing(t *testing.T, s roster.Store, failing map[string]string) 
 func testCheck(t *testing.T, s roster.Store) {
 	ctx := context.Background()
 	results := checkResults(t, s)
-	for _, name := range []string{"bookkeeping rows", "audit sequence", "system administrators", "accounts", "credentials", "project references", "policy"} {
+	for _, name := range []string{"bookkeeping rows", "audit sequence", "system administrators", "accounts", "credentials", "project references", "policy", "profile images"} {
 		if _, ok := results[name]; !ok {
 			t.Fatalf("no check named %q among %v", name, results)
 		}
@@ -104,6 +104,17 @@ func testCheck(t *testing.T, s roster.Store) {
 		if _, err := tx.SetPolicy(ctx, []roster.PolicySetting{{Name: roster.SettingParentalConsentAge, Value: "13", UpdatedAt: base, UpdatedBy: "test"}}); err != nil {
 			return err
 		}
+		seed, err := tx.ProfileImageSeed(ctx)
+		if err != nil {
+			return err
+		}
+		user.Profile["profile_image_uploaded_at"] = base.Format(time.RFC3339Nano)
+		if err := tx.UpdateAccount(ctx, user); err != nil {
+			return err
+		}
+		if err := tx.SetProfileImages(ctx, user.ID, profileImages(user.ID, roster.ProfileImageName(seed, user.Username), base, "checked")); err != nil {
+			return err
+		}
 		return tx.AppendAudit(ctx, entry("account.create", user.ID), entry("account.create", admin.ID), entry("project.create", p.ID))
 	})
 	results = checkResults(t, s)
@@ -113,6 +124,9 @@ func testCheck(t *testing.T, s roster.Store) {
 	}
 	if d := results["accounts"].Detail; d != "2 rows read" {
 		t.Errorf("accounts: %q", d)
+	}
+	if d := results["profile images"].Detail; d != "4 images of 1 accounts" {
+		t.Errorf("profile images: %q", d)
 	}
 
 	raw, ok := s.(rawDB)
@@ -135,6 +149,10 @@ func testCheck(t *testing.T, s roster.Store) {
 		{"UPDATE accounts SET state = 'deactivated' WHERE sysadmin", "system administrators", "none of the 2 accounts"},
 		{"UPDATE policy SET version = 99", "policy", "newer than the policy's"},
 		{"DELETE FROM store_locks", "bookkeeping rows", "sysadmins"},
+		{"UPDATE profile_images SET name = 'someone else' WHERE size = 30", "profile images", "not all named"},
+		{"DELETE FROM profile_images WHERE size = 50", "profile images", "not one in each"},
+		{"DELETE FROM profile_images", "profile images", "has no profile images"},
+		{"DELETE FROM profile_image_seed", "profile images", "uploads fail"},
 	} {
 		exec(b.query)
 		failing[b.check] = b.word

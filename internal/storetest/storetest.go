@@ -49,6 +49,7 @@ func RunTests(t *testing.T, newStore NewStore) {
 		{"AuditAppendOrdered", testAuditAppend},
 		{"AuditFilters", testAuditFilters},
 		{"Policy", testPolicy},
+		{"ProfileImages", testProfileImages},
 		{"InTxRollback", testInTxRollback},
 		{"WritesOnlyInTx", testWritesOnlyInTx},
 		{"Backup", testBackup},

@@ -123,12 +123,24 @@ func wireValue(attr *roster.Attribute, v any) any {
 	return v
 }
 
-// profileImage is the profile_image object: the default images' absolute addresses.
+// profileImage is the profile_image object: the absolute addresses of the account's
+// uploaded images, versioned by the upload time (epoch seconds) so that caches fetch a
+// new upload, or of the default images. The core leaves both attributes out where the
+// caller may not see an image (an account that needs parental consent).
 func profileImage(r *http.Request, rec *roster.Record) obj {
 	base := baseURL(r)
-	out := obj{{"has_image", false}}
+	at, _ := rec.Get("profile_image_uploaded_at")
+	name, _ := rec.Get("profile_image_name")
+	uploaded, ok := at.(time.Time)
+	stem, _ := name.(string)
+	has := ok && stem != ""
+	out := obj{{"has_image", has}}
 	for _, s := range imageSizes {
-		out = append(out, kv{"image_url_" + s.name, base + "/static/images/profiles/default_" + strconv.Itoa(s.px) + ".png"})
+		url := base + "/static/images/profiles/default_" + strconv.Itoa(s.px) + ".png"
+		if has {
+			url = base + "/media/profile-images/" + stem + "_" + strconv.Itoa(s.px) + ".jpg?v=" + strconv.FormatInt(uploaded.Unix(), 10)
+		}
+		out = append(out, kv{"image_url_" + s.name, url})
 	}
 	return out
 }

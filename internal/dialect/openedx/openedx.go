@@ -35,6 +35,7 @@ type Directory interface {
 	MergeAccount(ctx context.Context, ref roster.AccountRef, patch map[string]any, w roster.WriteOptions) (*roster.Record, error)
 	AccountAccess(ctx context.Context, ref roster.AccountRef, as, surface string) (*roster.AccountAccess, error)
 	Schema(ctx context.Context) (*roster.Schema, error)
+	ImageDirectory
 }
 
 // Handler serves the dialect.
@@ -79,6 +80,7 @@ func (h *Handler) Register(mux *httpx.Router) {
 	mux.HandleFunc(h.surface, "/api/user/v1/preferences/{username}", h.only(h.preferences, "GET", "PATCH"))
 	mux.HandleFunc(h.surface, "/api/user/v1/preferences/{username}/{key}", h.only(h.preference, "GET", "PUT", "DELETE"))
 	mux.HandleFunc(h.surface, "/csrf/api/v1/token", h.only(h.csrfToken, "GET"))
+	h.registerImages(mux)
 	// Any other path of the API is no route: Open edX's 404 has no body.
 	mux.HandleFunc(h.surface, "/api/user/v1/", func(w http.ResponseWriter, r *http.Request) { writeEmpty(w, http.StatusNotFound) })
 }
