@@ -10,7 +10,7 @@ import (
 // Tables lists every table that holds Roster's data, parents before children. Backups
 // copy these; throttles are transient and left out.
 var Tables = []string{"accounts", "api_keys", "sessions", "login_devices", "groups", "group_members",
-	"projects", "project_forms", "project_roles", "project_dags", "project_members", "project_dag_switch", "policy", "policy_counter", "audit_log", "audit_counter"}
+	"projects", "project_forms", "project_roles", "project_dags", "project_members", "project_dag_switch", "policy", "policy_counter", "email_changes", "outbox", "audit_log", "audit_counter"}
 
 // CopyTables copies every table of src into dst, replacing what dst held, reading src
 // from one snapshot so the copy is consistent while src stays in use.

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,7 @@ func WantChecksFailing(t *testing.T, s roster.Store, failing map[string]string) 
 func testCheck(t *testing.T, s roster.Store) {
 	ctx := context.Background()
 	results := checkResults(t, s)
-	for _, name := range []string{"bookkeeping rows", "audit sequence", "system administrators", "accounts", "credentials", "project references", "policy"} {
+	for _, name := range []string{"bookkeeping rows", "audit sequence", "system administrators", "accounts", "credentials", "project references", "policy", "outbox"} {
 		if _, ok := results[name]; !ok {
 			t.Fatalf("no check named %q among %v", name, results)
 		}
@@ -104,6 +105,19 @@ func testCheck(t *testing.T, s roster.Store) {
 		if _, err := tx.SetPolicy(ctx, []roster.PolicySetting{{Name: roster.SettingParentalConsentAge, Value: "13", UpdatedAt: base, UpdatedBy: "test"}}); err != nil {
 			return err
 		}
+		if err := tx.SetEmailChange(ctx, &roster.EmailChange{AccountID: user.ID, NewEmail: "new@example.org", KeyHash: hash("confirm"), CreatedAt: base, ExpiresAt: base.Add(time.Hour)}); err != nil {
+			return err
+		}
+		for i := range 2 {
+			if err := tx.QueueMessage(ctx, newMessage(user.ID, i)); err != nil {
+				return err
+			}
+		}
+		if ms, err := tx.LeaseMessages(ctx, "w", base, base.Add(time.Minute), 1); err != nil || len(ms) != 1 {
+			return fmt.Errorf("leased %d messages: %v", len(ms), err)
+		} else if _, err := tx.ReleaseMessage(ctx, ms[0].ID, "w", roster.MessageRelease{State: roster.MessageSent, At: base}); err != nil {
+			return err
+		}
 		return tx.AppendAudit(ctx, entry("account.create", user.ID), entry("account.create", admin.ID), entry("project.create", p.ID))
 	})
 	results = checkResults(t, s)
@@ -135,6 +149,8 @@ func testCheck(t *testing.T, s roster.Store) {
 		{"UPDATE accounts SET state = 'deactivated' WHERE sysadmin", "system administrators", "none of the 2 accounts"},
 		{"UPDATE policy SET version = 99", "policy", "newer than the policy's"},
 		{"DELETE FROM store_locks", "bookkeeping rows", "sysadmins"},
+		{"UPDATE outbox SET body = 'the link, kept' WHERE state = 'sent'", "outbox", "still hold their bodies"},
+		{"UPDATE outbox SET message_id = 'no brackets' WHERE state = 'pending'", "outbox", "Message-ID"},
 	} {
 		exec(b.query)
 		failing[b.check] = b.word
