@@ -129,7 +129,9 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request, ctx context.Cont
 		writeJSON(w, http.StatusBadRequest, errs.body())
 		return
 	}
-	rec, err := h.dir.MergeAccount(ctx, ref, patch, roster.WriteOptions{})
+	// A new email is mailed a confirmation link (the core's rule for this surface); the
+	// link points where the client reached Roster, unless a public address is configured.
+	rec, err := h.dir.MergeAccount(ctx, ref, patch, roster.WriteOptions{Origin: baseURL(r)})
 	if err != nil {
 		e := roster.AsError(err)
 		switch e.Code {
