@@ -159,10 +159,10 @@ type change struct {
 
 // patchOptions widen what a patch may set.
 type patchOptions struct {
-	creating  bool  // uuid and created may be given (sysadmins importing accounts)
-	merge     bool  // object attributes are merged as JSON merge patches (RFC 7396)
-	ifVersion int64 // apply only to this version of the account (0: any)
-	checkOnly bool  // decide and check only; write nothing
+	creating  bool   // uuid and created may be given (sysadmins importing accounts)
+	merge     bool   // object attributes are merged as JSON merge patches (RFC 7396)
+	ifVersion int64  // apply only to this version of the account (0: any)
+	checkOnly bool   // decide and check only; write nothing
 	origin    string // the address the caller reached Roster at, for links (WriteOptions.Origin)
 }
 
