@@ -55,7 +55,7 @@ func TestParseURL(t *testing.T) {
 
 func TestCompose(t *testing.T) {
 	m := &roster.Message{ID: 7, MessageID: "<abc.roster@example.org>", To: "bob@example.org", Subject: "Adresse geändert",
-		Body: "Hello,\n\nhttps://roster.example.org/email_confirm/" + strings.Repeat("k", 60) + "\n\nÆØÅ = fine\n",
+		Body:      "Hello,\n\nhttps://roster.example.org/email_confirm/" + strings.Repeat("k", 60) + "\n\nÆØÅ = fine\n",
 		CreatedAt: time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)}
 	b, err := compose("roster@example.org", m)
 	if err != nil {
