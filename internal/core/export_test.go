@@ -10,7 +10,7 @@ import (
 // has counted the administrators and before the change is written (tests only).
 func SetHookAfterSysadminGuard(s *Service, fn func()) { s.hooks.afterSysadminGuard = fn }
 
-// SetHookBeforeQueue makes the service call fn before it queues a message, in the
+// SetHookBeforeQueue makes the service call fn as it queues a message, in the
 // transaction of its change; an error fails the queueing (tests only).
 func SetHookBeforeQueue(s *Service, fn func(m *roster.Message) error) { s.hooks.beforeQueue = fn }
 

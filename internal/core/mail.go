@@ -114,14 +114,20 @@ func (s *Service) newMessage(base, kind string, a *roster.Account, addr, subject
 		To: addr, Subject: subject, Body: body, CreatedAt: now, NextAttemptAt: now, ExpiresAt: expires}
 }
 
-// queue writes a message to the outbox in tx.
+// queue writes a message to the outbox in tx. A failure fails the change it belongs
+// to: the transaction rolls back, and the caller hears that the message could not be
+// queued (Reason RQueue), so that a surface can word it as its platform words a mail
+// that could not be sent.
 func (s *Service) queue(ctx context.Context, tx roster.Tx, m *roster.Message) error {
-	if s.hooks.beforeQueue != nil {
-		if err := s.hooks.beforeQueue(m); err != nil {
-			return err
-		}
+	err := tx.QueueMessage(ctx, m)
+	if s.hooks.beforeQueue != nil && err == nil {
+		err = s.hooks.beforeQueue(m)
 	}
-	return tx.QueueMessage(ctx, m)
+	if err != nil {
+		return &roster.Error{Code: roster.EUNAVAILABLE, Reason: roster.RQueue, Op: "core.queue", Err: err,
+			Message: "The message could not be queued, so nothing was changed. Try again later."}
+	}
+	return nil
 }
 
 func (s *Service) messageQueued() {

@@ -71,7 +71,7 @@ type hooks struct {
 	// afterSysadminGuard runs after the last-administrator check has counted them and
 	// before the change is written.
 	afterSysadminGuard func()
-	// beforeQueue runs before a message is queued, in the transaction of its change; an
+	// beforeQueue runs as a message is queued, in the transaction of its change; an
 	// error it returns fails the queueing.
 	beforeQueue func(m *roster.Message) error
 }

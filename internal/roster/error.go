@@ -104,6 +104,9 @@ const (
 	RSameEmail = "same_email"
 	// RLinkExpired: ENOTFOUND, the link mailed (an email confirmation) has expired.
 	RLinkExpired = "link_expired"
+	// RQueue: EUNAVAILABLE, a message the change sends could not be queued, so the change
+	// was not made (Open edX answers a mail it could not send so).
+	RQueue = "queue"
 	// REmailTaken: ECONFLICT, confirming a change of email found the new address held by
 	// another account meanwhile; nothing changed.
 	REmailTaken = "email_taken"
