@@ -26,9 +26,6 @@ import (
 // one transaction. Messages are delivered later by workers (internal/mail), which lease
 // them here.
 
-// ConfirmPath is where the links confirming a change of email point: ConfirmPath + key.
-const ConfirmPath = "/email_confirm/"
-
 // requestEmailChange records a pending change of a's email to addr, replacing any, and
 // queues the message with its link, in tx. An address another account holds gives no
 // pending change and no message, and no error: the caller must not learn from the
@@ -59,7 +56,7 @@ func (s *Service) requestEmailChange(ctx context.Context, p *policy, tx roster.T
 	if err := tx.SetEmailChange(ctx, ch); err != nil {
 		return nil, err
 	}
-	link := base + ConfirmPath + key
+	link := base + roster.ConfirmEmailPath + key
 	m := s.newMessage(base, roster.MessageEmailConfirm, a, addr, "Confirm your new email address", fmt.Sprintf(
 		"Hello %s,\n\nSomeone, hopefully you, asked that the email address of the account %s become this one, %s.\n\n"+
 			"To confirm it, open this link and press Confirm:\n\n%s\n\n"+

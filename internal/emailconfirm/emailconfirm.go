@@ -21,7 +21,6 @@ import (
 	"net/http"
 
 	"github.com/rosterhq/roster/internal/authn"
-	"github.com/rosterhq/roster/internal/core"
 	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/roster"
 	"github.com/rosterhq/roster/internal/web"
@@ -53,7 +52,7 @@ type Handler struct {
 var templates embed.FS
 
 // Path is where the links point: Path + key.
-const Path = core.ConfirmPath
+const Path = roster.ConfirmEmailPath
 
 // credentials: none. The page is for whoever holds the link; its actor is anonymous,
 // named in the audit log as the account the link confirms for.

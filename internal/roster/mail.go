@@ -14,6 +14,10 @@ type EmailChange struct {
 	ExpiresAt time.Time
 }
 
+// ConfirmEmailPath is where the links confirming a change of email point: the path,
+// then the key.
+const ConfirmEmailPath = "/email_confirm/"
+
 // MessageState is where a message of the outbox stands.
 type MessageState string
 
