@@ -131,7 +131,7 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request, ctx context.Cont
 	}
 	// A new email is mailed a confirmation link (the core's rule for this surface); the
 	// link points where the client reached Roster, unless a public address is configured.
-	rec, err := h.dir.MergeAccount(ctx, ref, patch, roster.WriteOptions{Origin: baseURL(r)})
+	rec, err := h.dir.MergeAccount(ctx, ref, patch, roster.WriteOptions{Origin: httpx.Origin(r)})
 	if err != nil {
 		e := roster.AsError(err)
 		switch e.Code {
