@@ -8,13 +8,17 @@
 #           the same rows into the same table (bench/cmd/seed rawinsert)
 #   http    authenticated GET /v1/users/{id} (random ids) with wrk, against a bare
 #           net/http handler serving a document of the same size (bench/cmd/bare)
+#   openedx Open edX's GET /api/user/v1/accounts/{username} of random accounts by another
+#           user (visibility applied), of one account by its owner, and its merge-PATCH of
+#           one field by the owner, each against the bare handler serving a document of
+#           the same size (SQLite)
 #   redcap  REDCap's import_users of N members' rights as CSV into one project (POST
 #           /api/), against raw batched INSERTs of the same member rows; and the CSV
 #           export of them, against a raw SELECT of the same columns; with the export's
 #           peak heap at 10,000 and at N members (go test -bench, SQLite and, when
 #           ROSTER_TEST_POSTGRES_URL is set, PostgreSQL)
 #
-# Usage: bench/load.sh [store|import|http|redcap|all]   (default all)
+# Usage: bench/load.sh [store|import|http|openedx|redcap|all]   (default all)
 # Settings (environment): N=100000 DURATION=10s CONNS=32 THREADS=2 ROUNDS=3
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,7 +57,7 @@ if [ "$WHAT" = all ] || [ "$WHAT" = store ]; then
   say "ratio store/bare: $(ratio "$bare" "$store")   (target ≥ 0.80)"
 fi
 
-if [ "$WHAT" = all ] || [ "$WHAT" = import ] || [ "$WHAT" = http ]; then
+if [ "$WHAT" = all ] || [ "$WHAT" = import ] || [ "$WHAT" = http ] || [ "$WHAT" = openedx ]; then
   "$work/seed" csv "$N" > "$work/users.csv"
 fi
 
@@ -116,4 +120,45 @@ if [ "$WHAT" = all ] || [ "$WHAT" = http ]; then
     say "round $round: roster $r req/s; bare handler $b req/s; ratio $(ratio "$r" "$b")   (target ≥ 0.50)"
   done
   if grep -q '"level":"ERROR"' "$work/serve.log"; then say "the server logged errors:"; grep '"level":"ERROR"' "$work/serve.log" | head -5; fi
+fi
+
+if [ "$WHAT" = all ] || [ "$WHAT" = openedx ]; then
+  say ""
+  say "## openedx: GET and PATCH /api/user/v1/accounts/{username}, $N accounts (privacy all_users), SQLite"
+  command -v wrk >/dev/null || { say "wrk is not installed (apt-get install wrk)"; exit 1; }
+  db="sqlite://$work/openedx.db"
+  "$work/roster" init --no-admin --db "$db" >/dev/null
+  "$work/roster" users import --db "$db" "$work/users.csv" >/dev/null 2>&1
+  "$work/roster" users create --db "$db" --username bench-reader --email bench-reader@example.org >/dev/null
+  "$work/roster" users create --db "$db" --username bench-owner --email bench-owner@example.org --name "Bench Owner" >/dev/null
+  reader=$("$work/roster" keys create --db "$db" --username bench-reader --label load)
+  owner=$("$work/roster" keys create --db "$db" --username bench-owner --label load)
+  "$work/roster" serve --db "$db" --addr 127.0.0.1:18093 --log-level warn >"$work/openedx.log" 2>&1 & pids+=($!)
+  for _ in $(seq 1 50); do curl -sf http://127.0.0.1:18093/readyz >/dev/null && break; sleep 0.1; done
+  base=http://127.0.0.1:18093/api/user/v1/accounts/
+  owned=${base}bench-owner
+  curl -sf -X PATCH -H "Authorization: Bearer $owner" -H "Content-Type: application/merge-patch+json" \
+    -d '{"bio": "Researcher, revision 0.", "country": "DK"}' "$owned" >/dev/null
+  # One bare handler per measure, each serving a document of the size Roster answers.
+  curl -sf -H "Authorization: Bearer $reader" "${base}user$(printf %06d $((N / 2)))" >"$work/oe-other.json"
+  curl -sf -H "Authorization: Bearer $owner" "$owned" >"$work/oe-own.json"
+  curl -sf -X PATCH -H "Authorization: Bearer $owner" -H "Content-Type: application/merge-patch+json" -d '{"bio": "Researcher, revision 0."}' "$owned" >"$work/oe-patch.json"
+  say "responses: another's account $(wc -c <"$work/oe-other.json") bytes, one's own $(wc -c <"$work/oe-own.json") bytes, after a PATCH $(wc -c <"$work/oe-patch.json") bytes"
+  "$work/bare" --addr 127.0.0.1:18094 --body "$work/oe-other.json" & pids+=($!)
+  "$work/bare" --addr 127.0.0.1:18095 --body "$work/oe-own.json" & pids+=($!)
+  "$work/bare" --addr 127.0.0.1:18096 --body "$work/oe-patch.json" & pids+=($!)
+  sleep 0.5
+  wrkrps() { N="$N" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" "$@" | awk '/Requests\/sec/ {print $2}'; }
+  for round in $(seq 1 "$ROUNDS"); do
+    r=$(wrkrps -s bench/random_username.lua -H "Authorization: Bearer $reader" "$base")
+    b=$(wrkrps -s bench/random_username.lua http://127.0.0.1:18094/api/user/v1/accounts/)
+    say "round $round another's account: roster $r req/s; bare $b req/s; ratio $(ratio "$r" "$b")"
+    r=$(wrkrps -H "Authorization: Bearer $owner" "$owned")
+    b=$(wrkrps http://127.0.0.1:18095/api/user/v1/accounts/bench-owner)
+    say "round $round one's own account: roster $r req/s; bare $b req/s; ratio $(ratio "$r" "$b")"
+    r=$(wrkrps -s bench/patch_bio.lua -H "Authorization: Bearer $owner" "$owned")
+    b=$(wrkrps -s bench/patch_bio.lua http://127.0.0.1:18096/api/user/v1/accounts/bench-owner)
+    say "round $round PATCH of one field: roster $r req/s; bare $b req/s; ratio $(ratio "$r" "$b")"
+  done
+  if grep -q '"level":"ERROR"' "$work/openedx.log"; then say "the server logged errors:"; grep '"level":"ERROR"' "$work/openedx.log" | head -5; fi
 fi

@@ -79,7 +79,9 @@ func (te *testEnv) serve(t *testing.T, extra ...string) *running {
 		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, extra...), te.getenv, strings.NewReader(""), out, errb)
 	}()
 	re := regexp.MustCompile(`listening on (http://\S+)`)
-	deadline := time.Now().Add(20 * time.Second)
+	// A bound for a server that hangs, not a timing: under -race on a loaded machine,
+	// migrating PostgreSQL and hashing the first password take many seconds.
+	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		if m := re.FindStringSubmatch(out.String()); m != nil {
 			r := &running{url: m[1], stdout: out, stderr: errb}

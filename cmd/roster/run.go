@@ -29,7 +29,7 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
 
-const usage = `Roster: one user directory, served through its own API (/v1/) and the user APIs of CKAN/EDX, REDCap and PYBOSSA.
+const usage = `Roster: one user directory, served through its own API (/v1/) and the user APIs of CKAN/EDX, REDCap, PYBOSSA and Open edX.
 
 Usage:
   roster serve [--addr 127.0.0.1:8080] [--db URL] [--log-level info] [--trusted-proxies CIDRS] [--secure-cookies] [--public-url URL] [--smtp-url URL]

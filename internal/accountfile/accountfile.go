@@ -202,7 +202,10 @@ func readCSV(r io.Reader) iter.Seq2[roster.ImportRow, error] {
 		cols := make([]string, len(header))
 		seen := map[string]bool{}
 		for i, h := range header {
-			h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+			if i == 0 {
+				h = strings.TrimPrefix(h, "\ufeff") // the file's byte order mark
+			}
+			h = strings.TrimSpace(h)
 			if seen[h] {
 				yield(roster.ImportRow{}, fmt.Errorf("line 1: column %q appears twice", h))
 				return
@@ -236,10 +239,13 @@ func readCSV(r io.Reader) iter.Seq2[roster.ImportRow, error] {
 }
 
 // lineCounter remembers where the newlines of a stream are, to turn offsets into lines.
+// It is asked about offsets that never go back, so it forgets the newlines before the
+// last one asked about: it holds those of the decoder's read-ahead, not of the file.
 type lineCounter struct {
 	r        io.Reader
 	offset   int64
-	newlines []int64
+	newlines []int64 // after the last offset asked about
+	before   int     // newlines forgotten
 }
 
 func (l *lineCounter) Read(p []byte) (int, error) {
@@ -254,7 +260,10 @@ func (l *lineCounter) Read(p []byte) (int, error) {
 }
 
 func (l *lineCounter) line(offset int64) int {
-	return 1 + sort.Search(len(l.newlines), func(i int) bool { return l.newlines[i] >= offset })
+	i := sort.Search(len(l.newlines), func(i int) bool { return l.newlines[i] >= offset })
+	l.before += i
+	l.newlines = append(l.newlines[:0], l.newlines[i:]...)
+	return 1 + l.before
 }
 
 // readJSON reads an array of objects, or objects one after another (JSON Lines).
@@ -263,9 +272,9 @@ func readJSON(r io.Reader) iter.Seq2[roster.ImportRow, error] {
 		lc := &lineCounter{r: r}
 		dec := json.NewDecoder(bufio.NewReaderSize(lc, 64<<10))
 		// A leading [ means an array; otherwise the stream is a sequence of objects.
-		first, err := firstNonSpace(dec)
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
+		first, ok := firstNonSpace(dec)
+		if !ok { // the end of a blank file, or a read that failed
+			if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 				yield(roster.ImportRow{}, err)
 			}
 			return
@@ -303,26 +312,24 @@ func readJSON(r io.Reader) iter.Seq2[roster.ImportRow, error] {
 			if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 				yield(roster.ImportRow{}, fmt.Errorf("line %d: unexpected data after the closing ]", lc.line(dec.InputOffset())))
 			}
+			return
+		}
+		// More stops at a ] or } as if the objects had ended; only the end of the file
+		// ends them.
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+			yield(roster.ImportRow{}, fmt.Errorf("line %d: %w", lc.line(dec.InputOffset()), err))
 		}
 	}
 }
 
-// firstNonSpace peeks at the first significant byte of the stream.
-func firstNonSpace(dec *json.Decoder) (byte, error) {
-	rd := dec.Buffered()
-	buf := make([]byte, 1)
-	for {
-		n, err := rd.Read(buf)
-		if n == 1 && !strings.ContainsRune(" \t\r\n", rune(buf[0])) {
-			return buf[0], nil
-		}
-		if err != nil {
-			// Nothing buffered yet: let the decoder fill its buffer with a More call.
-			if dec.More() {
-				rd = dec.Buffered()
-				continue
-			}
-			return 0, io.EOF
-		}
+// firstNonSpace peeks at the first significant byte of the stream, if there is one.
+func firstNonSpace(dec *json.Decoder) (byte, bool) {
+	// More reads past spaces to the next byte and leaves it buffered, a ] or } too
+	// (for which it reports that nothing more follows).
+	dec.More()
+	var b [1]byte
+	if n, _ := dec.Buffered().Read(b[:]); n == 1 {
+		return b[0], true
 	}
+	return 0, false
 }

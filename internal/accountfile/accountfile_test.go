@@ -3,6 +3,7 @@ package accountfile_test
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -42,7 +43,9 @@ func TestReadJSONLines(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"[1]", "[{\"a\":1},", "{\"a\":", "[{}]x"} {
+	// A ] or } where an object or the end belongs was read as the end of the file (found
+	// by FuzzReadJSON): "]" imported nothing and succeeded, '{"a":1}]' one account.
+	for _, bad := range []string{"[1]", "[{\"a\":1},", "{\"a\":", "[{}]x", "]", " }\n", "{\"username\": \"a\"}\n]", "{}}"} {
 		if _, err := rows(t, accountfile.JSON, bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
@@ -63,6 +66,16 @@ func TestCSV(t *testing.T) {
 	}
 	if _, err := rows(t, accountfile.CSV, "username,username\na,b\n"); err == nil {
 		t.Fatal("a repeated column was accepted")
+	}
+	// A byte order mark starts the file, not a column: one before another column's name
+	// is part of that name. Before, it was taken off every column's name, and ",\ufeff"
+	// was refused as naming the column "" twice (found by FuzzReadCSV).
+	got, err = rows(t, accountfile.CSV, "username,\ufeffbio\na,b\n")
+	if err != nil || len(got) != 1 || got[0].Values["\ufeffbio"] != "b" {
+		t.Fatalf("a byte order mark inside the header: %+v, %v", got, err)
+	}
+	if _, err := rows(t, accountfile.CSV, ",\ufeff\n"); err != nil {
+		t.Fatalf("columns \"\" and \"\\ufeff\" were taken for one: %v", err)
 	}
 	// Writing guards formulas and lists every readable attribute, never a secret.
 	s, _ := roster.LoadSchema()
@@ -130,5 +143,36 @@ func TestCSVFormulaGuardRoundTrip(t *testing.T) {
 	got, err = rows(t, accountfile.CSV, "username,bio\nu,\"\tkept\"\n")
 	if err != nil || got[0].Values["bio"] != "\tkept" {
 		t.Fatalf("hand-written leading TAB: %q, %v", got[0].Values["bio"], err)
+	}
+}
+
+// TestReadJSONMemory: reading a JSON file holds memory for the rows in hand, not for
+// the file. Before, the reader kept the offset of every newline of the file to number
+// lines: 8 bytes a line, 400 MB for a file of 50 million lines.
+func TestReadJSONMemory(t *testing.T) {
+	const n = 200_000
+	in := strings.Repeat("{\"username\": \"a\"}\n"+strings.Repeat("\n", 50), n)
+	var before, during runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	rows := 0
+	for r, err := range accountfile.Read(accountfile.JSON, strings.NewReader(in)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := 1 + 51*rows; r.Line != want {
+			t.Fatalf("row %d on line %d, want %d", rows, r.Line, want)
+		}
+		rows++
+		if rows == n { // the reader's state, near the end of the file
+			runtime.GC()
+			runtime.ReadMemStats(&during)
+		}
+	}
+	if rows != n {
+		t.Fatalf("%d rows", rows)
+	}
+	if held := int64(during.HeapAlloc) - int64(before.HeapAlloc); held > 8<<20 {
+		t.Fatalf("reading %d lines held %d MB", 51*n, held>>20)
 	}
 }

@@ -468,7 +468,7 @@ func (h *Handler) buildOpenAPI(schema *roster.Schema) obj {
 	return obj{
 		"openapi": "3.1.0",
 		"info": obj{"title": "Roster API", "version": "1",
-			"description": "Roster's own API: the canonical interface its platform dialects (today CKAN/EDX at /api/3/action/, REDCap at POST /api/ and PYBOSSA at /admin/users and /account/) translate to. " +
+			"description": "Roster's own API: the canonical interface its platform dialects (today CKAN/EDX at /api/3/action/, REDCap at POST /api/, PYBOSSA at /admin/users and /account/, and Open edX at /api/user/v1/) translate to. " +
 				"Authenticate with an API key (Authorization: Bearer KEY; also Token KEY, a bare key, X-CKAN-API-Key or EDX-API-Key) or a session cookie from POST /v1/session or the sign-in page /account/signin."},
 		"servers":  []any{obj{"url": "/"}},
 		"security": []any{obj{"bearer": []any{}}, obj{"session": []any{}}},

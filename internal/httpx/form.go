@@ -261,18 +261,15 @@ func (f *Form) readURLEncoded(br *bufio.Reader) error {
 			continue // "&&"
 		}
 		name := key.String()
-		if end != '=' {
-			if err := f.field(name, ""); err != nil {
-				return err
-			}
-			if end == 0 {
-				return nil
-			}
-			continue
-		}
-		if name == f.opts.Spool && f.opts.Spool != "" {
+		switch {
+		case name == f.opts.Spool && f.opts.Spool != "":
+			// Started even without "=": a bare key is an empty value, and as the last
+			// value it replaces what an earlier one spooled.
 			if err := f.startSpool(); err != nil {
 				return err
+			}
+			if end != '=' {
+				break
 			}
 			// The value's bytes are counted as spooled while they are read, not once
 			// they all have been: the meter would otherwise count a large value
@@ -283,7 +280,11 @@ func (f *Form) readURLEncoded(br *bufio.Reader) error {
 			if err != nil {
 				return formError(err)
 			}
-		} else {
+		case end != '=':
+			if err := f.field(name, ""); err != nil {
+				return err
+			}
+		default:
 			val.Reset()
 			end, _, err = d.decodeUntil(&val, "&", MaxFieldBytes)
 			if err != nil {

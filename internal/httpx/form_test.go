@@ -53,6 +53,25 @@ func TestReadFormURLEncoded(t *testing.T) {
 	}
 }
 
+// TestReadFormLastDataWins: the spooled field's last value wins, a bare key (no "=")
+// being an empty value, as PHP reads it. Before, "data=0&data" left "0" in the spool
+// while the field read as empty: REDCap would see no data, Roster imported "0". Found
+// by FuzzReadForm.
+func TestReadFormLastDataWins(t *testing.T) {
+	for body, want := range map[string]string{"data=0&data": "", "data=0&data&token=T": "", "data&data=1": "1", "data": "", "data=a&data=": ""} {
+		r := httptest.NewRequest("POST", "/api/", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		f, err := ReadForm(r, FormOptions{Spool: "data"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := readAll(t, f); got != want || !f.Has("data") || f.Get("data") != "" {
+			t.Errorf("%q: data spooled as %q, want %q", body, got, want)
+		}
+		f.Close()
+	}
+}
+
 func TestReadFormSpoolsToFile(t *testing.T) {
 	big := strings.Repeat("0123456789,", 300_000) // 3.3 MB, past the in-memory threshold
 	body := "data=" + strings.ReplaceAll(big, ",", "%2C") + "&token=T"

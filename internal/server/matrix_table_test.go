@@ -362,6 +362,17 @@ var matrix = []row{
 	openedx("PATCH", "/api/user/v1/accounts/{username}", "/api/user/v1/accounts/sam", `{"bio": "cell {n}"}`, refused+" 404 404 404 403 403 404 404"),
 	openedx("PUT", "/api/user/v1/accounts/{username}", "/api/user/v1/accounts/sam", `{}`, "405 405 405 405 405 405 405 405 405 405 405 405"),
 	openedx("GET", "/api/user/v1/", "/api/user/v1/nothing", "", "404 404 404 404 404 404 404 404 404 404 404 404"),
+	// Preferences (the account's visibility): the owner's; staff read them.
+	openedx("GET", "/api/user/v1/preferences/{username}", "/api/user/v1/preferences/{me}", "", refused+" 200/- 200/- 200/- 200/- 200/- 200/- 200/-"),
+	openedx("GET", "/api/user/v1/preferences/{username}", "/api/user/v1/preferences/sam", "", refused+" 403 403 403 200/- 200/- 403 403"),
+	openedx("PATCH", "/api/user/v1/preferences/{username}", "/api/user/v1/preferences/{me}", `{"account_privacy": "private"}`, refused+" 403 204/- 204/- 204/- 204/- 204/- 204/-"),
+	openedx("PATCH", "/api/user/v1/preferences/{username}", "/api/user/v1/preferences/sam", `{"account_privacy": "all_users"}`, refused+" 403 403 403 403 403 403 403"),
+	openedx("GET", "/api/user/v1/preferences/{username}/{key}", "/api/user/v1/preferences/{me}/account_privacy", "", refused+" 200/- 200/- 200/- 200/- 200/- 200/- 200/-"),
+	openedx("PUT", "/api/user/v1/preferences/{username}/{key}", "/api/user/v1/preferences/{me}/account_privacy", `"private"`, refused+" 403 204/- 204/- 204/- 204/- 204/- 204/-"),
+	openedx("DELETE", "/api/user/v1/preferences/{username}/{key}", "/api/user/v1/preferences/{me}/account_privacy", "", refused+" 403 204/- 204/- 204/- 204/- 204/- 204/-"),
+	openedx("DELETE", "/api/user/v1/preferences/{username}/{key}", "/api/user/v1/preferences/sam/account_privacy", "", refused+" 403 403 403 403 403 403 403"),
+	// The micro-frontends' CSRF token: for anyone; a credential that does not hold is refused.
+	openedx("GET", "/csrf/api/v1/token", "/csrf/api/v1/token", "", "200/- 401 401 401 401 200/- 200/- 200/- 200/- 200/- 200/- 200/-"),
 
 	// REDCap: a token acts as its member in its project, with its project rights;
 	// Roster's staff and system administrators hold nothing more there.

@@ -93,7 +93,7 @@ func New(c Config) *Handler {
 	ckan.New(c.Core, auth, c.Log, c.CKAN).Register(rt)
 	redcap.New(c.Projects, auth, c.Log, redcap.Options{MaxImportBytes: c.ImportLimit}).Register(rt)
 	pybossa.New(c.Core, auth, pages, c.Log, pybossa.Options{SecureCookies: c.API.SecureCookies}).Register(rt)
-	openedx.New(c.Core, auth, c.Log).Register(rt)
+	openedx.New(c.Core, auth, c.Log, openedx.Options{SecureCookies: c.API.SecureCookies}).Register(rt)
 	emailconfirm.New(c.Core, auth, pages, c.Log, emailconfirm.Options{SecureCookies: c.API.SecureCookies}).Register(rt)
 
 	var h http.Handler = rt

@@ -1,9 +1,11 @@
 // Command bare is the baseline of the HTTP load test: a net/http server that answers
-// every GET with the same JSON document, read from a file, doing nothing else.
+// every request with the same JSON document, read from a file, doing nothing else but
+// reading the request's body (so that a PATCH's baseline reads one too).
 package main
 
 import (
 	"flag"
+	"io"
 	"log"
 	"net/http"
 	"os"
@@ -20,7 +22,8 @@ func main() {
 	}
 	size := strconv.Itoa(len(body))
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", size)
 		w.Write(body)

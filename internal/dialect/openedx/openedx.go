@@ -42,7 +42,14 @@ type Handler struct {
 	dir     Directory
 	auth    *authn.Authenticator
 	log     *slog.Logger
+	cookies httpx.Cookies
 	surface *httpx.Surface
+}
+
+// Options configure the dialect.
+type Options struct {
+	// SecureCookies marks its cookies Secure, for Roster served over HTTPS.
+	SecureCookies bool
 }
 
 // credentials are what Open edX's accounts API accepts besides its JWTs: a bearer token
@@ -51,8 +58,8 @@ type Handler struct {
 var credentials = authn.Policy{Via: roster.ViaOpenEdX, Keys: true, Sessions: true}
 
 // New returns the dialect over dir.
-func New(dir Directory, auth *authn.Authenticator, log *slog.Logger) *Handler {
-	h := &Handler{dir: dir, auth: auth, log: log}
+func New(dir Directory, auth *authn.Authenticator, log *slog.Logger, opts Options) *Handler {
+	h := &Handler{dir: dir, auth: auth, log: log, cookies: httpx.Cookies{Secure: opts.SecureCookies}}
 	h.surface = &httpx.Surface{Name: roster.ViaOpenEdX, WriteError: h.writeError}
 	return h
 }
@@ -69,6 +76,9 @@ func (h *Handler) Register(mux *httpx.Router) {
 	for _, p := range []string{"/api/user/v1/accounts/{username}", "/api/user/v1/accounts/{username}/{$}"} {
 		mux.HandleFunc(h.surface, p, h.only(h.account, "GET", "PATCH"))
 	}
+	mux.HandleFunc(h.surface, "/api/user/v1/preferences/{username}", h.only(h.preferences, "GET", "PATCH"))
+	mux.HandleFunc(h.surface, "/api/user/v1/preferences/{username}/{key}", h.only(h.preference, "GET", "PUT", "DELETE"))
+	mux.HandleFunc(h.surface, "/csrf/api/v1/token", h.only(h.csrfToken, "GET"))
 	// Any other path of the API is no route: Open edX's 404 has no body.
 	mux.HandleFunc(h.surface, "/api/user/v1/", func(w http.ResponseWriter, r *http.Request) { writeEmpty(w, http.StatusNotFound) })
 }
@@ -128,6 +138,19 @@ func (h *Handler) staffOnlyQuery(ctx context.Context, r *http.Request) error {
 // lookupAction is the surface action the core's policy keeps for staff: finding accounts
 // by email or id.
 const lookupAction = "lookup"
+
+// csrfToken answers the micro-frontends' CSRF token request: the token a PATCH through
+// the caller's session must carry in X-CSRFToken (without a session, the form cookie's,
+// which such a caller needs for nothing but asks for anyway). It needs no credential; a
+// bad one is refused, as in Open edX.
+func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request) {
+	actor, err := h.auth.Authenticate(w, r, credentials)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeOK(w, obj{{"csrfToken", h.auth.FormToken(w, r, actor, h.cookies)}})
+}
 
 func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
 	_, actor := h.caller(w, r)

@@ -33,7 +33,7 @@ func newFixture(t *testing.T, e *testkit.Env) *fixture {
 			"bio": "Hi <b>there</b>", "country": "US", "region": "MA", "gender": "f", "level_of_education": "m", "goals": "world peace",
 			"mailing_address": "Park Ave", "phone": "+1 (800) 555-5555", "language_proficiencies": []any{"fr", "en"},
 			"social_links": map[string]any{"facebook": "alice"}, "locale": "en"},
-		{"username": "bob", "email": "bob@example.com", "name": "Bob Jones", "year_of_birth": 1985},
+		{"username": "bob", "email": "bob@example.com", "name": "Bob Jones", "year_of_birth": 1985, "password": "bob password 1"},
 		{"username": "watcher", "email": "watcher@example.com", "staff": true, "year_of_birth": 1980},
 		{"username": "carol", "email": "carol@example.com", "name": "Carol Custom", "privacy": "custom", "year_of_birth": 1991,
 			"shared_fields": []any{"bio", "language_proficiencies", "name"}, "bio": "Carol's bio", "country": "FR",
@@ -301,5 +301,109 @@ func TestPatchFieldErrors(t *testing.T) {
 			t.Fatalf("four errors at once: %d %s", r.Status, r.Body)
 		}
 		want(t, f.get(t, "bob", bob), 200, before)
+	})
+}
+
+func TestPreferences(t *testing.T) {
+	engines(t, func(t *testing.T, e *testkit.Env) {
+		f := newFixture(t, e)
+		prefs := "/api/user/v1/preferences/"
+		want(t, f.get(t, "alice", prefs+"alice"), 200, `{"account_privacy":"all_users"}`)
+		want(t, f.get(t, "carol", prefs+"carol"), 200,
+			`{"account_privacy":"custom","visibility.bio":"all_users","visibility.language_proficiencies":"all_users","visibility.name":"all_users"}`)
+		// Staff read anyone's; others read none but their own.
+		want(t, f.get(t, "watcher", prefs+"carol"), 200,
+			`{"account_privacy":"custom","visibility.bio":"all_users","visibility.language_proficiencies":"all_users","visibility.name":"all_users"}`)
+		forbidden := `{"detail":"You do not have permission to perform this action."}`
+		want(t, f.get(t, "bob", prefs+"carol"), 403, forbidden)
+		want(t, f.get(t, "bob", prefs+"nobody"), 403, forbidden)
+		want(t, f.get(t, "watcher", prefs+"nobody"), 404, "")
+		want(t, e.Do(t, "GET", prefs+"bob", ""), 401, `{"detail":"Authentication credentials were not provided."}`)
+
+		// PATCH: merge-patch only (a charset is fine); something to change; one's own.
+		patch := func(who, path, body, ct string) testkit.Reply {
+			return e.Do(t, "PATCH", path, body, "Authorization", "Bearer "+f.key[who], "Content-Type", ct)
+		}
+		const mp = "application/merge-patch+json"
+		want(t, patch("bob", prefs+"bob", `{"account_privacy": "custom"}`, "application/json"), 415, `{"detail":"Unsupported media type \"application/json\" in request."}`)
+		noData := `{"developer_message":"No data provided for user preference update","user_message":"No data provided for user preference update"}`
+		want(t, patch("bob", prefs+"bob", `{}`, mp), 400, noData)
+		want(t, patch("bob", prefs+"bob", `"x"`, mp), 400, noData)
+		want(t, patch("bob", prefs+"bob", `{"a": `, mp+"; charset=utf-8"), 400, `{"detail":"JSON parse error - The request body is not valid JSON: unexpected EOF."}`)
+		want(t, patch("bob", prefs+"carol", `{"account_privacy": "all_users"}`, mp), 403, forbidden)
+		want(t, patch("watcher", prefs+"carol", `{"account_privacy": "all_users"}`, mp), 403, "")
+		// Bob shares his bio and name, but not his country.
+		if _, err := e.Svc.MergeAccount(testkit.Operator(), roster.AccountRef{Username: "bob"}, map[string]any{"bio": "Bob's bio", "country": "SE"}, roster.WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		want(t, patch("bob", prefs+"bob", `{"account_privacy": "custom", "visibility.bio": "all_users", "visibility.name": "all_users",
+			"visibility.country": "private", "visibility.time_zone": "all_users"}`, mp+"; charset=utf-8"), 204, "")
+		want(t, f.get(t, "bob", prefs+"bob"), 200, `{"account_privacy":"custom","visibility.bio":"all_users","visibility.name":"all_users"}`)
+		want(t, f.get(t, "alice", "/api/user/v1/accounts/bob"), 200, `{"account_privacy":"custom","profile_image":`+images(e)+
+			`,"username":"bob","bio":"Bob's bio","name":"Bob Jones"}`)
+		want(t, patch("bob", prefs+"bob", `{"visibility.name": null}`, mp), 204, "")
+		want(t, f.get(t, "bob", prefs+"bob"), 200, `{"account_privacy":"custom","visibility.bio":"all_users"}`)
+		// Errors, all at once, and nothing saved.
+		r := patch("bob", prefs+"bob", `{"account_privacy": " ", "time_zone": "UTC", "visibility.bio": "private"}`, mp)
+		want(t, r, 400, `{"field_errors":{"account_privacy":{"developer_message":"Preference 'account_privacy' cannot be set to an empty value.",`+
+			`"user_message":"Preference 'account_privacy' cannot be set to an empty value."},"time_zone":{"developer_message":`+
+			`"Roster keeps only the preferences of account visibility (account_privacy and visibility.<field>), not 'time_zone'.",`+
+			`"user_message":"The preference 'time_zone' cannot be saved."}}}`)
+		want(t, patch("bob", prefs+"bob", `{"account_privacy": "friends"}`, mp), 400, `{"field_errors":{"account_privacy":{"developer_message":`+
+			`"Value 'friends' not valid for preference 'account_privacy': {'value': ['\"friends\" is not a valid choice.']}",`+
+			`"user_message":"Value 'friends' is not valid for user preference 'account_privacy'."}}}`)
+		want(t, f.get(t, "bob", prefs+"bob"), 200, `{"account_privacy":"custom","visibility.bio":"all_users"}`)
+
+		// One key at a time: only keys without a dot have a route.
+		one := prefs + "bob/account_privacy"
+		want(t, f.get(t, "bob", one), 200, `"custom"`)
+		want(t, f.get(t, "bob", prefs+"bob/visibility.bio"), 404, "")
+		put := func(body string) testkit.Reply {
+			return e.Do(t, "PUT", one, body, "Authorization", "Bearer "+f.key["bob"], "Content-Type", "application/json")
+		}
+		want(t, put(`"all_users"`), 204, "")
+		want(t, f.get(t, "bob", one), 200, `"all_users"`)
+		want(t, put(`null`), 400, `{"developer_message":"Preference 'account_privacy' cannot be set to an empty value.","user_message":"Preference 'account_privacy' cannot be set to an empty value."}`)
+		want(t, e.Do(t, "PUT", prefs+"bob/time_zone", `"UTC"`, "Authorization", "Bearer "+f.key["bob"], "Content-Type", "application/json"), 400,
+			`{"developer_message":"Roster keeps only the preferences of account visibility (account_privacy and visibility.<field>), not 'time_zone'.","user_message":"The preference 'time_zone' cannot be saved."}`)
+		want(t, e.Do(t, "DELETE", one, "", "Authorization", "Bearer "+f.key["bob"]), 204, "")
+		// Without a privacy of its own, an account has Roster's default: private.
+		want(t, f.get(t, "bob", one), 200, `"private"`)
+		want(t, e.Do(t, "DELETE", prefs+"bob/time_zone", "", "Authorization", "Bearer "+f.key["bob"]), 404, "")
+		want(t, e.Do(t, "POST", one, "", "Authorization", "Bearer "+f.key["bob"]), 405, `{"detail":"Method \"POST\" not allowed."}`)
+	})
+}
+
+// TestSessionAndCSRF: the micro-frontends' way: the session cookie, the CSRF token from
+// /csrf/api/v1/token, sent back in X-CSRFToken.
+func TestSessionAndCSRF(t *testing.T) {
+	engines(t, func(t *testing.T, e *testkit.Env) {
+		newFixture(t, e)
+		r := e.Do(t, "POST", "/v1/session", `{"username": "bob", "password": "bob password 1"}`, "Content-Type", "application/json")
+		var cookie string
+		for _, c := range r.Header["Set-Cookie"] {
+			if strings.HasPrefix(c, "roster_session=") {
+				cookie = strings.SplitN(c, ";", 2)[0]
+			}
+		}
+		if cookie == "" {
+			t.Fatalf("no session: %d %v", r.Status, r.Header)
+		}
+		r = e.Do(t, "GET", "/csrf/api/v1/token", "", "Cookie", cookie)
+		var tok struct{ CSRFToken string }
+		if err := json.Unmarshal([]byte(r.Body), &tok); err != nil || r.Status != 200 || tok.CSRFToken == "" {
+			t.Fatalf("csrf token: %d %s", r.Status, r.Body)
+		}
+		bob := "/api/user/v1/accounts/bob"
+		want(t, e.Do(t, "PATCH", bob, `{"bio": "From the MFE"}`, "Cookie", cookie, "Content-Type", "application/merge-patch+json"), 403,
+			`{"detail":"CSRF Failed: CSRF token missing or incorrect."}`)
+		r = e.Do(t, "PATCH", bob, `{"bio": "From the MFE"}`, "Cookie", cookie, "Content-Type", "application/merge-patch+json", "X-CSRFToken", tok.CSRFToken)
+		if r.Status != 200 || !strings.Contains(r.Body, `"bio":"From the MFE"`) {
+			t.Fatalf("PATCH with the token: %d %s", r.Status, r.Body)
+		}
+		// Without a session the endpoint still answers, as Open edX's does.
+		if r := e.Do(t, "GET", "/csrf/api/v1/token", ""); r.Status != 200 || !strings.HasPrefix(r.Body, `{"csrfToken":"`) {
+			t.Fatalf("anonymous csrf token: %d %s", r.Status, r.Body)
+		}
 	})
 }

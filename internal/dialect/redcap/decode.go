@@ -9,9 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/roster"
 )
 
@@ -26,32 +29,77 @@ type field struct {
 	nested []field
 	isMap  bool // nested: a JSON object or list, or XML child elements
 	isList bool // a JSON list
+	isXML  bool // nested XML elements, shown as markup
 	typed  bool // a JSON number or boolean, not text
 	null   bool // JSON's null
-	// shown is the value as sent, for messages, when value does not say it: nested
-	// values, numbers and booleans.
+	// shown is a number's or boolean's text as sent, for messages.
 	shown string
 }
 
-// sent is the field's value as the client sent it.
+// sent is the field's value as the client sent it. A nested value is written out only
+// when a message asks for it: writing each level's text as it was read copied every
+// inner level again at each level above it, time and memory quadratic in the depth.
 func (f *field) sent() string {
-	if f.shown != "" {
+	switch {
+	case f.isMap:
+		var b strings.Builder
+		f.writeNested(&b)
+		return b.String()
+	case f.shown != "":
 		return f.shown
 	}
 	return f.value
 }
 
-// jsonText is a JSON value as it was sent, to show it inside the list or object that
-// holds it.
-func (f *field) jsonText() string {
+// writeNested writes a nested value as it was sent: XML child elements as markup, a
+// JSON object or list as JSON.
+func (f *field) writeNested(b *strings.Builder) {
+	if f.isXML {
+		for i := range f.nested {
+			n := &f.nested[i]
+			b.WriteString("<" + n.key + ">")
+			if n.isMap {
+				n.writeNested(b)
+			} else {
+				b.WriteString(n.value)
+			}
+			b.WriteString("</" + n.key + ">")
+		}
+		return
+	}
+	open, end := byte('{'), byte('}')
+	if f.isList {
+		open, end = '[', ']'
+	}
+	b.WriteByte(open)
+	for i := range f.nested {
+		n := &f.nested[i]
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if !f.isList {
+			k, _ := json.Marshal(n.key)
+			b.Write(k)
+			b.WriteByte(':')
+		}
+		n.writeJSON(b)
+	}
+	b.WriteByte(end)
+}
+
+// writeJSON writes a JSON value as it was sent, inside the list or object that holds it.
+func (f *field) writeJSON(b *strings.Builder) {
 	switch {
 	case f.null:
-		return "null"
-	case f.isMap || f.typed:
-		return f.shown
+		b.WriteString("null")
+	case f.isMap:
+		f.writeNested(b)
+	case f.typed:
+		b.WriteString(f.shown)
+	default:
+		q, _ := json.Marshal(f.value)
+		b.Write(q)
 	}
-	q, _ := json.Marshal(f.value)
-	return string(q)
 }
 
 type record []field
@@ -71,16 +119,99 @@ type recordReader interface {
 }
 
 func newRecordReader(format string, r io.Reader) (recordReader, error) {
+	b := &recordBudget{r: r}
+	b.reset()
+	var rd recordReader
 	switch format {
 	case "json":
-		return newJSONReader(r)
+		jr, err := newJSONReader(b)
+		if err != nil {
+			return nil, b.refusal(err)
+		}
+		rd = jr
 	case "csv":
-		return newCSVReader(r), nil
+		rd = newCSVReader(b)
+	default:
+		rd = newXMLReader(b)
 	}
-	return newXMLReader(r), nil
+	return &budgeted{rd: rd, b: b}, nil
 }
 
+// MaxRecordBytes bounds one record of an import's data (a user, role, DAG or mapping,
+// or CSV's header), as sent. Data is read a record at a time so that its size does not
+// matter, but a record is held whole, as a tree of its values, several times its size:
+// without a bound, one record could be the whole import. Real records are a few
+// kilobytes; this is the form reader's bound on every field but data.
+const MaxRecordBytes = httpx.MaxFieldBytes
+
+// recordSlack is what the readers may have read ahead of the record they are in.
+const recordSlack = 64 << 10
+
+var errRecordTooLarge = errors.New("a record of the data is too large")
+
+// recordBudget stops the data's reading once one record has read more than
+// MaxRecordBytes of it, wherever the parser is.
+type recordBudget struct {
+	r        io.Reader
+	left     int
+	exceeded bool
+}
+
+func (b *recordBudget) reset() { b.left = MaxRecordBytes + recordSlack }
+
+func (b *recordBudget) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		b.exceeded = true
+		return 0, errRecordTooLarge
+	}
+	if len(p) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= n
+	return n, err
+}
+
+// refusal is err, or the budget's refusal when the budget stopped the parser: a parser
+// may word a failed read as a syntax error.
+func (b *recordBudget) refusal(err error) error {
+	if b.exceeded {
+		return &roster.Error{Code: roster.ETOOLARGE,
+			Message: fmt.Sprintf("A record of the data is larger than %d bytes, more than this server accepts.", MaxRecordBytes)}
+	}
+	return err
+}
+
+// budgeted gives each record a fresh budget.
+type budgeted struct {
+	rd recordReader
+	b  *recordBudget
+}
+
+func (r *budgeted) next() (record, error) {
+	r.b.reset()
+	rec, err := r.rd.next()
+	if err != nil && err != io.EOF {
+		return nil, r.b.refusal(err)
+	}
+	return rec, err
+}
+
+// Nesting limits, as REDCap's parsers have them: PHP's json_decode refuses lists and
+// objects nested deeper than 512, libxml2 elements deeper than 256. The readers recurse
+// per level, so without a limit a few megabytes of "[" or "<a>" exhaust the goroutine's
+// stack, which Go cannot recover from: the whole server would exit.
+const (
+	maxJSONDepth = 512
+	maxXMLDepth  = 256
+)
+
+var errJSONDepth = errors.New("nested too deeply")
+
 func jsonDataError(err error) error {
+	if errors.Is(err, errJSONDepth) {
+		return badRequest("The data being imported is not formatted correctly. PHP error from JSON decoder: Maximum stack depth exceeded. The JSON must be in an array, as in [{ ... }].")
+	}
 	if errors.Is(err, errInvalidUTF8) {
 		return badRequest("The data being imported is not formatted correctly. PHP error from JSON decoder: Malformed UTF-8 characters, possibly incorrectly encoded. The JSON must be in an array, as in [{ ... }].")
 	}
@@ -125,15 +256,16 @@ func (j *jsonReader) next() (record, error) {
 	if err != nil || t != json.Delim('{') {
 		return nil, jsonDataError(err)
 	}
-	rec, err := j.object()
+	rec, err := j.object(2)
 	if err != nil {
 		return nil, jsonDataError(err)
 	}
 	return rec, nil
 }
 
-// object reads an object's members after its opening brace, keeping their order.
-func (j *jsonReader) object() (record, error) {
+// object reads an object's members after its opening brace, keeping their order. depth
+// is the object's own: the list of records is 1.
+func (j *jsonReader) object(depth int) (record, error) {
 	var rec record
 	for j.d.More() {
 		t, err := j.d.Token()
@@ -144,7 +276,7 @@ func (j *jsonReader) object() (record, error) {
 		if !ok {
 			return nil, errors.New("key")
 		}
-		f, err := j.value()
+		f, err := j.value(depth + 1)
 		if err != nil {
 			return nil, err
 		}
@@ -155,61 +287,47 @@ func (j *jsonReader) object() (record, error) {
 	return rec, err
 }
 
-// value reads one value. Scalars become text as PHP would read them (true is 1);
-// objects and lists are nested, a list's items keyed by position.
-func (j *jsonReader) value() (field, error) {
+// value reads one value, a list or object being at depth. Scalars become text as PHP
+// would read them (true is 1); objects and lists are nested, a list's items keyed by
+// position.
+func (j *jsonReader) value(depth int) (field, error) {
 	t, err := j.d.Token()
 	if err != nil {
 		return field{}, err
 	}
 	switch t := t.(type) {
 	case json.Delim:
+		if depth > maxJSONDepth {
+			return field{}, errJSONDepth
+		}
 		var f field
-		var b strings.Builder
 		switch t {
 		case '{':
-			rec, err := j.object()
+			rec, err := j.object(depth)
 			if err != nil {
 				return field{}, err
 			}
 			f.nested = rec
-			b.WriteByte('{')
-			for i, n := range rec {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				k, _ := json.Marshal(n.key)
-				b.Write(k)
-				b.WriteByte(':')
-				b.WriteString(n.jsonText())
-			}
-			b.WriteByte('}')
 		case '[': // PHP writes an empty map as []
 			f.isList = true
-			b.WriteByte('[')
 			for j.d.More() {
-				item, err := j.value()
+				item, err := j.value(depth + 1)
 				if err != nil {
 					return field{}, err
 				}
-				if len(f.nested) > 0 {
-					b.WriteByte(',')
-				}
-				b.WriteString(item.jsonText())
-				item.key = fmt.Sprint(len(f.nested))
+				item.key = strconv.Itoa(len(f.nested))
 				f.nested = append(f.nested, item)
 			}
 			if _, err := j.d.Token(); err != nil { // ]
 				return field{}, err
 			}
-			b.WriteByte(']')
 		default:
 			return field{}, errors.New("delimiter")
 		}
 		if f.nested == nil {
 			f.nested = []field{}
 		}
-		f.isMap, f.shown = true, b.String()
+		f.isMap = true
 		return f, nil
 	case json.Number:
 		return field{value: t.String(), typed: true, shown: t.String()}, nil
@@ -227,8 +345,26 @@ func (j *jsonReader) value() (field, error) {
 type csvReader struct {
 	r      *csv.Reader
 	header []string
+	// padded are the header's columns that a row too short to reach reads as empty:
+	// of each column an import reads, its last (see csvPadded).
+	padded []int
 	done   bool
 }
+
+// csvPadded are the columns a CSV row too short to reach them reads as empty (a right
+// left out so is 0): those some import reads (memberRow, mappingRow and dagRow, and the
+// project service through them). A column no import reads is left out of such a row:
+// padding every column cost each short row the header's width, whatever the row's own
+// size, and a header of 20,000 names with a thousand rows of "s" (131 KB) held 1.25 GB.
+var csvPadded = func() map[string]bool {
+	m := map[string]bool{"username": true, "expiration": true, "data_access_group": true, "data_export": true,
+		"role_label": true, "unique_role_name": true, "forms": true, "forms_export": true,
+		"redcap_data_access_group": true, "data_access_group_name": true, "unique_group_name": true}
+	for _, r := range roster.ProjectRights {
+		m[r.Name] = true
+	}
+	return m
+}()
 
 func newCSVReader(r io.Reader) *csvReader {
 	br := bufio.NewReader(r)
@@ -262,6 +398,17 @@ func (c *csvReader) next() (record, error) {
 		for _, k := range h {
 			c.header = append(c.header, strings.TrimSpace(k))
 		}
+		// A name given twice reads as its last column, as a map of the row does.
+		last := map[string]int{}
+		for i, k := range c.header {
+			if csvPadded[k] {
+				last[k] = i
+			}
+		}
+		for _, i := range last {
+			c.padded = append(c.padded, i)
+		}
+		slices.Sort(c.padded)
 	}
 	for {
 		cells, err := c.r.Read()
@@ -275,13 +422,15 @@ func (c *csvReader) next() (record, error) {
 		if len(cells) == 1 && strings.TrimSpace(cells[0]) == "" {
 			continue // a blank line
 		}
-		rec := make(record, 0, len(c.header))
-		for i, k := range c.header {
-			v := ""
-			if i < len(cells) {
-				v = roster.UnguardCSVCell(cells[i])
+		n := min(len(cells), len(c.header))
+		rec := make(record, 0, n+len(c.padded))
+		for i, v := range cells[:n] {
+			rec = append(rec, field{key: c.header[i], value: roster.UnguardCSVCell(v)})
+		}
+		for _, i := range c.padded {
+			if i >= n {
+				rec = append(rec, field{key: c.header[i]})
 			}
-			rec = append(rec, field{key: k, value: v})
 		}
 		return rec, nil
 	}
@@ -341,7 +490,7 @@ func (x *xmlReader) next() (record, error) {
 				x.root = true
 				continue
 			}
-			rec, err := x.element()
+			rec, err := x.element(2)
 			if err != nil {
 				return nil, xmlDataError(err)
 			}
@@ -356,9 +505,9 @@ func (x *xmlReader) next() (record, error) {
 	}
 }
 
-// element reads the children of an element whose start was just read: each a key
-// holding text, or (forms) elements.
-func (x *xmlReader) element() (record, error) {
+// element reads the children of an element whose start was just read, at depth (the
+// root is 1): each a key holding text, or (forms) elements.
+func (x *xmlReader) element(depth int) (record, error) {
 	rec := record{}
 	for {
 		t, err := x.d.Token()
@@ -367,7 +516,7 @@ func (x *xmlReader) element() (record, error) {
 		}
 		switch t := t.(type) {
 		case xml.StartElement:
-			f, err := x.key(t)
+			f, err := x.key(t, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -378,11 +527,15 @@ func (x *xmlReader) element() (record, error) {
 	}
 }
 
-// key reads an element whose start was just read: its text, or its child elements
-// (nested, their markup kept as sent for messages).
-func (x *xmlReader) key(start xml.StartElement) (field, error) {
+// key reads an element at depth whose start was just read: its text, or its child
+// elements (nested, their markup kept as sent for messages).
+func (x *xmlReader) key(start xml.StartElement, depth int) (field, error) {
+	if depth > maxXMLDepth {
+		line, _ := x.d.InputPos()
+		return field{}, &xml.SyntaxError{Line: line, Msg: fmt.Sprintf("elements nested deeper than %d", maxXMLDepth)}
+	}
 	f := field{key: start.Name.Local}
-	var text, shown strings.Builder
+	var text strings.Builder
 	for {
 		t, err := x.d.Token()
 		if err != nil {
@@ -390,19 +543,18 @@ func (x *xmlReader) key(start xml.StartElement) (field, error) {
 		}
 		switch t := t.(type) {
 		case xml.CharData:
-			text.Write(t)
+			if !f.isMap {
+				text.Write(t)
+			}
 		case xml.StartElement:
-			sub, err := x.key(t)
+			sub, err := x.key(t, depth+1)
 			if err != nil {
 				return field{}, err
 			}
-			f.nested, f.isMap = append(f.nested, sub), true
-			shown.WriteString("<" + sub.key + ">" + sub.sent() + "</" + sub.key + ">")
+			f.nested, f.isMap, f.isXML = append(f.nested, sub), true, true
 		case xml.EndElement:
 			if !f.isMap {
 				f.value = text.String()
-			} else {
-				f.shown = shown.String()
 			}
 			return f, nil
 		}
