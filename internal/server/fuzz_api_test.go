@@ -34,7 +34,7 @@ func newFuzzFixture(f *testing.F) *fuzzFixture {
 	}
 	root := account(map[string]any{"username": "root", "email": "root@example.org", "sysadmin": true, "name": "Root Admin"})
 	owner := account(map[string]any{"username": "target", "email": "target@example.org", "name": "Tess Target", "privacy": "custom",
-		"shared_fields": []string{"name", "bio"}, "bio": "About me", "social_links": map[string]any{"twitter": "tt", "site": "x.org"},
+		"shared_fields": []string{"name", "bio"}, "bio": "About me", "social_links": map[string]any{"x": "tt", "facebook": "fb"},
 		"password": "target-pass-1"})
 	other := account(map[string]any{"username": "other", "email": "other@example.org", "name": "Otto Other"})
 	staff := account(map[string]any{"username": "staffer", "email": "staff@example.org", "staff": true})
