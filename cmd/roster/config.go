@@ -231,6 +231,14 @@ func serviceConfig(e *env, log *slog.Logger) (core.Config, error) {
 	if l := cfg.ProfileImages.WithDefaults(); l.MinBytes > l.MaxBytes {
 		return cfg, usagef("ROSTER_PROFILE_IMAGE_MIN_BYTES (%d) is more than ROSTER_PROFILE_IMAGE_MAX_BYTES (%d)", l.MinBytes, l.MaxBytes)
 	}
+	if v := e.getenv("ROSTER_EMAIL_CHANGE_LIFETIME"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return cfg, usagef("ROSTER_EMAIL_CHANGE_LIFETIME=%q is not a duration such as 24h", v)
+		}
+		cfg.EmailChangeLifetime = d
+	}
+	cfg.PublicURL = e.getenv("ROSTER_PUBLIC_URL")
 	return cfg, nil
 }
 
@@ -258,7 +266,8 @@ func (a *app) describe() string {
 
 // openApp opens the database and the service for a command. Without a log, warnings
 // go to standard error as plain lines.
-func openApp(ctx context.Context, e *env, c *common, log *slog.Logger, u use) (*app, error) {
+// Each of adjust changes the core's configuration first (serve's flags).
+func openApp(ctx context.Context, e *env, c *common, log *slog.Logger, u use, adjust ...func(*core.Config)) (*app, error) {
 	if log == nil {
 		log = slog.New(&warnings{w: e.stderr})
 	}
@@ -269,6 +278,9 @@ func openApp(ctx context.Context, e *env, c *common, log *slog.Logger, u use) (*
 	cfg, err := serviceConfig(e, log)
 	if err != nil {
 		return nil, err
+	}
+	for _, f := range adjust {
+		f(&cfg)
 	}
 	st, t, err := openStore(ctx, e, c, log, u)
 	if err != nil {

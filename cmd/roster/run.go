@@ -32,7 +32,7 @@ func usagef(format string, args ...any) error { return &usageError{msg: fmt.Spri
 const usage = `Roster: one user directory, served through its own API (/v1/) and the user APIs of CKAN/EDX, REDCap, PYBOSSA and Open edX.
 
 Usage:
-  roster serve [--addr 127.0.0.1:8080] [--db URL] [--log-level info] [--trusted-proxies CIDRS] [--secure-cookies]
+  roster serve [--addr 127.0.0.1:8080] [--db URL] [--log-level info] [--trusted-proxies CIDRS] [--secure-cookies] [--public-url URL] [--smtp-url URL]
   roster init [--db URL] [--no-admin]
   roster users create --username U --email E [--name "Full Name"] [--sysadmin] [--staff] [--password-stdin]
   roster users list [--q TEXT] [--state STATE] [--json]
@@ -51,6 +51,8 @@ Usage:
   roster projects remove-user --project ID --username U
   roster projects token --project ID --username U
   roster projects revoke-token --project ID --username U
+  roster outbox list [--state STATE] [--after ID] [--limit N] [--json]
+  roster outbox show ID [--json]
   roster backup FILE
   roster check
   roster schema [--default] [--markdown]
@@ -96,6 +98,9 @@ func synopsis(name string) string {
 var groupNotes = map[string]string{
 	"policy": "NAME is one of " + strings.Join(roster.Settings, ", ") + "; VALUE is JSON (docs/accounts.md, \"Policy\").\n" +
 		"A change is validated against stored accounts, audited, and seen by every replica.\n\n",
+	"outbox": "The outbox holds the messages Roster mails (email confirmations and notices) until the mail workers of\n" +
+		"'roster serve --smtp-url' deliver them; without a mail server they wait there. show prints a pending\n" +
+		"message's body, which may hold a confirmation link. Every read is audited (docs/operations.md, \"Mail\").\n\n",
 }
 
 // groupHelp answers "roster users --help" with the group's commands.
@@ -184,6 +189,8 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		return cmdSchema(ctx, e, rest)
 	case "policy":
 		return cmdPolicy(ctx, e, rest)
+	case "outbox":
+		return cmdOutbox(ctx, e, rest)
 	case "migrate":
 		return cmdMigrate(ctx, e, rest)
 	}

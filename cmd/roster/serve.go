@@ -9,11 +9,14 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rosterhq/roster/internal/api"
+	"github.com/rosterhq/roster/internal/core"
 	"github.com/rosterhq/roster/internal/dialect/ckan"
 	"github.com/rosterhq/roster/internal/httpx"
+	"github.com/rosterhq/roster/internal/mail"
 	"github.com/rosterhq/roster/internal/metrics"
 	"github.com/rosterhq/roster/internal/server"
 	"github.com/rosterhq/roster/internal/sqlstore"
@@ -35,6 +38,10 @@ type serveConfig struct {
 	// requireEDXUserAgent makes the CKAN dialect refuse requests without User-Agent:
 	// EDX-USER, as NETL's EDX does.
 	requireEDXUserAgent bool
+	// smtpURL is the mail server the outbox is delivered through; "" leaves messages in
+	// the outbox.
+	smtpURL     string
+	mailWorkers int
 }
 
 func cmdServe(ctx context.Context, e *env, args []string) error {
@@ -47,6 +54,17 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&c.secureCookies, "secure-cookies", e.getenv("ROSTER_SECURE_COOKIES") == "true", "mark cookies Secure (serve over HTTPS)")
 	fs.StringVar(&c.publicURL, "public-url", e.getenv("ROSTER_PUBLIC_URL"), "the address clients reach Roster at, for links in responses (default: from each request)")
 	fs.BoolVar(&c.requireEDXUserAgent, "require-edx-user-agent", e.getenv("ROSTER_REQUIRE_EDX_USER_AGENT") == "true", "CKAN dialect: refuse requests without User-Agent: EDX-USER")
+	fs.StringVar(&c.smtpURL, "smtp-url", e.getenv("ROSTER_SMTP_URL"), "the mail server that delivers the outbox: smtp://[USER:PASSWORD@]HOST[:PORT]?from=ADDRESS or smtps://… (default: $ROSTER_SMTP_URL; none: messages wait in the outbox)")
+	// Help shows where the default comes from, not its value: it may hold a password.
+	fs.Lookup("smtp-url").DefValue = ""
+	c.mailWorkers = 1
+	if v := e.getenv("ROSTER_MAIL_WORKERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 32 {
+			return usagef("ROSTER_MAIL_WORKERS=%q is not a number of workers from 1 to 32", v)
+		}
+		c.mailWorkers = n
+	}
 	c.maxBody, c.maxImport = 4<<20, 512<<20
 	for _, lim := range []struct {
 		env string
@@ -87,6 +105,12 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return usagef("ROSTER_MAX_BODY_BYTES (%d) must be at least ROSTER_PROFILE_IMAGE_MAX_BYTES (%d) and %d bytes more, for the form around an upload",
 			c.maxBody, images, multipartRoom)
 	}
+	var smtpCfg *mail.Config
+	if c.smtpURL != "" {
+		if smtpCfg, err = mail.ParseURL(c.smtpURL); err != nil {
+			return usagef("--smtp-url: %v", err)
+		}
+	}
 	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 
 	// The port first: a second serve started by mistake must fail before it creates
@@ -96,7 +120,19 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer ln.Close()
-	a, err := openApp(ctx, e, &c.common, log, serves)
+	var workers []*mail.Worker
+	a, err := openApp(ctx, e, &c.common, log, serves, func(cfg *core.Config) {
+		if c.publicURL != "" {
+			cfg.PublicURL = c.publicURL
+		}
+		// A message queued by a request of this replica is delivered at once; those of
+		// other replicas at the next poll.
+		cfg.MessageQueued = func() {
+			for _, w := range workers {
+				w.Wake()
+			}
+		}
+	})
 	if err != nil {
 		return err
 	}
@@ -113,6 +149,23 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "The store at %s is read-only: Roster answers reads, and refuses changes with 503.\n", a.target.where())
 	} else if err := bootstrapAdmin(ctx, e, a); err != nil {
 		return err
+	}
+
+	// The mail workers are made before the server answers anything: requests wake them
+	// (MessageQueued). They run until the server has shut down, so that a request in
+	// flight still finds them.
+	mailCtx, stopMail := context.WithCancel(context.WithoutCancel(ctx))
+	var mailDone sync.WaitGroup
+	defer func() { stopMail(); mailDone.Wait() }()
+	switch {
+	case readOnly:
+	case smtpCfg == nil:
+		log.Info("no mail server configured (--smtp-url, ROSTER_SMTP_URL): messages wait in the outbox (roster outbox list)")
+	default:
+		for range c.mailWorkers {
+			workers = append(workers, mail.New(a.svc, &mail.SMTP{Config: smtpCfg}, log))
+		}
+		log.Info("delivering mail", "smtp", smtpCfg.String(), "from", smtpCfg.From, "workers", len(workers))
 	}
 
 	reg := metrics.NewRegistry()
@@ -143,7 +196,11 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
-	go expireSessions(ctx, a)
+	go housekeeping(ctx, a)
+	for _, w := range workers {
+		mailDone.Add(1)
+		go func() { defer mailDone.Done(); w.Run(mailCtx) }()
+	}
 
 	select {
 	case err := <-done:
@@ -157,6 +214,10 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// The workers finish the message they are sending (its deadline bounds it); the
+	// others stay leased until their leases end, and are sent by another worker then.
+	stopMail()
+	mailDone.Wait()
 	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
@@ -188,9 +249,9 @@ func bootstrapAdmin(ctx context.Context, e *env, a *app) error {
 	return nil
 }
 
-// expireSessions deletes ended sessions now and then. Every replica may do it; the
-// deletes are idempotent.
-func expireSessions(ctx context.Context, a *app) {
+// housekeeping deletes ended sessions and gives up expired messages of the outbox
+// (purging their bodies) now and then. Every replica may do it; both are idempotent.
+func housekeeping(ctx context.Context, a *app) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
@@ -205,6 +266,11 @@ func expireSessions(ctx context.Context, a *app) {
 				a.log.Warn("expiring sessions", "err", err)
 			} else if n > 0 {
 				a.log.Info("expired sessions", "count", n)
+			}
+			if n, err := a.svc.ExpireOutbox(ctx); err != nil {
+				a.log.Warn("expiring messages", "err", err)
+			} else if n > 0 {
+				a.log.Info("gave up expired messages", "count", n)
 			}
 		}
 	}

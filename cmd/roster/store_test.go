@@ -359,6 +359,7 @@ func TestEveryCommandExplainsItself(t *testing.T) {
 		"users":    {"create", "list", "show", "set-password", "deactivate", "activate", "delete", "import", "export"},
 		"keys":     {"create", "list", "revoke"},
 		"projects": {"create", "list", "members", "add-user", "remove-user", "token", "revoke-token"},
+		"outbox":   {"list", "show"},
 	}
 	cmds := [][]string{{"serve"}, {"init"}, {"backup"}, {"schema"}, {"migrate"}, {"check"}}
 	for g, subs := range groups {

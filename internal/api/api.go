@@ -44,6 +44,8 @@ type Accounts interface {
 	RemoveGroupMember(ctx context.Context, id int64, ref roster.AccountRef) error
 
 	ListAudit(ctx context.Context, f roster.AuditFilter) ([]*roster.AuditEntry, error)
+	ListOutbox(ctx context.Context, f roster.MessageFilter) ([]*roster.Message, error)
+	ReadMessage(ctx context.Context, id int64) (*roster.Message, error)
 
 	GetPolicy(ctx context.Context) (*roster.PolicyView, error)
 	SetPolicy(ctx context.Context, name, value string) (*roster.PolicyView, error)

@@ -288,6 +288,18 @@ func (h *Handler) buildOpenAPI(schema *roster.Schema) obj {
 				"name":  obj{"type": "string", "enum": roster.Settings},
 				"value": obj{"description": "The setting's JSON value."}, "version": obj{"type": "integer"},
 				"updated_at": obj{"type": "string", "format": "date-time"}, "updated_by": obj{"type": "string"}}}}}},
+		"Message": obj{"type": "object", "description": "A message of the outbox. Messages are written in the transaction of the change they tell of, and delivered by the mail workers.", "properties": obj{
+			"id": obj{"type": "integer"}, "message_id": obj{"type": "string", "description": "The Message-ID header, the same on every attempt."},
+			"kind":       obj{"type": "string", "enum": []string{roster.MessageEmailConfirm, roster.MessageEmailChangedOld, roster.MessageEmailChangedNew}},
+			"account_id": obj{"type": "integer", "description": "The account it is about."},
+			"to":         obj{"type": "string"}, "subject": obj{"type": "string"},
+			"state":      obj{"type": "string", "enum": []string{"pending", "sent", "failed", "expired"}},
+			"attempts":   obj{"type": "integer", "description": "Leases taken to deliver it."},
+			"created_at": timeOrNull, "next_attempt_at": timeOrNull, "expires_at": timeOrNull,
+			"sent_at":     obj{"type": []string{"string", "null"}, "format": "date-time", "description": "When the mail server accepted it, or it was given up."},
+			"lease_owner": obj{"type": "string", "description": "The worker that last leased it, while it is pending."},
+			"lease_until": timeOrNull, "last_error": obj{"type": "string"},
+			"body": obj{"type": "string", "description": "Only when one message is read; empty once it is sent, refused or expired. It may hold a confirmation link."}}},
 		"Session": obj{"type": "object", "properties": obj{
 			"csrf_token": obj{"type": "string", "description": "Send in X-CSRF-Token on unsafe requests of this session."},
 			"expires_at": timeOrNull, "account": ref("Account")}},
@@ -445,6 +457,13 @@ func (h *Handler) buildOpenAPI(schema *roster.Schema) obj {
 				qparam("target_type", "string", "account, api_key, group, …"), qparam("target", "integer", "Target id."),
 				qparam("action", "string", "e.g. account.update"), qparam("since", "string", "RFC 3339."), qparam("until", "string", "RFC 3339."),
 				qparam("limit", "integer", "1 to 1000, default 100.")}})},
+		"/v1/outbox": obj{"get": op("List the outbox (system administrators).", "Messages oldest first, without their bodies. Each read is audited (outbox.list, naming the messages listed).",
+			merge(obj{"200": resp("Messages.", obj{"type": "object", "properties": obj{"messages": obj{"type": "array", "items": ref("Message")}, "last_id": obj{"type": "integer"}}})}, errs("400", "401", "403")),
+			obj{"parameters": []any{qparam("state", "string", "pending, sent, failed or expired."), qparam("after", "integer", "Messages after this id."),
+				qparam("limit", "integer", "1 to 1000, default 100.")}})},
+		"/v1/outbox/{id}": obj{"parameters": []any{pID}, "get": op("Read one message of the outbox, with its body while it is pending (system administrators).",
+			"Where no mail server is configured, messages wait here: this is how an administrator passes a confirmation link on. Each read is audited (outbox.read).",
+			merge(obj{"200": resp("The message.", ref("Message"))}, errs("401", "403", "404")))},
 	}
 	return obj{
 		"openapi": "3.1.0",

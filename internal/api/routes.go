@@ -68,6 +68,9 @@ var routes = []route{
 	{"DELETE", "/v1/policy/{name}", signedIn, (*Handler).deletePolicySetting},
 
 	{"GET", "/v1/audit", signedIn, (*Handler).audit},
+
+	{"GET", "/v1/outbox", signedIn, (*Handler).listOutbox},
+	{"GET", "/v1/outbox/{id}", signedIn, (*Handler).getMessage},
 }
 
 // Register adds every route to the router, so the route's pattern labels metrics and

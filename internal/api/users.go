@@ -51,6 +51,12 @@ func etag(version int64, opt roster.ReadOptions) string {
 // together, tags this API never issued) cannot match a single version, so the change
 // is refused as a failed precondition, as RFC 9110 asks.
 func writeOptions(r *http.Request) roster.WriteOptions {
+	w := ifMatch(r)
+	w.Origin = httpx.Origin(r) // for links a change mails (a surface that confirms new emails)
+	return w
+}
+
+func ifMatch(r *http.Request) roster.WriteOptions {
 	h := strings.TrimSpace(strings.Join(r.Header.Values("If-Match"), ","))
 	if h == "" {
 		return roster.WriteOptions{}

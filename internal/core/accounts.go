@@ -152,14 +152,18 @@ type change struct {
 	password *string // a new password to hash, if the patch sets one
 	state    bool    // the lifecycle state changed
 	demoted  bool    // an active sysadmin stops being one (or stops being active)
+	// newEmail is an address the surface changes the email to only once it is confirmed
+	// (roster.SurfacePolicy.ConfirmEmail): not applied to the account.
+	newEmail string
 }
 
 // patchOptions widen what a patch may set.
 type patchOptions struct {
-	creating  bool  // uuid and created may be given (sysadmins importing accounts)
-	merge     bool  // object attributes are merged as JSON merge patches (RFC 7396)
-	ifVersion int64 // apply only to this version of the account (0: any)
-	checkOnly bool  // decide and check only; write nothing
+	creating  bool   // uuid and created may be given (sysadmins importing accounts)
+	merge     bool   // object attributes are merged as JSON merge patches (RFC 7396)
+	ifVersion int64  // apply only to this version of the account (0: any)
+	checkOnly bool   // decide and check only; write nothing
+	origin    string // the address the caller reached Roster at, for links (WriteOptions.Origin)
 }
 
 // applyPatch checks every key of patch for permission and validity, all at once, and
@@ -175,6 +179,7 @@ func (s *Service) applyPatch(p *policy, actor roster.Actor, a *roster.Account, p
 	var forbidden, problems []roster.Problem
 	values := map[string]any{}
 	var password *string
+	var newEmail string
 	sp := p.surface(actor)
 	edit := editDecision(p, actor, a)
 	if opt.creating {
@@ -237,6 +242,17 @@ func (s *Service) applyPatch(p *policy, actor roster.Actor, a *roster.Account, p
 			problems = append(problems, roster.Problem{Field: k, Code: roster.PRequired, Message: "This field is required."})
 			continue
 		}
+		if k == "email" && sp.ConfirmEmail && !opt.creating {
+			// The surface confirms new addresses: the account keeps its address until
+			// the link mailed to the new one is followed (update queues it).
+			if v == a.Email {
+				problems = append(problems, roster.Problem{Field: k, Code: roster.PFormat, Reason: roster.RSameEmail,
+					Message: "The new email address is the account's current one.", Value: v})
+				continue
+			}
+			newEmail, _ = v.(string)
+			continue
+		}
 		values[k] = v
 	}
 	if len(forbidden) > 0 {
@@ -277,7 +293,7 @@ func (s *Service) applyPatch(p *policy, actor roster.Actor, a *roster.Account, p
 		keys = append(keys, "region")
 	}
 
-	c := &change{password: password}
+	c := &change{password: password, newEmail: newEmail}
 	c.changes = diff(p.schema, before, a, keys)
 	if opt.creating {
 		for i := range c.changes {
@@ -552,7 +568,7 @@ func (s *Service) UpdateAccount(ctx context.Context, ref roster.AccountRef, patc
 // w.IfVersion set, the change applies only to that version of the account (a client's
 // If-Match); another version is EPRECONDITION.
 func (s *Service) MergeAccount(ctx context.Context, ref roster.AccountRef, patch map[string]any, w roster.WriteOptions) (*roster.Record, error) {
-	return s.update(ctx, ref, patch, patchOptions{merge: true, ifVersion: w.IfVersion, checkOnly: w.CheckOnly})
+	return s.update(ctx, ref, patch, patchOptions{merge: true, ifVersion: w.IfVersion, checkOnly: w.CheckOnly, origin: w.Origin})
 }
 
 func (s *Service) update(ctx context.Context, ref roster.AccountRef, patch map[string]any, opt patchOptions) (*roster.Record, error) {
@@ -575,6 +591,7 @@ func (s *Service) update(ctx context.Context, ref roster.AccountRef, patch map[s
 	}
 	var hash string
 	var out *roster.Record
+	queued := false
 	// Password hashing is slow: do it once, outside the transaction, and only after the
 	// patch has been checked against a first read of the account.
 	hashed := false
@@ -605,7 +622,20 @@ func (s *Service) update(ctx context.Context, ref roster.AccountRef, patch map[s
 			if err != nil {
 				return err
 			}
-			if err := s.saveChange(ctx, p, tx, before, a, c, hash); err != nil {
+			var requested []*roster.AuditEntry
+			queued = false
+			if c.newEmail != "" {
+				// The pending change, its message and its audit entry go with the rest of
+				// the patch: all commit, or none.
+				e, err := s.requestEmailChange(ctx, p, tx, a, c.newEmail, opt.origin)
+				if err != nil {
+					return err
+				}
+				if e != nil {
+					requested, queued = append(requested, e), true
+				}
+			}
+			if err := s.saveChange(ctx, p, tx, before, a, c, hash, requested...); err != nil {
 				return err
 			}
 			if err := fencePolicy(ctx, tx, p); err != nil {
@@ -615,6 +645,9 @@ func (s *Service) update(ctx context.Context, ref roster.AccountRef, patch map[s
 			return nil
 		})
 	})
+	if err == nil && queued {
+		s.messageQueued()
+	}
 	return out, err
 }
 
@@ -680,10 +713,12 @@ func editError(d roster.Decision) error {
 	return e
 }
 
-// saveChange writes a checked change and its audit entry.
-func (s *Service) saveChange(ctx context.Context, p *policy, tx roster.Tx, before, a *roster.Account, c *change, passwordHash string) error {
+// saveChange writes a checked change and its audit entry, after the entries of what
+// the change made besides (extra): appending is a transaction's last write.
+func (s *Service) saveChange(ctx context.Context, p *policy, tx roster.Tx, before, a *roster.Account, c *change, passwordHash string,
+	extra ...*roster.AuditEntry) error {
 	if len(c.changes) == 0 {
-		return nil
+		return tx.AppendAudit(ctx, extra...)
 	}
 	if err := uniqueError(s.checkUnique(ctx, p, tx, a, before)); err != nil {
 		return err
@@ -720,7 +755,7 @@ func (s *Service) saveChange(ctx context.Context, p *policy, tx roster.Tx, befor
 			}
 		}
 	}
-	return tx.AppendAudit(ctx, roster.NewAuditEntry(ctx, now, action, "account", a.ID, a.Username, c.changes))
+	return tx.AppendAudit(ctx, append(extra, roster.NewAuditEntry(ctx, now, action, "account", a.ID, a.Username, c.changes))...)
 }
 
 func stateAction(st roster.State) string {

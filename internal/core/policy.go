@@ -61,8 +61,9 @@ var builtinSurfaces = map[string]roster.SurfacePolicy{
 	},
 	// PYBOSSA's admin pages are for its admins: Roster's system administrators.
 	roster.ViaPYBOSSA: {Require: map[string]string{"admin_users": "sysadmin"}},
-	// Open edX's accounts API lets a user change only its own account.
-	roster.ViaOpenEdX: {OwnAccountOnly: true,
+	// Open edX's accounts API lets a user change only its own account, and changes its
+	// email only once the new address is confirmed.
+	roster.ViaOpenEdX: {OwnAccountOnly: true, ConfirmEmail: true,
 		// Finding accounts by email or by id is for staff.
 		Require: map[string]string{"lookup": "staff"},
 		// Open edX's id is in the full view only (the account's own, and staff's).
@@ -234,6 +235,7 @@ func narrow(base, op roster.SurfacePolicy) roster.SurfacePolicy {
 	}
 	out.OwnAccountOnly = base.OwnAccountOnly || op.OwnAccountOnly
 	out.ReadOnly = base.ReadOnly || op.ReadOnly
+	out.ConfirmEmail = base.ConfirmEmail || op.ConfirmEmail
 	out.Hide = slices.Concat(base.Hide, op.Hide)
 	out.Read = maps.Clone(base.Read)
 	for name, l := range op.Read {

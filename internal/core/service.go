@@ -42,6 +42,20 @@ type Config struct {
 	ProfileImages profileimage.Limits
 	Now           func() time.Time
 	Log           *slog.Logger
+	// PublicURL is the address people reach Roster at ("https://roster.example.org"),
+	// for the links Roster mails. Without it, the address the request that causes the
+	// mail reached Roster at (roster.WriteOptions.Origin).
+	PublicURL string
+	// EmailChangeLifetime is how long the link confirming a change of email works
+	// (default 24h).
+	EmailChangeLifetime time.Duration
+	// MessageLifetime is how long a notification waits in the outbox for delivery before
+	// it is given up (default 7 days). A confirmation link's message expires with its
+	// link.
+	MessageLifetime time.Duration
+	// MessageQueued, when set, is called after a change that queued a message commits,
+	// so that a worker in this process delivers it at once rather than at its next poll.
+	MessageQueued func()
 }
 
 // Service runs Roster's use cases over a store.
@@ -61,6 +75,9 @@ type hooks struct {
 	// afterSysadminGuard runs after the last-administrator check has counted them and
 	// before the change is written.
 	afterSysadminGuard func()
+	// beforeQueue runs as a message is queued, in the transaction of its change; an
+	// error it returns fails the queueing.
+	beforeQueue func(m *roster.Message) error
 }
 
 // New returns a service over store.
@@ -95,6 +112,12 @@ func New(store roster.Store, cfg Config) (*Service, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.EmailChangeLifetime <= 0 {
+		cfg.EmailChangeLifetime = 24 * time.Hour
+	}
+	if cfg.MessageLifetime <= 0 {
+		cfg.MessageLifetime = 7 * 24 * time.Hour
 	}
 	return &Service{store: store, cfg: cfg, log: cfg.Log, touches: make(chan struct{}, 8)}, nil
 }

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -103,7 +104,10 @@ func (w *StatusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // AccessLog logs one line per request. It logs the path, never the query string:
 // PYBOSSA clients put API keys there.
-func AccessLog(log *slog.Logger, ips *ClientIPs) func(http.Handler) http.Handler {
+//
+// secretPaths are prefixes of paths whose rest is a secret (a confirmation link's key):
+// such a path is logged as its prefix and "…".
+func AccessLog(log *slog.Logger, ips *ClientIPs, secretPaths ...string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
@@ -123,7 +127,7 @@ func AccessLog(log *slog.Logger, ips *ClientIPs) func(http.Handler) http.Handler
 			log.LogAttrs(r.Context(), level, "request",
 				slog.String("request_id", RequestIDFrom(r.Context())),
 				slog.String("method", r.Method),
-				slog.String("path", r.URL.Path),
+				slog.String("path", loggedPath(r.URL.Path, secretPaths)),
 				slog.String("route", r.Pattern),
 				slog.Int("status", sw.Status),
 				slog.Int64("bytes", sw.Bytes),
@@ -132,6 +136,20 @@ func AccessLog(log *slog.Logger, ips *ClientIPs) func(http.Handler) http.Handler
 			)
 		})
 	}
+}
+
+// loggedPath is the path as the access log shows it: without the secret part of a
+// secret path.
+// The path is compared cleaned, as the router cleans it before it redirects: a
+// "//email_confirm/KEY" is the same secret.
+func loggedPath(p string, secretPaths []string) string {
+	clean := path.Clean("/" + p)
+	for _, prefix := range secretPaths {
+		if strings.HasPrefix(clean, prefix) && len(clean) > len(prefix) {
+			return prefix + "…"
+		}
+	}
+	return p
 }
 
 // StatusClientClosed is logged and counted for requests whose client closed the
@@ -387,4 +405,15 @@ func Status(code string) int {
 		return http.StatusRequestEntityTooLarge
 	}
 	return http.StatusInternalServerError
+}
+
+// Origin is the scheme and host a client reached r at ("https://host:port"), for
+// absolute links to this site: https when the connection, or the proxy in front of
+// it (X-Forwarded-Proto), used TLS.
+func Origin(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
 }

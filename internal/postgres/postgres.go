@@ -156,6 +156,8 @@ var constraintColumns = map[string][2]string{
 	"project_members_token_hash_key": {"project_members", "token_hash"},
 	"project_roles_name":             {"project_roles", "unique_name"},
 	"project_forms_pkey":             {"project_forms", "name"},
+	"email_changes_key_hash_key":     {"email_changes", "key_hash"},
+	"outbox_message_id_key":          {"outbox", "message_id"},
 }
 
 func mapError(err error) *roster.Error {

@@ -13,6 +13,9 @@ const (
 	ViaPYBOSSA   = "pybossa"
 	ViaBrainSTEM = "brainstem"
 	ViaREDCap    = "redcap"
+	// ViaLink is a link Roster mailed, followed (an email confirmation): the key in it is
+	// the only credential.
+	ViaLink = "link"
 )
 
 // Actor is who performs an operation. The zero Actor is anonymous.

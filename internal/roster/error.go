@@ -102,6 +102,14 @@ const (
 	RLastSysadmin = "last_sysadmin"
 	// RSameEmail: a problem of email, the address offered is the account's already.
 	RSameEmail = "same_email"
+	// RLinkExpired: ENOTFOUND, the link mailed (an email confirmation) has expired.
+	RLinkExpired = "link_expired"
+	// RQueue: EUNAVAILABLE, a message the change sends could not be queued, so the change
+	// was not made (Open edX answers a mail it could not send so).
+	RQueue = "queue"
+	// REmailTaken: ECONFLICT, confirming a change of email found the new address held by
+	// another account meanwhile; nothing changed.
+	REmailTaken = "email_taken"
 	// RTokenRight: EFORBIDDEN, the member a project API token stands for lacks an API
 	// right the call needs; Subject names the right (api_export, api_import,
 	// record_delete). REDCap checks these before the call and answers 403.

@@ -66,6 +66,12 @@ type SurfacePolicy struct {
 	Read map[string]Level `json:"read,omitempty"`
 	// ReadOnly: the surface changes nothing.
 	ReadOnly bool `json:"read_only,omitempty"`
+	// ConfirmEmail: a change of email through this surface waits for the new address to
+	// be confirmed (Open edX). The change is recorded as pending and a link is mailed to
+	// the new address; following it makes the change. An address another account holds
+	// is dropped without a word, so that the answer does not tell whether it is
+	// registered; the current address is refused (Reason RSameEmail).
+	ConfirmEmail bool `json:"confirm_email,omitempty"`
 	// Lists are named lists of attributes (canonical names) a surface's platform defines,
 	// such as CKAN's user_update clearing what it is not given, or EDX's "*" columns.
 	Lists map[string][]string `json:"lists,omitempty"`

@@ -31,12 +31,16 @@ var socialUsername = regexp.MustCompile(`^[^/\s?#]+$`)
 
 // normalizeSocialLinks checks a platform → link object and writes each link in its one
 // form. A link is a username, or an address holding the platform's stub (any case, with
-// or without a trailing slash). "twitter" is the old name of x.
+// or without a trailing slash). "twitter" is the old name of x; given both, x's link is
+// kept.
 func (a *Attribute) normalizeSocialLinks(m map[string]any) (map[string]any, *Problem) {
 	out := make(map[string]any, len(m))
 	for platform, v := range m {
 		key := platform
 		if key == "twitter" {
+			if _, both := m["x"]; both {
+				continue // the current name wins, whatever order the map is read in
+			}
 			key = "x"
 		}
 		stub, ok := SocialPlatforms[key]

@@ -221,6 +221,51 @@ type AuditWriter interface {
 	AppendAudit(ctx context.Context, entries ...*AuditEntry) error
 }
 
+// EmailChangeReader reads pending changes of email.
+type EmailChangeReader interface {
+	// GetEmailChange returns the account's pending change.
+	GetEmailChange(ctx context.Context, accountID int64) (*EmailChange, error)
+	// GetEmailChangeByHash returns the pending change whose key has that hash.
+	GetEmailChangeByHash(ctx context.Context, hash []byte) (*EmailChange, error)
+}
+
+// EmailChangeWriter records and ends pending changes of email.
+type EmailChangeWriter interface {
+	// SetEmailChange stores the account's pending change, replacing any it had (and with
+	// it the key of the link mailed before).
+	SetEmailChange(ctx context.Context, c *EmailChange) error
+	// DeleteEmailChange deletes the account's pending change if its key has that hash,
+	// and reports whether it did: of two transactions following one link, only one
+	// deletes it, so a key is used once.
+	DeleteEmailChange(ctx context.Context, accountID int64, hash []byte) (bool, error)
+}
+
+// OutboxReader reads the outbox.
+type OutboxReader interface {
+	GetMessage(ctx context.Context, id int64) (*Message, error)
+	ListMessages(ctx context.Context, f MessageFilter) ([]*Message, error)
+}
+
+// OutboxWriter queues messages and records their delivery.
+type OutboxWriter interface {
+	// QueueMessage stores a pending message; it sets m.ID. It is written in the
+	// transaction of the change it tells of, so that the two commit together.
+	QueueMessage(ctx context.Context, m *Message) error
+	// LeaseMessages leases up to limit pending messages that are due (NextAttemptAt and
+	// any lease passed by now, not expired) to owner until until, counting an attempt on
+	// each, and returns them. Each is taken by one UPDATE whose condition is that no
+	// lease holds, so of two workers leasing at once only one gets a message; a worker
+	// that dies holding a lease holds it only until it expires.
+	LeaseMessages(ctx context.Context, owner string, now, until time.Time, limit int) ([]*Message, error)
+	// ReleaseMessage records the outcome of a leased message's delivery and ends the
+	// lease, if owner still holds it (it reports whether). Sent and failed messages lose
+	// their bodies.
+	ReleaseMessage(ctx context.Context, id int64, owner string, r MessageRelease) (bool, error)
+	// ExpireMessages gives up the pending messages that expired by now and are not leased,
+	// purging their bodies, and returns how many.
+	ExpireMessages(ctx context.Context, now time.Time) (int, error)
+}
+
 // Reader is every read of the store.
 type Reader interface {
 	AccountReader
@@ -233,6 +278,8 @@ type Reader interface {
 	PolicyReader
 	AuditReader
 	ProfileImageReader
+	EmailChangeReader
+	OutboxReader
 }
 
 // Upkeep is the bookkeeping of authentication: unaudited writes, outside any transaction,
@@ -260,6 +307,8 @@ type Writer interface {
 	GroupWriter
 	ProjectWriter
 	PolicyWriter
+	EmailChangeWriter
+	OutboxWriter
 	AuditWriter
 	ProfileImageWriter
 }

@@ -19,6 +19,18 @@ type WriteOptions struct {
 	// CheckOnly decides and checks the change, and writes nothing: a surface that found
 	// faults of its own in a request asks for the core's too, to report them all at once.
 	CheckOnly bool
+	// Origin is the scheme and host the caller reached Roster at ("https://host"), for
+	// the links the change mails (an email confirmation). The configured public address,
+	// when there is one, is used instead.
+	Origin string
+}
+
+// PendingEmail is a pending change of email as its confirmation page shows it.
+type PendingEmail struct {
+	Username  string
+	OldEmail  string
+	NewEmail  string
+	ExpiresAt time.Time
 }
 
 // Client says where a request comes from, for throttling and the audit log.

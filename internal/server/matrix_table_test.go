@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"image"
 	"image/png"
@@ -139,6 +140,32 @@ func freshAccountID(t *testing.T, f *fixture, c *cell) map[string]string {
 	return map[string]string{"fresh": name, "freshid": fmt.Sprint(rec.ID)}
 }
 
+// freshLink is a fresh account's pending change of email, made through Open edX's
+// surface: the key of its confirmation link, and its message's id.
+func freshLink(t *testing.T, f *fixture, c *cell) map[string]string {
+	vars := freshMessage(t, f, c)
+	f.secrets = append(f.secrets, vars["key"]) // no answer shows the key: the link is in the message only
+	return vars
+}
+
+// freshMessage is freshLink for the one answer that shows the key: a system
+// administrator reading the message, which is how an operator without a mail server
+// passes the link on.
+func freshMessage(t *testing.T, f *fixture, c *cell) map[string]string {
+	name := fmt.Sprintf("fresh%d", c.n)
+	rec := must(f.e.Svc.CreateAccount(op(), map[string]any{"username": name, "email": name + "@example.org"}))
+	ctx := roster.NewContextWithActor(context.Background(), roster.Actor{AccountID: rec.ID, Username: name, Via: roster.ViaOpenEdX})
+	must(f.e.Svc.MergeAccount(ctx, roster.RefID(rec.ID), map[string]any{"email": name + "@new.example.org"}, roster.WriteOptions{Origin: "http://roster.test"}))
+	ms := must(f.e.Store.ListMessages(context.Background(), roster.MessageFilter{}))
+	m := must(f.e.Svc.ReadMessage(op(), ms[len(ms)-1].ID))
+	_, key, ok := strings.Cut(m.Body, "/email_confirm/")
+	if !ok {
+		t.Fatalf("no link in %q", m.Body)
+	}
+	key = strings.Fields(key)[0]
+	return map[string]string{"key": key, "message": fmt.Sprint(m.ID)}
+}
+
 func freshKey(t *testing.T, f *fixture, c *cell) map[string]string {
 	k := must(f.e.Svc.CreateAPIKey(op(), roster.AccountRef{Username: "alice"}, roster.KeyRequest{Label: fmt.Sprintf("spare%d", c.n)}))
 	f.secrets = append(f.secrets, k.Secret)
@@ -221,6 +248,11 @@ var matrix = []row{
 
 	{route: "GET /static/{file}", method: "GET", path: web.New(nil).CSSPath, cells: "200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/-"},
 	{route: "GET /static/{file}", method: "GET", path: "/static/other.css", cells: "404 404 404 404 404 404 404 404 404 404 404 404"},
+	// A confirmation link is its own credential: whoever holds it sees what it
+	// confirms; the form's POST needs the page's form token, which no caller here has.
+	with(row{route: "GET /email_confirm/{key}", method: "GET", path: "/email_confirm/{key}", cells: "200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/-"}, freshLink),
+	{route: "GET /email_confirm/{key}", method: "GET", path: "/email_confirm/no-such-key", cells: "404 404 404 404 404 404 404 404 404 404 404 404"},
+	with(row{route: "POST /email_confirm/{key}", method: "POST", path: "/email_confirm/{key}", cells: "403 403 403 403 403 403 403 403 403 403 403 403"}, freshLink),
 
 	// /v1. A credential that does not hold is refused even where none is needed.
 	v1("GET", "/v1/openapi.json", "/v1/openapi.json", "", "200/- 401 401 401 401 200/- 200/- 200/- 200/- 200/- 200/- 200/-"),
@@ -313,6 +345,9 @@ var matrix = []row{
 	v1("PUT", "/v1/policy/{name}", "/v1/policy/parental_consent_age", `0`, refused+" 403 403 403 403 200/- 403 403"),
 	v1("DELETE", "/v1/policy/{name}", "/v1/policy/parental_consent_age", "", refused+" 403 403 403 403 200/- 403 403"),
 	v1("GET", "/v1/audit", "/v1/audit?limit=1000", "", refused+" 403 403 403 200/all+ 200/all+ 403 403"),
+	// The outbox is for system administrators.
+	with(v1("GET", "/v1/outbox", "/v1/outbox?limit=1000", "", refused+" 403 403 403 403 200/- 403 403"), freshLink),
+	with(v1("GET", "/v1/outbox/{id}", "/v1/outbox/{message}", "", refused+" 403 403 403 403 200/- 403 403"), freshMessage),
 
 	// CKAN: a credential that does not hold makes the caller anonymous. Anyone may
 	// list and show users; a user dict shows what the caller may read.

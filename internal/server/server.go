@@ -23,6 +23,7 @@ import (
 	"github.com/rosterhq/roster/internal/dialect/openedx"
 	"github.com/rosterhq/roster/internal/dialect/pybossa"
 	"github.com/rosterhq/roster/internal/dialect/redcap"
+	"github.com/rosterhq/roster/internal/emailconfirm"
 	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/metrics"
 	"github.com/rosterhq/roster/internal/projects"
@@ -93,11 +94,12 @@ func New(c Config) *Handler {
 	redcap.New(c.Projects, auth, c.Log, redcap.Options{MaxImportBytes: c.ImportLimit}).Register(rt)
 	pybossa.New(c.Core, auth, pages, c.Log, pybossa.Options{SecureCookies: c.API.SecureCookies}).Register(rt)
 	openedx.New(c.Core, auth, c.Log, openedx.Options{SecureCookies: c.API.SecureCookies}).Register(rt)
+	emailconfirm.New(c.Core, auth, pages, c.Log, emailconfirm.Options{SecureCookies: c.API.SecureCookies}).Register(rt)
 
 	var h http.Handler = rt
 	h = metrics.NewHTTP(c.Registry).Middleware(h)
 	h = rt.Guard(c.Log)(h)
-	h = httpx.AccessLog(c.Log, c.IPs)(h)
+	h = httpx.AccessLog(c.Log, c.IPs, emailconfirm.Path)(h) // the confirmation links' keys stay out of the log
 	h = httpx.RequestID(h)
 	return &Handler{Handler: h, router: rt}
 }

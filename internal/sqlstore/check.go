@@ -66,7 +66,7 @@ func (db *DB) Check(ctx context.Context) ([]roster.CheckResult, error) {
 	}
 	for _, check := range []func(context.Context, *sql.Tx) (roster.CheckResult, error){
 		checkBookkeeping, checkAudit, checkSysadmins, checkAccounts, checkCredentials, checkProjectRefs, checkPolicy,
-		checkProfileImages,
+		checkProfileImages, checkOutbox,
 	} {
 		r, err := check(ctx, tx)
 		if err != nil {
@@ -244,19 +244,17 @@ func checkAccounts(ctx context.Context, tx *sql.Tx) (roster.CheckResult, error) 
 	return r, nil
 }
 
-// checkCredentials: stored key, session, device and project token hashes are SHA-256,
-// 32 bytes; anything else can never match a presented credential.
+// checkCredentials: stored key, session, device, project token and email confirmation
+// key hashes are SHA-256, 32 bytes; anything else can never match a presented credential.
 func checkCredentials(ctx context.Context, tx *sql.Tx) (roster.CheckResult, error) {
 	r := roster.CheckResult{Name: "credentials"}
 	var f Findings
 	var total int64
-	for _, t := range []struct{ table, where string }{
-		{"api_keys", "TRUE"}, {"sessions", "TRUE"}, {"login_devices", "TRUE"}, {"project_members", "token_hash IS NOT NULL"},
+	for _, t := range []struct{ table, col, where string }{
+		{"api_keys", "hash", "TRUE"}, {"sessions", "hash", "TRUE"}, {"login_devices", "hash", "TRUE"},
+		{"project_members", "token_hash", "token_hash IS NOT NULL"}, {"email_changes", "key_hash", "TRUE"},
 	} {
-		col := "hash"
-		if t.table == "project_members" {
-			col = "token_hash"
-		}
+		col := t.col
 		var n, bad int64
 		err := tx.QueryRowContext(ctx, "SELECT COUNT(*), COUNT(CASE WHEN length("+col+") <> 32 THEN 1 END) FROM "+t.table+" WHERE "+t.where).Scan(&n, &bad)
 		if err != nil {
@@ -459,6 +457,45 @@ func checkProfileImages(ctx context.Context, tx *sql.Tx) (roster.CheckResult, er
 		return r, err
 	}
 	r.Detail = fmt.Sprintf("%d images of %d accounts", n, len(ids))
+	r.Problems = f.Problems()
+	return r, nil
+}
+
+// checkOutbox: what the outbox's rules keep true. A message that is no longer pending
+// holds no body: the body may carry a confirmation link, which must not outlive the
+// message's delivery. A pending one has a body and a recipient to deliver. Every
+// Message-ID has the form <left@right>, which mail clients use to recognise a resend.
+// A pending change of email names a new address, and expires after it was made.
+func checkOutbox(ctx context.Context, tx *sql.Tx) (roster.CheckResult, error) {
+	r := roster.CheckResult{Name: "outbox"}
+	var f Findings
+	var n, pending int64
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*), COUNT(CASE WHEN state = 'pending' THEN 1 END) FROM outbox").Scan(&n, &pending); err != nil {
+		return r, err
+	}
+	for _, c := range []struct{ what, query string }{
+		{"messages that are no longer pending still hold their bodies (a confirmation link outlives its message)",
+			"SELECT COUNT(*) FROM outbox WHERE state <> 'pending' AND body <> ''"},
+		{"pending messages have no body or no recipient: they would be sent empty, or to no one",
+			"SELECT COUNT(*) FROM outbox WHERE state = 'pending' AND (body = '' OR recipient = '')"},
+		{"messages have a Message-ID not of the form <left@right>: a resend would not be recognised as the same message",
+			"SELECT COUNT(*) FROM outbox WHERE message_id NOT LIKE '<%@%>'"},
+		{"pending changes of email name no new address, or expire no later than they were made",
+			"SELECT COUNT(*) FROM email_changes WHERE new_email = '' OR expires_at <= created_at"},
+	} {
+		var bad int64
+		if err := tx.QueryRowContext(ctx, c.query).Scan(&bad); err != nil {
+			return r, err
+		}
+		if bad > 0 {
+			f.Add("%d %s", bad, c.what)
+		}
+	}
+	var changes int64
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM email_changes").Scan(&changes); err != nil {
+		return r, err
+	}
+	r.Detail = fmt.Sprintf("%d messages, %d pending; %d pending changes of email", n, pending, changes)
 	r.Problems = f.Problems()
 	return r, nil
 }

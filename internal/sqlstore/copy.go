@@ -11,7 +11,7 @@ import (
 // copy these; throttles are transient and left out. The profile images and the seed of
 // their names are data: a store restored without them would show broken images.
 var Tables = []string{"accounts", "profile_images", "profile_image_seed", "api_keys", "sessions", "login_devices", "groups", "group_members",
-	"projects", "project_forms", "project_roles", "project_dags", "project_members", "project_dag_switch", "policy", "policy_counter", "audit_log", "audit_counter"}
+	"projects", "project_forms", "project_roles", "project_dags", "project_members", "project_dag_switch", "policy", "policy_counter", "email_changes", "outbox", "audit_log", "audit_counter"}
 
 // CopyTables copies every table of src into dst, replacing what dst held, reading src
 // from one snapshot so the copy is consistent while src stays in use.

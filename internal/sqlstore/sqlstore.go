@@ -314,6 +314,8 @@ var uniqueFields = map[string]string{
 	"project_roles.project_id":   "unique_role_name",
 	"project_forms.name":         "form",
 	"project_forms.project_id":   "form",
+	"email_changes.key_hash":     "key",
+	"outbox.message_id":          "message_id",
 }
 
 // Conflict is the error for a unique violation on table.column.

@@ -147,6 +147,15 @@ func testBackup(t *testing.T, s roster.Store) {
 		}
 		return tx.SetProjectToken(ctx, member.ID, hash("project token"), base)
 	})
+	// A pending change of email and its message, which a restored store still delivers.
+	msg := newMessage(a.ID, 1)
+	inTx(t, s, func(tx roster.Tx) error {
+		if err := tx.SetEmailChange(ctx, &roster.EmailChange{AccountID: a.ID, NewEmail: "new@example.org", KeyHash: hash("confirm"),
+			CreatedAt: base, ExpiresAt: base.Add(time.Hour)}); err != nil {
+			return err
+		}
+		return tx.QueueMessage(ctx, msg)
+	})
 
 	seed, err := s.ProfileImageSeed(ctx)
 	mustNil(t, err)
@@ -203,6 +212,12 @@ func testBackup(t *testing.T, s roster.Store) {
 		if err != nil || img.AccountID != a.ID || string(img.Data[2:]) != fmt.Sprintf("backed-%d", size) || !img.UploadedAt.Equal(base) {
 			t.Fatalf("backup lost the %d image: %+v, %v", size, img, err)
 		}
+	}
+	if ch, err := b.GetEmailChangeByHash(ctx, hash("confirm")); err != nil || ch.AccountID != a.ID || ch.NewEmail != "new@example.org" {
+		t.Fatalf("backup lost the pending change of email: %+v, %v", ch, err)
+	}
+	if m, err := b.GetMessage(ctx, msg.ID); err != nil || m.MessageID != msg.MessageID || m.Body != msg.Body || m.State != roster.MessagePending {
+		t.Fatalf("backup lost the outbox: %+v, %v", m, err)
 	}
 	// The copy continues the audit sequence where the original stands.
 	mustNil(t, b.InTx(ctx, func(tx roster.Tx) error { return tx.AppendAudit(ctx, entry("after", 1)) }))

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,7 @@ func WantChecksFailing(t *testing.T, s roster.Store, failing map[string]string) 
 func testCheck(t *testing.T, s roster.Store) {
 	ctx := context.Background()
 	results := checkResults(t, s)
-	for _, name := range []string{"bookkeeping rows", "audit sequence", "system administrators", "accounts", "credentials", "project references", "policy", "profile images"} {
+	for _, name := range []string{"bookkeeping rows", "audit sequence", "system administrators", "accounts", "credentials", "project references", "policy", "profile images", "outbox"} {
 		if _, ok := results[name]; !ok {
 			t.Fatalf("no check named %q among %v", name, results)
 		}
@@ -115,6 +116,19 @@ func testCheck(t *testing.T, s roster.Store) {
 		if err := tx.SetProfileImages(ctx, user.ID, profileImages(user.ID, roster.ProfileImageName(seed, user.Username), base, "checked")); err != nil {
 			return err
 		}
+		if err := tx.SetEmailChange(ctx, &roster.EmailChange{AccountID: user.ID, NewEmail: "new@example.org", KeyHash: hash("confirm"), CreatedAt: base, ExpiresAt: base.Add(time.Hour)}); err != nil {
+			return err
+		}
+		for i := range 2 {
+			if err := tx.QueueMessage(ctx, newMessage(user.ID, i)); err != nil {
+				return err
+			}
+		}
+		if ms, err := tx.LeaseMessages(ctx, "w", base, base.Add(time.Minute), 1); err != nil || len(ms) != 1 {
+			return fmt.Errorf("leased %d messages: %v", len(ms), err)
+		} else if _, err := tx.ReleaseMessage(ctx, ms[0].ID, "w", roster.MessageRelease{State: roster.MessageSent, At: base}); err != nil {
+			return err
+		}
 		return tx.AppendAudit(ctx, entry("account.create", user.ID), entry("account.create", admin.ID), entry("project.create", p.ID))
 	})
 	results = checkResults(t, s)
@@ -153,6 +167,8 @@ func testCheck(t *testing.T, s roster.Store) {
 		{"DELETE FROM profile_images WHERE size = 50", "profile images", "not one in each"},
 		{"DELETE FROM profile_images", "profile images", "has no profile images"},
 		{"DELETE FROM profile_image_seed", "profile images", "uploads fail"},
+		{"UPDATE outbox SET body = 'the link, kept' WHERE state = 'sent'", "outbox", "still hold their bodies"},
+		{"UPDATE outbox SET message_id = 'no brackets' WHERE state = 'pending'", "outbox", "Message-ID"},
 	} {
 		exec(b.query)
 		failing[b.check] = b.word

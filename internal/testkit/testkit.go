@@ -19,6 +19,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/core"
 	"github.com/rosterhq/roster/internal/httpx"
+	"github.com/rosterhq/roster/internal/postgres"
 	"github.com/rosterhq/roster/internal/postgres/pgtest"
 	"github.com/rosterhq/roster/internal/projects"
 	"github.com/rosterhq/roster/internal/roster"
@@ -40,6 +41,7 @@ type Env struct {
 	// Handler is the production handler the server serves.
 	Handler *server.Handler
 	*httptest.Server
+	open func(t testing.TB) *sqlstore.DB
 }
 
 // Limits of the test server's bodies: the production defaults, but imports smaller.
@@ -69,13 +71,37 @@ type Setup struct {
 // Run is Engines with a Setup.
 func Run(t *testing.T, setup Setup, fn func(t *testing.T, e *Env)) {
 	t.Run("sqlite", func(t *testing.T) {
-		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"), nil)
-		if err != nil {
-			t.Fatal(err)
+		path := filepath.Join(t.TempDir(), "roster.db")
+		open := func(t testing.TB) *sqlstore.DB {
+			st, err := sqlite.Open(context.Background(), path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
 		}
-		fn(t, newEnv(t, st, setup))
+		fn(t, newEnv(t, open(t), open, setup))
 	})
-	t.Run("postgres", func(t *testing.T) { fn(t, newEnv(t, pgtest.Open(t), setup)) })
+	t.Run("postgres", func(t *testing.T) {
+		u := pgtest.URL(t)
+		open := func(t testing.TB) *sqlstore.DB {
+			st, err := postgres.Open(context.Background(), u, postgres.Options{MaxConns: 8}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}
+		fn(t, newEnv(t, open(t), open, setup))
+	})
+}
+
+// OpenAgain opens the test's database once more, as another process would: the same
+// SQLite file, or the same PostgreSQL schema, through pools of its own. The test's
+// cleanup closes it.
+func (e *Env) OpenAgain(t testing.TB) *sqlstore.DB {
+	t.Helper()
+	st := e.open(t)
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // readOnly is a store that reports whether it is read-only, as both engines do.
@@ -84,7 +110,7 @@ type readOnly interface {
 	ReadOnly(ctx context.Context) (bool, error)
 }
 
-func newEnv(t *testing.T, st roster.Store, setup Setup) *Env {
+func newEnv(t *testing.T, st roster.Store, open func(testing.TB) *sqlstore.DB, setup Setup) *Env {
 	t.Helper()
 	logs := &SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
@@ -96,7 +122,8 @@ func newEnv(t *testing.T, st roster.Store, setup Setup) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{Svc: svc, Projects: projects.New(st, svc, projects.Config{Now: coreCfg.Now}), Store: st, Log: log, Logs: logs, IPs: &httpx.ClientIPs{}}
+	e := &Env{Svc: svc, Projects: projects.New(st, svc, projects.Config{Now: coreCfg.Now}), Store: st, Log: log, Logs: logs, IPs: &httpx.ClientIPs{},
+		open: open}
 	cfg := server.Config{Core: svc, Projects: e.Projects, Store: st.(readOnly), ReadOnly: sqlstore.ReadOnlyError, Log: log,
 		Registry: prometheus.NewRegistry(), IPs: e.IPs, BodyLimit: BodyLimit, ImportLimit: ImportLimit}
 	if setup.Server != nil {

@@ -127,13 +127,16 @@ func (p *Pages) Error(w http.ResponseWriter, r *http.Request, status int, headin
 }
 
 // Headers sets the headers every page carries: the CSP, no sniffing of types, no
-// framing, and no full URL sent to other sites.
+// framing, and no full URL sent to other sites. A page whose address holds a secret
+// sets a stricter Referrer-Policy (no-referrer) before, which is kept.
 func Headers(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", CSP)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "same-origin")
+	if h.Get("Referrer-Policy") == "" {
+		h.Set("Referrer-Policy", "same-origin")
+	}
 	h.Set("Cache-Control", "no-store")
 }
 

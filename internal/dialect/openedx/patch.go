@@ -129,13 +129,25 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request, ctx context.Cont
 		writeJSON(w, http.StatusBadRequest, errs.body())
 		return
 	}
-	rec, err := h.dir.MergeAccount(ctx, ref, patch, roster.WriteOptions{})
+	// A new email is mailed a confirmation link (the core's rule for this surface); the
+	// link points where the client reached Roster, unless a public address is configured.
+	rec, err := h.dir.MergeAccount(ctx, ref, patch, roster.WriteOptions{Origin: httpx.Origin(r)})
 	if err != nil {
 		e := roster.AsError(err)
 		switch e.Code {
 		case roster.EINVALID:
 			addProblems(&errs, sch, e.Problems, sent)
 			writeJSON(w, http.StatusBadRequest, errs.body())
+		case roster.EUNAVAILABLE:
+			if e.Reason != roster.RQueue {
+				h.writeError(w, r, err)
+				return
+			}
+			// The confirmation could not be queued, and nothing was saved: Open edX's
+			// answer to a link it could not mail.
+			msg := "Unable to send email activation link. Please try again later."
+			writeJSON(w, http.StatusBadRequest, obj{{"developer_message", "Error thrown from do_email_change_request: '" + msg + "'"},
+				{"user_message", msg}})
 		case roster.ECONFLICT, roster.EPRECONDITION:
 			writeJSON(w, http.StatusBadRequest, obj{{"developer_message", "Error thrown when saving account updates: '" + roster.ErrorMessage(e) + "'"},
 				{"user_message", nil}})
