@@ -160,6 +160,11 @@ func (w *Worker) deliver(ctx context.Context, m *roster.Message, deadline time.T
 		return
 	}
 	err := w.Sender.Send(m, deadline)
+	// The outcome is recorded even when ctx has ended meanwhile (the server shutting
+	// down lets the worker finish its message): a mail the server accepted but the store
+	// never heard of would be sent again.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
 	var perm *PermanentError
 	switch {
 	case err == nil:
@@ -186,6 +191,9 @@ func (w *Worker) deliver(ctx context.Context, m *roster.Message, deadline time.T
 		w.retry(ctx, log, m, err, w.backoff(m.Attempts))
 	}
 }
+
+// recordTimeout bounds the write of a delivery's outcome.
+const recordTimeout = 10 * time.Second
 
 // retry records a failed attempt at m, to be tried again after the wait. A failure to
 // record it leaves the lease to expire, which frees the message all the same.
