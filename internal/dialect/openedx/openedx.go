@@ -137,6 +137,13 @@ func (h *Handler) staffOnlyQuery(ctx context.Context, r *http.Request) error {
 	return h.dir.Authorize(ctx, lookupAction)
 }
 
+// mayLookUp asks the core whether the caller may find accounts by email or id (Open
+// edX's staff): such a caller is told that an account it may not change exists (403),
+// where others are not (404).
+func (h *Handler) mayLookUp(ctx context.Context) bool {
+	return h.dir.Authorize(ctx, lookupAction) == nil
+}
+
 // lookupAction is the surface action the core's policy keeps for staff: finding accounts
 // by email or id.
 const lookupAction = "lookup"

@@ -98,7 +98,7 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request, ctx context.Cont
 		switch {
 		case access.AccountID == actor.AccountID:
 			h.writeError(w, r, &roster.Error{Code: roster.EFORBIDDEN, Message: access.Edit.Detail})
-		case actor.IsStaff():
+		case h.mayLookUp(ctx):
 			writeEmpty(w, http.StatusForbidden) // the seed page: staff learn it exists
 		default:
 			writeEmpty(w, http.StatusNotFound) // others do not

@@ -40,7 +40,7 @@ func (h *Handler) preferenceAccount(w http.ResponseWriter, r *http.Request, ctx 
 	ref := roster.AccountRef{Username: username}
 	access, err := h.dir.AccountAccess(ctx, ref, "", "")
 	if err != nil {
-		if roster.ErrorCode(err) == roster.ENOTFOUND && !actor.IsStaff() {
+		if roster.ErrorCode(err) == roster.ENOTFOUND && !h.mayLookUp(ctx) {
 			// Open edX decides who may before it looks the user up.
 			writeJSON(w, http.StatusForbidden, obj{{"detail", "You do not have permission to perform this action."}})
 			return nil, false
@@ -53,7 +53,7 @@ func (h *Handler) preferenceAccount(w http.ResponseWriter, r *http.Request, ctx 
 	case write && !access.Edit.Allowed && access.AccountID == actor.AccountID:
 		h.writeError(w, r, &roster.Error{Code: roster.EFORBIDDEN, Message: access.Edit.Detail})
 		return nil, false
-	case write && !access.Edit.Allowed && actor.IsStaff():
+	case write && !access.Edit.Allowed && h.mayLookUp(ctx):
 		writeEmpty(w, http.StatusForbidden) // staff read others' preferences, never change them
 		return nil, false
 	case !write && (sharedRead == nil || !sharedRead.Read.Allowed), write && !access.Edit.Allowed:
