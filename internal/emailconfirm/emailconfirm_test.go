@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,30 +19,10 @@ import (
 	"github.com/rosterhq/roster/internal/testkit"
 )
 
-// clock is the core's clock, which the tests move on to expire links.
-type clock struct {
-	mu sync.Mutex
-	at time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.at
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.at = c.at.Add(d)
-}
-
-func engines(t *testing.T, fn func(t *testing.T, e *testkit.Env, clk *clock)) {
-	clk := &clock{at: time.Now().UTC()}
-	testkit.Run(t, testkit.Setup{Core: func(c *core.Config) { c.Now = clk.now }}, func(t *testing.T, e *testkit.Env) {
-		clk.mu.Lock()
-		clk.at = time.Now().UTC()
-		clk.mu.Unlock()
+func engines(t *testing.T, fn func(t *testing.T, e *testkit.Env, clk *testkit.Clock)) {
+	clk := &testkit.Clock{}
+	testkit.Run(t, testkit.Setup{Core: func(c *core.Config) { c.Now = clk.Now }}, func(t *testing.T, e *testkit.Env) {
+		clk.Set(time.Now().UTC())
 		fn(t, e, clk)
 	})
 }
@@ -132,7 +111,7 @@ func post(t *testing.T, e *testkit.Env, path, cookie, token string) testkit.Repl
 // fields; the new address receives the link; the link asks, and its form confirms; the
 // account then shows the new address, both addresses are told, and the link is used up.
 func TestEmailChangeEndToEnd(t *testing.T) {
-	engines(t, func(t *testing.T, e *testkit.Env, clk *clock) {
+	engines(t, func(t *testing.T, e *testkit.Env, clk *testkit.Clock) {
 		sink := mailtest.Start(t)
 		deliver(t, e, sink)
 		alice := account(t, e, "alice")
@@ -236,7 +215,7 @@ func TestEmailChangeEndToEnd(t *testing.T) {
 // said), the same address and an invalid one (its field errors); expired, replaced and
 // unknown links; an address taken between the request and the confirmation.
 func TestEmailChangeRules(t *testing.T) {
-	engines(t, func(t *testing.T, e *testkit.Env, clk *clock) {
+	engines(t, func(t *testing.T, e *testkit.Env, clk *testkit.Clock) {
 		ctx := context.Background()
 		alice, bob := account(t, e, "alice"), account(t, e, "bob")
 		outbox := func() []*roster.Message {
@@ -331,7 +310,7 @@ func TestEmailChangeRules(t *testing.T) {
 		patch(t, e, alice, `{"email": "third@example.org"}`)
 		third := keyOf(6) // bob's confirmation queued two notices
 		cookie, token = confirmForm(t, e, third)
-		clk.advance(24*time.Hour + time.Second)
+		clk.Advance(24*time.Hour + time.Second)
 		if r := e.Do(t, "GET", third, ""); r.Status != 410 || !strings.Contains(r.Body, "Link expired") {
 			t.Fatalf("an expired link: %d %.300s", r.Status, r.Body)
 		}

@@ -90,31 +90,10 @@ func TestCompose(t *testing.T) {
 	}
 }
 
-// clock is the core's clock: the tests move it past backoffs and leases instead of
-// waiting for them.
-type clock struct {
-	mu sync.Mutex
-	at time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.at
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.at = c.at.Add(d)
-}
-
-func engines(t *testing.T, fn func(t *testing.T, e *testkit.Env, clk *clock)) {
-	clk := &clock{}
-	testkit.Run(t, testkit.Setup{Core: func(c *core.Config) { c.Now = clk.now }}, func(t *testing.T, e *testkit.Env) {
-		clk.mu.Lock()
-		clk.at = time.Now().UTC().Truncate(time.Microsecond) // as the store keeps times
-		clk.mu.Unlock()
+func engines(t *testing.T, fn func(t *testing.T, e *testkit.Env, clk *testkit.Clock)) {
+	clk := &testkit.Clock{}
+	testkit.Run(t, testkit.Setup{Core: func(c *core.Config) { c.Now = clk.Now }}, func(t *testing.T, e *testkit.Env) {
+		clk.Set(time.Now().UTC().Truncate(time.Microsecond)) // as the store keeps times
 		fn(t, e, clk)
 	})
 }
@@ -164,14 +143,14 @@ func messages(t *testing.T, st roster.Store) []*roster.Message {
 // with growing waits; the message is kept, body and all. Once the server is back, the
 // message arrives once, and is recorded as sent, its body purged.
 func TestServerDownThenUp(t *testing.T) {
-	engines(t, func(t *testing.T, e *testkit.Env, clk *clock) {
+	engines(t, func(t *testing.T, e *testkit.Env, clk *testkit.Clock) {
 		sink := mailtest.Start(t)
 		sink.SetDown(true)
 		to := changeEmail(t, e, "alice")
 		w := worker(t, e.Svc, sink)
 		var waits []time.Duration
 		for attempt := 1; attempt <= 4; attempt++ {
-			before := clk.now()
+			before := clk.Now()
 			if n := runOnce(t, w); n != 1 {
 				t.Fatalf("attempt %d leased %d messages", attempt, n)
 			}
@@ -183,7 +162,7 @@ func TestServerDownThenUp(t *testing.T) {
 			if n := runOnce(t, w); n != 0 {
 				t.Fatalf("retried before its wait was over")
 			}
-			clk.advance(m.NextAttemptAt.Sub(before))
+			clk.Advance(m.NextAttemptAt.Sub(before))
 		}
 		if fmt.Sprint(waits) != "[30s 1m0s 2m0s 4m0s]" {
 			t.Fatalf("waits %v, want exponential backoff from 30s", waits)
@@ -199,7 +178,7 @@ func TestServerDownThenUp(t *testing.T) {
 		if n := runOnce(t, w); n != 0 {
 			t.Fatalf("leased %d after the message was sent", n)
 		}
-		clk.advance(time.Hour)
+		clk.Advance(time.Hour)
 		if n := runOnce(t, w); n != 0 {
 			t.Fatalf("leased %d an hour after the message was sent", n)
 		}
@@ -233,13 +212,13 @@ func (s *countingSender) Send(m *roster.Message, deadline time.Time) error {
 // the one database (as two replicas have), deliver the outbox together; every message
 // arrives exactly once.
 func TestTwoWorkers(t *testing.T) {
-	engines(t, func(t *testing.T, e *testkit.Env, clk *clock) {
+	engines(t, func(t *testing.T, e *testkit.Env, clk *testkit.Clock) {
 		const n = 24
 		for i := range n {
 			changeEmail(t, e, fmt.Sprintf("user%02d", i))
 		}
 		sink := mailtest.Start(t)
-		other, err := core.New(e.OpenAgain(t), core.Config{Now: clk.now, PasswordParams: secret.TestParams})
+		other, err := core.New(e.OpenAgain(t), core.Config{Now: clk.Now, PasswordParams: secret.TestParams})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -293,7 +272,7 @@ func TestTwoWorkers(t *testing.T) {
 // it expires; then another worker sends it once more, with the same Message-ID, and
 // records it; nothing is sent a third time.
 func TestWorkerDiesAfterSending(t *testing.T) {
-	engines(t, func(t *testing.T, e *testkit.Env, clk *clock) {
+	engines(t, func(t *testing.T, e *testkit.Env, clk *testkit.Clock) {
 		sink := mailtest.Start(t)
 		to := changeEmail(t, e, "alice")
 		dying, other := worker(t, e.Svc, sink), worker(t, e.Svc, sink)
@@ -308,11 +287,11 @@ func TestWorkerDiesAfterSending(t *testing.T) {
 		if n := runOnce(t, other); n != 0 {
 			t.Fatal("another worker took a message whose lease holds")
 		}
-		clk.advance(dying.Lease + time.Second)
+		clk.Advance(dying.Lease + time.Second)
 		if n := runOnce(t, other); n != 1 {
 			t.Fatalf("after the lease expired the other worker leased %d", n)
 		}
-		clk.advance(time.Hour)
+		clk.Advance(time.Hour)
 		if n := runOnce(t, other) + runOnce(t, dying); n != 0 {
 			t.Fatalf("leased %d after the message was recorded", n)
 		}
@@ -330,7 +309,7 @@ func TestWorkerDiesAfterSending(t *testing.T) {
 // TestRefusalsAndAuth: a recipient the server refuses for good is not tried again and
 // loses its body; a server that wants AUTH gets it, and a wrong password is retried.
 func TestRefusalsAndAuth(t *testing.T) {
-	engines(t, func(t *testing.T, e *testkit.Env, clk *clock) {
+	engines(t, func(t *testing.T, e *testkit.Env, clk *testkit.Clock) {
 		sink := mailtest.Start(t)
 		sink.User, sink.Password = "roster", "smtp password"
 		to := changeEmail(t, e, "alice")
@@ -344,7 +323,7 @@ func TestRefusalsAndAuth(t *testing.T) {
 		if m := messages(t, e.Store)[0]; m.State != roster.MessagePending || !strings.Contains(m.LastError, "535") {
 			t.Fatalf("after a wrong password: %+v", m)
 		}
-		clk.advance(time.Minute)
+		clk.Advance(time.Minute)
 		cfg.Password = "smtp password"
 		if n := runOnce(t, New(e.Svc, &SMTP{Config: cfg}, nil)); n != 1 || len(sink.To(to)) != 1 {
 			t.Fatalf("with the password: leased %d, %d arrived", n, len(sink.To(to)))
@@ -359,7 +338,7 @@ func TestRefusalsAndAuth(t *testing.T) {
 		if m.State != roster.MessageFailed || m.Body != "" || !strings.Contains(m.LastError, "550") {
 			t.Fatalf("refused: %+v", m)
 		}
-		clk.advance(24 * time.Hour)
+		clk.Advance(24 * time.Hour)
 		if n := runOnce(t, New(e.Svc, &SMTP{Config: cfg}, nil)); n != 0 {
 			t.Fatal("a refused message was tried again")
 		}

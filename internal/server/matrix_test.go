@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -125,25 +124,6 @@ type fixture struct {
 	n       int
 }
 
-// clock is the core's clock: the fixture moves it forward so that keys and rights made
-// to expire do.
-type clock struct {
-	mu sync.Mutex
-	at time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.at
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.at = c.at.Add(d)
-}
-
 func op() context.Context { return testkit.Operator() }
 
 // must returns v, for the fixture's setup, which cannot go on after an error.
@@ -154,7 +134,7 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-func newFixture(t *testing.T, e *testkit.Env, clk *clock) *fixture {
+func newFixture(t *testing.T, e *testkit.Env, clk *testkit.Clock) *fixture {
 	f := &fixture{e: e, people: map[string]*person{}, caller: map[string]*person{}, key: map[string]string{},
 		token: map[string]string{}, tokenProject: map[string]int64{}}
 	type spec struct {
@@ -183,7 +163,7 @@ func newFixture(t *testing.T, e *testkit.Env, clk *clock) *fixture {
 		f.caller[s.column] = p
 		req := roster.KeyRequest{Label: s.column, ReadOnly: s.column == "rokey"}
 		if s.column == "expired" {
-			req.ExpiresAt = clk.now().Add(24 * time.Hour)
+			req.ExpiresAt = clk.Now().Add(24 * time.Hour)
 		}
 		k := must(e.Svc.CreateAPIKey(op(), roster.AccountRef{Username: s.username}, req))
 		f.key[s.column] = k.Secret
@@ -206,7 +186,7 @@ func newFixture(t *testing.T, e *testkit.Env, clk *clock) *fixture {
 	must(e.Projects.ImportProjectDAGs(op(), 1, roster.NewSliceRows([]roster.DAGRow{{Label: "North"}, {Label: "South"}}, dagColumns...)))
 	full := map[string]any{"user_rights": 1, "data_access_groups": 1, "design": 1, "api_export": 1, "api_import": 1, "record_delete": 1}
 	apiOnly := map[string]any{"api_export": 1, "api_import": 1}
-	expires := clk.now().Add(24 * time.Hour).UTC().Format(time.DateOnly)
+	expires := clk.Now().Add(24 * time.Hour).UTC().Format(time.DateOnly)
 	type member struct {
 		project  int64
 		username string
@@ -265,7 +245,7 @@ func newFixture(t *testing.T, e *testkit.Env, clk *clock) *fixture {
 	must(e.Svc.SetState(op(), roster.AccountRef{Username: "dave"}, roster.StateDeactivated, roster.WriteOptions{}))
 
 	// Two days on: eve's key and her rights in project 1 have expired.
-	clk.advance(48 * time.Hour)
+	clk.Advance(48 * time.Hour)
 	m := f.people["eve"].memberships[1]
 	m.expired = true
 	f.people["eve"].memberships[1] = m
@@ -477,17 +457,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 	if err := validateTable(matrix); err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{at: time.Now().UTC()}
+	clk := &testkit.Clock{}
 	setup := testkit.Setup{Core: func(c *core.Config) {
-		c.Now = clk.now
+		c.Now = clk.Now
 		// Bad credentials are part of every row: they must not get the test's own
 		// address blocked. Throttling has its own tests.
 		c.KeyFailuresAllowed = 1 << 30
 	}}
 	testkit.Run(t, setup, func(t *testing.T, e *testkit.Env) {
-		clk.mu.Lock()
-		clk.at = time.Now().UTC()
-		clk.mu.Unlock()
+		clk.Set(time.Now().UTC())
 		checkCoverage(t, e)
 		f := newFixture(t, e, clk)
 		var failures []string

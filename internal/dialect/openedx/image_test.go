@@ -13,7 +13,6 @@ import (
 	"mime/multipart"
 	"net/textproto"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,44 +23,24 @@ import (
 	"github.com/rosterhq/roster/internal/testkit"
 )
 
-// clock is the core's clock, moved by the tests: each upload's version is its time.
-type clock struct {
-	mu sync.Mutex
-	at time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.at
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.at = c.at.Add(d)
-}
-
 type imageEnv struct {
 	*fixture
-	clock *clock
+	clock *testkit.Clock
 	seed  string
 }
 
 // imageEngines runs fn on both engines, over the accounts' fixture, with a clock the
 // test moves and the core configured by configure (may be nil).
 func imageEngines(t *testing.T, configure func(*core.Config), fn func(t *testing.T, ie *imageEnv)) {
-	clk := &clock{}
+	clk := &testkit.Clock{}
 	setup := testkit.Setup{Core: func(c *core.Config) {
-		c.Now = clk.now
+		c.Now = clk.Now
 		if configure != nil {
 			configure(c)
 		}
 	}}
 	testkit.Run(t, setup, func(t *testing.T, e *testkit.Env) {
-		clk.mu.Lock()
-		clk.at = time.Date(2024, 5, 6, 7, 8, 9, 123456000, time.UTC)
-		clk.mu.Unlock()
+		clk.Set(time.Date(2024, 5, 6, 7, 8, 9, 123456000, time.UTC))
 		seed, err := e.Store.ProfileImageSeed(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -207,7 +186,7 @@ func TestProfileImageUpload(t *testing.T) {
 		if r.Header.Get("Allow") != "POST, DELETE, OPTIONS" {
 			t.Errorf("Allow %q", r.Header.Get("Allow"))
 		}
-		at := ie.clock.now()
+		at := ie.clock.Now()
 		for _, who := range []string{"alice", "bob", "watcher"} {
 			if got := profileImageOf(t, ie.get(t, who, account).Body); got != ie.uploaded("alice", at) {
 				t.Fatalf("%s sees\n%s\nwant\n%s", who, got, ie.uploaded("alice", at))
@@ -216,11 +195,11 @@ func TestProfileImageUpload(t *testing.T) {
 		ie.checkServed(t, "alice", at)
 
 		// A JPEG as the raw body, a second later: the version moves, the address stays.
-		ie.clock.advance(1500 * time.Millisecond)
+		ie.clock.Advance(1500 * time.Millisecond)
 		r = e.Do(t, "POST", fmt.Sprintf(imagePath, "alice"), string(jpegOf(t, picture(480, 640))),
 			ie.auth("alice", "Content-Type", "image/jpeg", "Content-Disposition", `attachment; filename="portrait.jpg"`)...)
 		want(t, r, 204, "")
-		later := ie.clock.now()
+		later := ie.clock.Now()
 		if got := profileImageOf(t, ie.get(t, "alice", account).Body); got != ie.uploaded("alice", later) {
 			t.Fatalf("after the second upload\n%s\nwant\n%s", got, ie.uploaded("alice", later))
 		}
@@ -345,7 +324,7 @@ func TestProfileImageWhoMay(t *testing.T) {
 		}
 		// The owner, in another case: her image, under her own username's name.
 		want(t, ie.upload(t, "alice", "ALICE", file), 204, "")
-		if got := profileImageOf(t, ie.get(t, "bob", "/api/user/v1/accounts/alice").Body); got != ie.uploaded("alice", ie.clock.now()) {
+		if got := profileImageOf(t, ie.get(t, "bob", "/api/user/v1/accounts/alice").Body); got != ie.uploaded("alice", ie.clock.Now()) {
 			t.Fatalf("after an upload named ALICE: %s", got)
 		}
 
@@ -467,7 +446,7 @@ func TestProfileImageParentalConsent(t *testing.T) {
 	imageEngines(t, nil, func(t *testing.T, ie *imageEnv) {
 		e := ie.e
 		want(t, ie.upload(t, "kid", "kid", part{"file", "me.jpg", "image/jpeg", jpegOf(t, picture(300, 300))}), 204, "")
-		at := ie.clock.now()
+		at := ie.clock.Now()
 		file := fmt.Sprintf("/media/profile-images/%s_120.jpg?v=%d", ie.imageName("kid"), at.Unix())
 		if r := e.Do(t, "GET", file, ""); r.Status != 200 {
 			t.Fatalf("the rule off: %d", r.Status)
