@@ -127,14 +127,21 @@ func (h *Handler) caller(w http.ResponseWriter, r *http.Request) (context.Contex
 	return roster.NewContextWithActor(r.Context(), actor), &actor
 }
 
-// staffOnlyQuery refuses a query by email or lms_user_id to callers who are not staff:
-// Open edX checks it on every method of its accounts views, before anything else.
-func (h *Handler) staffOnlyQuery(ctx context.Context, r *http.Request) error {
-	q := r.URL.Query()
-	if !q.Has("email") && !q.Has("lms_user_id") {
-		return nil
+// accountsCaller is caller for the accounts views, which also refuse a query by email or
+// lms_user_id to callers who may not look accounts up: Open edX checks it on every
+// method of those views, before anything else.
+func (h *Handler) accountsCaller(w http.ResponseWriter, r *http.Request) (context.Context, *roster.Actor) {
+	ctx, actor := h.caller(w, r)
+	if actor == nil {
+		return nil, nil
 	}
-	return h.dir.Authorize(ctx, lookupAction)
+	if q := r.URL.Query(); q.Has("email") || q.Has("lms_user_id") {
+		if err := h.dir.Authorize(ctx, lookupAction); err != nil {
+			h.writeError(w, r, err)
+			return nil, nil
+		}
+	}
+	return ctx, actor
 }
 
 // mayLookUp asks the core whether the caller may find accounts by email or id (Open
