@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -16,14 +17,7 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request) error {
 	var ps []roster.Problem
 	ints := map[string]*int64{"after": &f.After, "actor": &f.ActorID, "target": &f.TargetID}
 	for name, dst := range ints {
-		if v := q.Get(name); v != "" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n < 0 {
-				ps = append(ps, roster.Problem{Field: name, Code: roster.PFormat, Message: name + " is a whole number."})
-				continue
-			}
-			*dst = n
-		}
+		*dst = wholeNumber(q, name, &ps)
 	}
 	for name, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
 		if v := q.Get(name); v != "" {
@@ -35,14 +29,7 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request) error {
 			*dst = t
 		}
 	}
-	f.Limit = 100
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			ps = append(ps, roster.Problem{Field: "limit", Code: roster.PFormat, Message: "limit is 1 to 1000."})
-		}
-		f.Limit = n
-	}
+	f.Limit = pageLimit(q, &ps)
 	if len(ps) > 0 {
 		return roster.Invalid(ps...)
 	}
@@ -60,4 +47,32 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request) error {
 		out["last_seq"] = es[len(es)-1].Seq
 	}
 	return ok(w, http.StatusOK, out)
+}
+
+// wholeNumber reads a query parameter that is a whole number, 0 when absent; a bad one
+// adds a problem.
+func wholeNumber(q url.Values, name string, ps *[]roster.Problem) int64 {
+	v := q.Get(name)
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		*ps = append(*ps, roster.Problem{Field: name, Code: roster.PFormat, Message: name + " is a whole number."})
+		return 0
+	}
+	return n
+}
+
+// pageLimit reads a list's limit, 1 to 1000, 100 when absent; a bad one adds a problem.
+func pageLimit(q url.Values, ps *[]roster.Problem) int {
+	v := q.Get("limit")
+	if v == "" {
+		return 100
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		*ps = append(*ps, roster.Problem{Field: "limit", Code: roster.PFormat, Message: "limit is 1 to 1000."})
+	}
+	return n
 }

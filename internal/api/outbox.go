@@ -44,22 +44,8 @@ func toMessageJSON(m *roster.Message, body bool) messageJSON {
 // after=ID returns the ones that follow.
 func (h *Handler) listOutbox(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := roster.MessageFilter{State: roster.MessageState(q.Get("state")), Limit: 100}
 	var ps []roster.Problem
-	if v := q.Get("after"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			ps = append(ps, roster.Problem{Field: "after", Code: roster.PFormat, Message: "after is a whole number."})
-		}
-		f.After = n
-	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			ps = append(ps, roster.Problem{Field: "limit", Code: roster.PFormat, Message: "limit is 1 to 1000."})
-		}
-		f.Limit = n
-	}
+	f := roster.MessageFilter{State: roster.MessageState(q.Get("state")), After: wholeNumber(q, "after", &ps), Limit: pageLimit(q, &ps)}
 	if len(ps) > 0 {
 		return roster.Invalid(ps...)
 	}
