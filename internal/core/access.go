@@ -579,5 +579,5 @@ func (s *Service) ActorAs(ctx context.Context, as string) (roster.Actor, error) 
 		}
 		return roster.Actor{}, err
 	}
-	return actorOf(a), nil
+	return ActorOf(a), nil
 }

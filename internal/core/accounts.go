@@ -512,7 +512,7 @@ func (s *Service) CheckNewAccount(ctx context.Context, in map[string]any) error 
 
 // newAccount checks who may create and what, and builds the account unsaved.
 func (s *Service) newAccount(p *policy, actor roster.Actor, in map[string]any) (*roster.Account, *change, error) {
-	if err := requireSysadmin(actor, true); err != nil {
+	if err := RequireSysadmin(actor, true); err != nil {
 		return nil, nil, err
 	}
 	now := s.now()

@@ -15,8 +15,8 @@ import (
 // The generic answer to a failed sign-in: it does not say whether the account exists.
 var errBadLogin = roster.Errorf(roster.EUNAUTHENTICATED, "Invalid username or password.")
 
-// actorOf is the actor an authenticated account acts as.
-func actorOf(a *roster.Account) roster.Actor {
+// ActorOf is the actor an authenticated account acts as.
+func ActorOf(a *roster.Account) roster.Actor {
 	return roster.Actor{AccountID: a.ID, Username: a.Username, Sysadmin: a.Sysadmin, Staff: a.Staff, Capabilities: a.Capabilities}
 }
 
@@ -100,7 +100,7 @@ func (s *Service) AuthenticateKey(ctx context.Context, key string, c roster.Clie
 	if now.Sub(k.LastUsedAt) > time.Minute {
 		s.touch(func(ctx context.Context) error { return s.store.TouchAPIKey(ctx, k.ID, now) })
 	}
-	actor := actorOf(a)
+	actor := ActorOf(a)
 	actor.KeyID, actor.ReadOnly, actor.ClientIP, actor.PolicyVersion = k.ID, k.ReadOnly, c.IP, k.PolicyVersion
 	return actor, nil
 }
@@ -160,67 +160,11 @@ const deviceLifetime = 180 * 24 * time.Hour
 //
 // An account's username and email address share its budgets.
 func (s *Service) Login(ctx context.Context, cred roster.Credentials, c roster.Client) (*roster.SessionInfo, error) {
-	login := strings.TrimSpace(cred.Login)
-	if err := roster.CheckText("login", login); err != nil {
-		return nil, err
-	}
-	a, err := s.findLogin(ctx, login)
+	a, device, budgets, err := s.checkPassword(ctx, cred, c)
 	if err != nil {
 		return nil, err
-	}
-	subject := "name:" + roster.FoldKey(login)
-	if a != nil {
-		subject = "account:" + strconv.FormatInt(a.ID, 10)
 	}
 	now := s.now()
-	var device *roster.LoginDevice
-	if a != nil && cred.DeviceToken != "" && len(cred.DeviceToken) <= 200 {
-		d, err := s.store.GetLoginDevice(ctx, secret.HashToken(cred.DeviceToken))
-		switch {
-		case err == nil && d.AccountID == a.ID && now.Sub(d.LastUsedAt) < deviceLifetime:
-			device = d
-		case err != nil && roster.ErrorCode(err) != roster.ENOTFOUND:
-			return nil, err
-		}
-	}
-	var budgets []budget
-	if device != nil {
-		budgets = []budget{{"login:device:" + strconv.FormatInt(device.ID, 10), s.cfg.LoginFailuresAllowed}}
-	} else {
-		budgets = []budget{
-			{"login:" + subject + ":ip:" + c.IP, s.cfg.LoginFailuresAllowed},
-			{"login:ip:" + c.IP, s.cfg.LoginFailuresPerAddress},
-			{"login:" + subject, s.cfg.LoginFailuresPerAccount},
-		}
-	}
-	for _, b := range budgets {
-		if err := s.blocked(ctx, b.key); err != nil {
-			return nil, err
-		}
-	}
-	reject := func() (*roster.SessionInfo, error) {
-		s.log.Info("sign-in refused", "login", login, "client_ip", c.IP, "known_device", device != nil)
-		return nil, s.fail(ctx, errBadLogin, budgets...)
-	}
-	if a == nil {
-		secret.DummyCheck(cred.Password, s.cfg.PasswordParams)
-		return reject()
-	}
-	hash, err := s.store.GetPasswordHash(ctx, a.ID)
-	if err != nil {
-		return nil, err
-	}
-	if hash == "" {
-		secret.DummyCheck(cred.Password, s.cfg.PasswordParams)
-		return reject()
-	}
-	ok, err := secret.CheckPassword(hash, cred.Password)
-	if err != nil {
-		s.log.Error("stored password hash unreadable", "account_id", a.ID, "err", err)
-	}
-	if !ok || a.State != roster.StateActive {
-		return reject()
-	}
 	token, err := secret.NewToken()
 	if err != nil {
 		return nil, roster.Internal("core.Login", err)
@@ -233,7 +177,7 @@ func (s *Service) Login(ctx context.Context, cred roster.Credentials, c roster.C
 	}
 	sess := &roster.Session{AccountID: a.ID, Hash: secret.HashToken(token), CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionLifetime),
 		LastSeenAt: now, ClientIP: c.IP, UserAgent: cleanText(c.UserAgent, 512)}
-	actor := actorOf(a)
+	actor := ActorOf(a)
 	actor.Via, actor.ClientIP, actor.RequestID = roster.ActorFromContext(ctx).Via, c.IP, roster.ActorFromContext(ctx).RequestID
 	actx := roster.NewContextWithActor(ctx, actor)
 	err = s.store.InTx(ctx, func(tx roster.Tx) error {
@@ -267,6 +211,88 @@ func (s *Service) Login(ctx context.Context, cred roster.Credentials, c roster.C
 	}
 	return &roster.SessionInfo{Token: token, CSRFToken: secret.CSRFToken(token), ExpiresAt: sess.ExpiresAt,
 		Account: s.record(s.newReader(p, actor, a, roster.ReadOptions{}, nil)), DeviceToken: deviceToken}, nil
+}
+
+// checkPassword checks a login name and password under the sign-in throttles (see
+// Login), and returns the active account, the known device it came from (nil when
+// none), and the budgets it was counted against.
+func (s *Service) checkPassword(ctx context.Context, cred roster.Credentials, c roster.Client) (*roster.Account, *roster.LoginDevice, []budget, error) {
+	login := strings.TrimSpace(cred.Login)
+	if err := roster.CheckText("login", login); err != nil {
+		return nil, nil, nil, err
+	}
+	a, err := s.findLogin(ctx, login)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	subject := "name:" + roster.FoldKey(login)
+	if a != nil {
+		subject = "account:" + strconv.FormatInt(a.ID, 10)
+	}
+	now := s.now()
+	var device *roster.LoginDevice
+	if a != nil && cred.DeviceToken != "" && len(cred.DeviceToken) <= 200 {
+		d, err := s.store.GetLoginDevice(ctx, secret.HashToken(cred.DeviceToken))
+		switch {
+		case err == nil && d.AccountID == a.ID && now.Sub(d.LastUsedAt) < deviceLifetime:
+			device = d
+		case err != nil && roster.ErrorCode(err) != roster.ENOTFOUND:
+			return nil, nil, nil, err
+		}
+	}
+	var budgets []budget
+	if device != nil {
+		budgets = []budget{{"login:device:" + strconv.FormatInt(device.ID, 10), s.cfg.LoginFailuresAllowed}}
+	} else {
+		budgets = []budget{
+			{"login:" + subject + ":ip:" + c.IP, s.cfg.LoginFailuresAllowed},
+			{"login:ip:" + c.IP, s.cfg.LoginFailuresPerAddress},
+			{"login:" + subject, s.cfg.LoginFailuresPerAccount},
+		}
+	}
+	for _, b := range budgets {
+		if err := s.blocked(ctx, b.key); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	reject := func() (*roster.Account, *roster.LoginDevice, []budget, error) {
+		s.log.Info("sign-in refused", "login", login, "client_ip", c.IP, "known_device", device != nil)
+		return nil, nil, nil, s.fail(ctx, errBadLogin, budgets...)
+	}
+	if a == nil {
+		secret.DummyCheck(cred.Password, s.cfg.PasswordParams)
+		return reject()
+	}
+	hash, err := s.store.GetPasswordHash(ctx, a.ID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if hash == "" {
+		secret.DummyCheck(cred.Password, s.cfg.PasswordParams)
+		return reject()
+	}
+	ok, err := secret.CheckPassword(hash, cred.Password)
+	if err != nil {
+		s.log.Error("stored password hash unreadable", "account_id", a.ID, "err", err)
+	}
+	if !ok || a.State != roster.StateActive {
+		return reject()
+	}
+	return a, device, budgets, nil
+}
+
+// VerifyPassword checks a login name and password for a client that opens no session
+// (an OAuth2 password grant), under the same throttles as a sign-in from a browser
+// the account does not know. A success clears what this client had counted.
+func (s *Service) VerifyPassword(ctx context.Context, login, password string, c roster.Client) (*roster.Account, error) {
+	a, _, budgets, err := s.checkPassword(ctx, roster.Credentials{Login: login, Password: password}, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.ClearThrottle(ctx, budgets[0].key); err != nil {
+		s.log.Warn("clearing a throttle", "err", err)
+	}
+	return a, nil
 }
 
 // findLogin returns the account a login name names (by email address when it holds an
@@ -333,7 +359,7 @@ func (s *Service) AuthenticateSession(ctx context.Context, token string, c roste
 	if now.Sub(sess.LastSeenAt) > time.Minute {
 		s.touch(func(ctx context.Context) error { return s.store.TouchSession(ctx, sess.ID, now) })
 	}
-	actor := actorOf(a)
+	actor := ActorOf(a)
 	actor.SessionID, actor.ClientIP, actor.PolicyVersion = sess.ID, c.IP, sess.PolicyVersion
 	return actor, nil
 }

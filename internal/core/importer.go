@@ -23,7 +23,7 @@ var importKept = map[string]bool{"uuid": true, "created": true}
 // of an existing account. Only system administrators may import.
 func (s *Service) ImportAccounts(ctx context.Context, rows iter.Seq2[roster.ImportRow, error], opt roster.ImportOptions) (*roster.ImportResult, error) {
 	actor := roster.ActorFromContext(ctx)
-	if err := requireSysadmin(actor, true); err != nil {
+	if err := RequireSysadmin(actor, true); err != nil {
 		return nil, err
 	}
 	p, err := s.policy(ctx)

@@ -321,7 +321,7 @@ func (s *Service) ExpireOutbox(ctx context.Context) (int, error) {
 // one). Only system administrators may; the read is audited (outbox.list, naming the
 // messages listed).
 func (s *Service) ListOutbox(ctx context.Context, f roster.MessageFilter) ([]*roster.Message, error) {
-	if err := requireSysadmin(roster.ActorFromContext(ctx), false); err != nil {
+	if err := RequireSysadmin(roster.ActorFromContext(ctx), false); err != nil {
 		return nil, err
 	}
 	if f.State != "" && !f.State.Valid() {
@@ -355,7 +355,7 @@ func (s *Service) ListOutbox(ctx context.Context, f roster.MessageFilter) ([]*ro
 // ReadMessage returns one message of the outbox, with its body while it is pending.
 // Only system administrators may; the read is audited (outbox.read).
 func (s *Service) ReadMessage(ctx context.Context, id int64) (*roster.Message, error) {
-	if err := requireSysadmin(roster.ActorFromContext(ctx), false); err != nil {
+	if err := RequireSysadmin(roster.ActorFromContext(ctx), false); err != nil {
 		return nil, err
 	}
 	var out *roster.Message

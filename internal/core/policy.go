@@ -351,7 +351,7 @@ func (s *Service) SetPolicy(ctx context.Context, name, value string) (*roster.Po
 // returns the setting the store held before.
 func (s *Service) setPolicy(ctx context.Context, name, value string, ifAbsent bool) (held *roster.PolicySetting, err error) {
 	actor := roster.ActorFromContext(ctx)
-	if err := requireSysadmin(actor, true); err != nil {
+	if err := RequireSysadmin(actor, true); err != nil {
 		return nil, err
 	}
 	if !slices.Contains(roster.Settings, name) {

@@ -154,7 +154,9 @@ func RequireSignedIn(a roster.Actor, write bool) error {
 	return nil
 }
 
-func requireSysadmin(a roster.Actor, write bool) error {
+// RequireSysadmin refuses anyone but a system administrator (with write: also a
+// read-only credential).
+func RequireSysadmin(a roster.Actor, write bool) error {
 	if err := RequireSignedIn(a, write); err != nil {
 		return err
 	}

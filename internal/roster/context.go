@@ -28,6 +28,7 @@ type Actor struct {
 	KeyID        int64  // the API key that authenticated the request, if any
 	ReadOnly     bool   // the key's scope forbids changes
 	SessionID    int64  // the session that authenticated the request, if any
+	GrantID      int64  // the OAuth2 token family whose token authenticated it, if any
 	Via          string // interface: ViaCLI, ViaAPI, …
 	RequestID    string
 	ClientIP     string

@@ -97,6 +97,23 @@ const (
 	// RCrossOrigin: an EFORBIDDEN because a change requested by GET through a session
 	// cookie did not come from this site's own pages.
 	RCrossOrigin = "cross_origin"
+	// OAuth2 refusals (RFC 6749, section 5.2), for the token endpoint: a surface words
+	// them as its platform does. RInvalidClient is an EUNAUTHENTICATED; the others are
+	// EINVALID, or ETOOMANY when throttled.
+	RInvalidRequest       = "invalid_request"
+	RInvalidClient        = "invalid_client"
+	RInvalidGrant         = "invalid_grant"
+	RUnauthorizedClient   = "unauthorized_client"
+	RUnsupportedGrantType = "unsupported_grant_type"
+	RInvalidScope         = "invalid_scope"
+	// Refusals of a bearer token (EUNAUTHENTICATED): it is no token Roster issued, or
+	// its signature does not verify (RTokenInvalid); it has expired (RTokenExpired); its
+	// grant, application or signing key was revoked or retired (RTokenRevoked); its
+	// account is not active (RAccountInactive).
+	RTokenInvalid    = "token_invalid"
+	RTokenExpired    = "token_expired"
+	RTokenRevoked    = "token_revoked"
+	RAccountInactive = "account_inactive"
 	// RLastSysadmin: an ECONFLICT because the change would leave no active system
 	// administrator.
 	RLastSysadmin = "last_sysadmin"

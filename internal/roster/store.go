@@ -280,6 +280,7 @@ type Reader interface {
 	ProfileImageReader
 	EmailChangeReader
 	OutboxReader
+	OAuthReader
 }
 
 // Upkeep is the bookkeeping of authentication: unaudited writes, outside any transaction,
@@ -291,6 +292,8 @@ type Upkeep interface {
 	TouchAPIKey(ctx context.Context, id int64, at time.Time) error
 	DeleteSession(ctx context.Context, id int64) error
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+	// DeleteExpiredOAuthTokens removes opaque OAuth2 tokens past their expiry.
+	DeleteExpiredOAuthTokens(ctx context.Context, now time.Time) (int, error)
 	// RecordFailure adds one failure to key, starting a new window when the current one
 	// began before windowStart, and sets BlockedUntil from block(failures). It returns
 	// the updated record. It is atomic across replicas.
@@ -311,6 +314,7 @@ type Writer interface {
 	OutboxWriter
 	AuditWriter
 	ProfileImageWriter
+	OAuthWriter
 }
 
 // Tx is what a transaction can do: read, write, and the upkeep a request needs alongside.
