@@ -7,7 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"slices"
-		"strings"
+	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"

@@ -114,7 +114,9 @@ type SigningKey struct {
 }
 
 // Retired reports whether the key no longer verifies at now.
-func (k *SigningKey) Retired(now time.Time) bool { return !k.RetireAt.IsZero() && !now.Before(k.RetireAt) }
+func (k *SigningKey) Retired(now time.Time) bool {
+	return !k.RetireAt.IsZero() && !now.Before(k.RetireAt)
+}
 
 // OAuthAppChange is a change to an application; nil fields stay.
 type OAuthAppChange struct {

@@ -18,7 +18,7 @@ func words(s string) []string { return strings.Fields(s) }
 
 func scanApp(row scanner) (*roster.OAuthApp, error) {
 	var (
-		a                       roster.OAuthApp
+		a                    roster.OAuthApp
 		grants, uris, scopes string
 	)
 	err := row.Scan(&a.ID, &a.ClientID, &a.Name, &a.OwnerID, &a.Owner, &a.Confidential, &a.SecretHash, &a.SecretPrefix,
