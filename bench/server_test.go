@@ -9,6 +9,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/core"
 	"github.com/rosterhq/roster/internal/httpx"
+	"github.com/rosterhq/roster/internal/oauth"
 	"github.com/rosterhq/roster/internal/projects"
 	"github.com/rosterhq/roster/internal/server"
 	"github.com/rosterhq/roster/internal/sqlstore"
@@ -20,7 +21,7 @@ func serve(b *testing.B, svc *core.Service, ps *projects.Service, s *sqlstore.DB
 	if ps == nil {
 		ps = projects.New(s, svc, projects.Config{})
 	}
-	srv := httptest.NewServer(server.New(server.Config{Core: svc, Projects: ps, Store: s, ReadOnly: sqlstore.ReadOnlyError,
+	srv := httptest.NewServer(server.New(server.Config{Core: svc, Projects: ps, OAuth: oauth.New(s, svc, oauth.Config{}), Store: s, ReadOnly: sqlstore.ReadOnlyError,
 		Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), IPs: &httpx.ClientIPs{},
 		BodyLimit: 4 << 20, ImportLimit: 512 << 20}))
 	b.Cleanup(srv.Close)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/internal/core"
+	"github.com/rosterhq/roster/internal/oauth"
 	"github.com/rosterhq/roster/internal/postgres"
 	"github.com/rosterhq/roster/internal/projects"
 	"github.com/rosterhq/roster/internal/roster"
@@ -248,6 +249,7 @@ type app struct {
 	target   dbTarget
 	svc      *core.Service
 	projects *projects.Service
+	oauth    *oauth.Service
 	log      *slog.Logger
 }
 
@@ -306,7 +308,8 @@ func openApp(ctx context.Context, e *env, c *common, log *slog.Logger, u use, ad
 		st.Close()
 		return nil, err
 	}
-	return &app{store: st, target: t, svc: svc, projects: projects.New(st, svc, projects.Config{}), log: log}, nil
+	return &app{store: st, target: t, svc: svc, projects: projects.New(st, svc, projects.Config{}),
+		oauth: oauth.New(st, svc, oauth.Config{Log: log}), log: log}, nil
 }
 
 // applyStartup stores the settings given at start that the store holds no value for,

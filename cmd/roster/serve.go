@@ -18,6 +18,7 @@ import (
 	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/mail"
 	"github.com/rosterhq/roster/internal/metrics"
+	"github.com/rosterhq/roster/internal/oauth"
 	"github.com/rosterhq/roster/internal/server"
 	"github.com/rosterhq/roster/internal/sqlstore"
 )
@@ -42,6 +43,9 @@ type serveConfig struct {
 	// the outbox.
 	smtpURL     string
 	mailWorkers int
+	// The token service's JWTs: their issuer and audience, the Domain of the cookies
+	// browsers hold them in, and the origins whose pages may call with cookies.
+	jwtIssuer, jwtAudience, jwtCookieDomain, corsOrigins string
 }
 
 func cmdServe(ctx context.Context, e *env, args []string) error {
@@ -55,6 +59,10 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&c.publicURL, "public-url", e.getenv("ROSTER_PUBLIC_URL"), "the address clients reach Roster at, for links in responses (default: from each request)")
 	fs.BoolVar(&c.requireEDXUserAgent, "require-edx-user-agent", e.getenv("ROSTER_REQUIRE_EDX_USER_AGENT") == "true", "CKAN dialect: refuse requests without User-Agent: EDX-USER")
 	fs.StringVar(&c.smtpURL, "smtp-url", e.getenv("ROSTER_SMTP_URL"), "the mail server that delivers the outbox: smtp://[USER:PASSWORD@]HOST[:PORT]?from=ADDRESS or smtps://… (default: $ROSTER_SMTP_URL; none: messages wait in the outbox)")
+	fs.StringVar(&c.jwtIssuer, "jwt-issuer", e.getenv("ROSTER_JWT_ISSUER"), "the iss of the JWTs Roster issues (default: --public-url followed by /oauth2, else roster)")
+	fs.StringVar(&c.jwtAudience, "jwt-audience", envOr(e, "ROSTER_JWT_AUDIENCE", "roster"), "the aud of the JWTs Roster issues and accepts")
+	fs.StringVar(&c.jwtCookieDomain, "jwt-cookie-domain", e.getenv("ROSTER_JWT_COOKIE_DOMAIN"), "the Domain of the JWT cookies /login_refresh sets, for micro-frontends on other hosts (default: this host only)")
+	fs.StringVar(&c.corsOrigins, "cors-origins", e.getenv("ROSTER_CORS_ORIGINS"), "origins whose pages may call Roster with cookies, comma-separated (https://apps.example.org); none by default")
 	// Help shows where the default comes from, not its value: it may hold a password.
 	fs.Lookup("smtp-url").DefValue = ""
 	c.mailWorkers = 1
@@ -104,6 +112,16 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if images := svcCfg.ProfileImages.WithDefaults().MaxBytes; c.maxBody < images+multipartRoom {
 		return usagef("ROSTER_MAX_BODY_BYTES (%d) must be at least ROSTER_PROFILE_IMAGE_MAX_BYTES (%d) and %d bytes more, for the form around an upload",
 			c.maxBody, images, multipartRoom)
+	}
+	origins, err := httpx.ParseOrigins(c.corsOrigins)
+	if err != nil {
+		return usagef("--cors-origins: %v", err)
+	}
+	if c.jwtIssuer == "" {
+		c.jwtIssuer = "roster"
+		if c.publicURL != "" {
+			c.jwtIssuer = strings.TrimSuffix(c.publicURL, "/") + "/oauth2"
+		}
 	}
 	var smtpCfg *mail.Config
 	if c.smtpURL != "" {
@@ -174,10 +192,12 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		metrics.RegisterDB(reg, "roster_write", a.store.WriteDB())
 	}
 	ips := &httpx.ClientIPs{Trusted: prefixes}
+	a.oauth = oauth.New(a.store, a.svc, oauth.Config{Issuer: c.jwtIssuer, Audience: c.jwtAudience, Log: log})
 	handler := server.New(server.Config{
-		Core: a.svc, Projects: a.projects, Store: a.store, ReadOnly: sqlstore.ReadOnlyError, Log: log, Registry: reg, IPs: ips,
-		API:       api.Options{SecureCookies: c.secureCookies},
-		CKAN:      ckan.Options{SiteURL: c.publicURL, RequireEDXUserAgent: c.requireEDXUserAgent},
+		Core: a.svc, Projects: a.projects, OAuth: a.oauth, Store: a.store, ReadOnly: sqlstore.ReadOnlyError, Log: log, Registry: reg, IPs: ips,
+		API:             api.Options{SecureCookies: c.secureCookies},
+		CKAN:            ckan.Options{SiteURL: c.publicURL, RequireEDXUserAgent: c.requireEDXUserAgent},
+		JWTCookieDomain: c.jwtCookieDomain, CORSOrigins: origins,
 		BodyLimit: c.maxBody, ImportLimit: c.maxImport,
 	})
 

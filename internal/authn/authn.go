@@ -53,8 +53,21 @@ type Policy struct {
 	// field CSRFField of a form-encoded or multipart body (HTML forms send no headers).
 	Sessions  bool
 	CSRFField string
-	// Bearer verifies "Authorization: SCHEME TOKEN" for the schemes it names, lower-case
-	// ("jwt" for Open edX). A scheme named here takes precedence over Keys.
+	// CSRFExempt: the surface's changes through a session need no CSRF token, because
+	// their only effect is on the caller's own cookies (Open edX's /login_refresh).
+	CSRFExempt bool
+	// Keys also accepts the token service's tokens wherever a bearer credential goes:
+	// "Authorization: JWT <jwt>" (Open edX's scheme) and "Authorization: Bearer <token>"
+	// for a JWT or an opaque access token.
+	//
+	// JWTCookies accepts the JWT a browser holds split in two cookies (Open edX's
+	// edx-jwt-cookie-header-payload and edx-jwt-cookie-signature), as edx-drf-extensions
+	// does (it no longer needs the USE-JWT-COOKIE header the micro-frontends still
+	// send). A change made so must carry a CSRF token, as a session's must: the
+	// session's, or the form cookie's.
+	JWTCookies bool
+	// Bearer verifies "Authorization: SCHEME TOKEN" for the schemes it names, lower-case.
+	// A scheme named here takes precedence over Keys and the token service.
 	Bearer map[string]Verifier
 	// BadIsAnonymous: a credential that does not check out leaves the caller anonymous
 	// instead of refusing the request, as CKAN does. Too many failures are refused
@@ -64,14 +77,22 @@ type Policy struct {
 
 // Authenticator reads and checks credentials for every surface.
 type Authenticator struct {
-	core Core
-	ips  *httpx.ClientIPs
+	core   Core
+	tokens Verifier
+	ips    *httpx.ClientIPs
 }
 
-// New returns an Authenticator over the core's credentials.
-func New(core Core, ips *httpx.ClientIPs) *Authenticator {
-	return &Authenticator{core: core, ips: ips}
+// New returns an Authenticator over the core's credentials and the token service's
+// tokens (tokens may be nil: none are accepted).
+func New(core Core, tokens Verifier, ips *httpx.ClientIPs) *Authenticator {
+	return &Authenticator{core: core, tokens: tokens, ips: ips}
 }
+
+// JWT cookies, as Open edX's LMS sets them and edx-drf-extensions reads them.
+const (
+	JWTHeaderPayloadCookie = "edx-jwt-cookie-header-payload"
+	JWTSignatureCookie     = "edx-jwt-cookie-signature"
+)
 
 // Client is the request's client, as the throttles and the audit log know it.
 func (a *Authenticator) Client(r *http.Request) roster.Client {
@@ -123,8 +144,25 @@ func (a *Authenticator) find(r *http.Request, p Policy) (roster.Actor, error) {
 	if scheme, token, ok := authorization(r); ok {
 		// A Roster key sent as a bearer token stays a key, whatever else bearer tokens
 		// may be on this surface.
-		if v, known := p.Bearer[scheme]; known && !(p.Keys && strings.HasPrefix(token, secret.KeyPrefix)) {
+		isKey := strings.HasPrefix(token, secret.KeyPrefix)
+		if v, known := p.Bearer[scheme]; known && !(p.Keys && isKey) {
 			return v.Verify(ctx, token, c)
+		}
+		if p.Keys && a.tokens != nil && !isKey && (scheme == "jwt" || scheme == "bearer") {
+			return a.tokens.Verify(ctx, token, c)
+		}
+	}
+	if p.JWTCookies && a.tokens != nil {
+		// As edx-drf-extensions forgives them, cookies that do not check out (expired,
+		// revoked, or a change without its CSRF token) leave the request to the session.
+		if token, ok := jwtFromCookies(r); ok {
+			actor, err := a.tokens.Verify(ctx, token, c)
+			if err == nil && (httpx.SafeMethod(r.Method) || a.cookieCSRF(r, p)) {
+				return actor, nil
+			}
+			if err != nil && roster.ErrorCode(err) != roster.EUNAUTHENTICATED {
+				return roster.Actor{}, err // the store failed, or the client is blocked
+			}
 		}
 	}
 	if p.Keys {
@@ -140,7 +178,7 @@ func (a *Authenticator) find(r *http.Request, p Policy) (roster.Actor, error) {
 	if p.Sessions {
 		if token := httpx.SessionToken(r); token != "" {
 			actor, err := a.core.AuthenticateSession(ctx, token, c)
-			if err == nil && !httpx.SafeMethod(r.Method) && !a.core.CheckCSRF(token, csrfToken(r, p.CSRFField)) {
+			if err == nil && !p.CSRFExempt && !httpx.SafeMethod(r.Method) && !a.core.CheckCSRF(token, csrfToken(r, p.CSRFField)) {
 				return roster.Actor{}, &roster.Error{Code: roster.EFORBIDDEN, Reason: roster.RCSRF,
 					Message: "CSRF check failed: send the session's csrf_token in the X-CSRF-Token header" + csrfFieldHint(p.CSRFField) + "."}
 			}
@@ -148,6 +186,30 @@ func (a *Authenticator) find(r *http.Request, p Policy) (roster.Actor, error) {
 		}
 	}
 	return a.Anonymous(r, p), nil
+}
+
+// jwtFromCookies reassembles the JWT of the two cookies: header.payload + "." +
+// signature. Without both there is none, and the request is not JWT-authenticated.
+func jwtFromCookies(r *http.Request) (string, bool) {
+	hp, err := r.Cookie(JWTHeaderPayloadCookie)
+	if err != nil || hp.Value == "" {
+		return "", false
+	}
+	sig, err := r.Cookie(JWTSignatureCookie)
+	if err != nil || sig.Value == "" {
+		return "", false
+	}
+	return hp.Value + "." + sig.Value, true
+}
+
+// cookieCSRF checks the CSRF token of a change authenticated by JWT cookies: the
+// session's token, when the browser holds a session, or else the form cookie's. A page
+// of another origin can read neither.
+func (a *Authenticator) cookieCSRF(r *http.Request, p Policy) bool {
+	if token := httpx.SessionToken(r); token != "" && a.core.CheckCSRF(token, csrfToken(r, p.CSRFField)) {
+		return true
+	}
+	return CheckFormToken(r, p.CSRFField)
 }
 
 // authorization splits an Authorization header with a scheme: ("jwt", "eyJ…", true).

@@ -133,7 +133,7 @@ func TestAuthenticate(t *testing.T) {
 			if c.cookie != nil {
 				r.AddCookie(c.cookie)
 			}
-			a := New(&core{}, &httpx.ClientIPs{})
+			a := New(&core{}, nil, &httpx.ClientIPs{})
 			actor, err := a.Authenticate(httptest.NewRecorder(), r, c.p)
 			e := roster.AsError(err)
 			switch {
@@ -153,7 +153,7 @@ func TestAuthenticate(t *testing.T) {
 // TestAnonymousBodyIsSmall: whoever shows no credential cannot make the server read
 // more than httpx.AnonymousBodyLimit.
 func TestAnonymousBodyIsSmall(t *testing.T) {
-	a := New(&core{}, &httpx.ClientIPs{})
+	a := New(&core{}, nil, &httpx.ClientIPs{})
 	for _, header := range []string{"", "Bearer rk_good"} {
 		r := httptest.NewRequest("POST", "/", strings.NewReader(strings.Repeat("x", httpx.AnonymousBodyLimit+1)))
 		if header != "" {
@@ -204,7 +204,7 @@ func TestSameOrigin(t *testing.T) {
 }
 
 func TestFormToken(t *testing.T) {
-	a := New(&core{}, &httpx.ClientIPs{})
+	a := New(&core{}, nil, &httpx.ClientIPs{})
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest("GET", "http://roster.test/account/signin", nil)
 	token := a.FormToken(w, r, roster.Actor{}, httpx.Cookies{})

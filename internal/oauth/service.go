@@ -32,13 +32,17 @@ type Config struct {
 	Issuer string
 	// Audience is the tokens' "aud" (default "roster"), which verifiers expect.
 	Audience string
-	// AccessLifetime is how long an access token lives (default 1h, Open edX's
-	// ACCESS_TOKEN_EXPIRE_SECONDS and JWT_ACCESS_TOKEN_EXPIRE_SECONDS).
+	// AccessLifetime is how long a JWT lives (default 1h, Open edX's
+	// JWT_ACCESS_TOKEN_EXPIRE_SECONDS and JWT_IN_COOKIE_EXPIRATION).
 	AccessLifetime time.Duration
-	// RefreshLifetime is how long a refresh token lives (default 14 days).
+	// BearerLifetime is how long an opaque access token lives (default 10h, Open edX's
+	// ACCESS_TOKEN_EXPIRE_SECONDS).
+	BearerLifetime time.Duration
+	// RefreshLifetime is how long a refresh token lives (default 90 days, Open edX's
+	// REFRESH_TOKEN_EXPIRE_SECONDS).
 	RefreshLifetime time.Duration
 	// KeyOverlap is how long a signing key keeps verifying after a newer key replaced
-	// it (default AccessLifetime: every token it signed has expired by then).
+	// it (default AccessLifetime: every JWT it signed has expired by then).
 	KeyOverlap time.Duration
 	Now        func() time.Time
 	Log        *slog.Logger
@@ -68,8 +72,11 @@ func New(store roster.Store, accounts Accounts, cfg Config) *Service {
 	if cfg.AccessLifetime <= 0 {
 		cfg.AccessLifetime = time.Hour
 	}
+	if cfg.BearerLifetime <= 0 {
+		cfg.BearerLifetime = 10 * time.Hour
+	}
 	if cfg.RefreshLifetime <= 0 {
-		cfg.RefreshLifetime = 14 * 24 * time.Hour
+		cfg.RefreshLifetime = 90 * 24 * time.Hour
 	}
 	if cfg.KeyOverlap <= 0 {
 		cfg.KeyOverlap = cfg.AccessLifetime

@@ -2,10 +2,8 @@ package oauth
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/subtle"
-	"encoding/hex"
 	"slices"
 	"strings"
 	"time"
@@ -105,6 +103,9 @@ func (s *Service) Token(ctx context.Context, req TokenRequest, c roster.Client) 
 		scopes, err := s.scopes(app, req.Scope)
 		if err != nil {
 			return nil, err
+		}
+		if !slices.Contains(scopes, roster.ScopeUserID) { // as Open edX adds it to every password grant
+			scopes = append(scopes, roster.ScopeUserID)
 		}
 		a, err := s.accounts.VerifyPassword(ctx, req.Username, req.Password, c)
 		if err != nil {
@@ -235,8 +236,12 @@ func (s *Service) issue(ctx context.Context, app *roster.OAuthApp, a *roster.Acc
 // token used (when not nil), in one transaction with its audit entry.
 func (s *Service) issueIn(ctx context.Context, app *roster.OAuthApp, a *roster.Account, g *roster.OAuthGrant, scopes []string, jwtType, withRefresh bool, used []byte) (*Token, error) {
 	now := s.now()
-	exp := now.Add(s.cfg.AccessLifetime)
-	out := &Token{TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessLifetime / time.Second), ExpiresAt: exp, Scope: roster.JoinScopes(scopes)}
+	life := s.cfg.BearerLifetime
+	if jwtType {
+		life = s.cfg.AccessLifetime
+	}
+	exp := now.Add(life)
+	out := &Token{TokenType: "Bearer", ExpiresIn: int(life / time.Second), ExpiresAt: exp, Scope: roster.JoinScopes(scopes)}
 	var (
 		signKey *roster.SigningKey
 		priv    *rsa.PrivateKey
@@ -333,18 +338,17 @@ func (s *Service) signJWT(k *roster.SigningKey, priv *rsa.PrivateKey, a *roster.
 	if err != nil {
 		return "", roster.Internal("oauth.signJWT", err)
 	}
-	jti := make([]byte, 16)
-	if _, err := rand.Read(jti); err != nil {
-		return "", roster.Internal("oauth.signJWT", err)
-	}
 	c := claims{
 		Claims: jwt.Claims{Issuer: s.cfg.Issuer, Subject: a.UUID, Audience: jwt.Audience{s.cfg.Audience},
-			IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(exp), ID: hex.EncodeToString(jti)},
-		PreferredUsername: a.Username, GrantType: g.GrantType, Scopes: scopes, Filters: []string{}, Version: claimsVersion,
+			IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(exp)},
+		PreferredUsername: a.Username, GrantType: "password", Scopes: scopes, Filters: []string{"user:me"}, Version: claimsVersion,
 		EmailVerified: a.State == roster.StateActive, GrantID: g.ID,
 	}
-	if g.GrantType == roster.GrantSession {
-		c.GrantType = "" // Open edX's login cookies carry no grant type
+	// Open edX names the application's grant type (its login service, which signs
+	// browsers' cookies, is a password client), and confines tokens that act for a
+	// person, not for the application itself, to that person ("user:me").
+	if g.GrantType == roster.GrantClientCredentials {
+		c.GrantType, c.Filters = "client-credentials", []string{}
 	}
 	if slices.Contains(scopes, roster.ScopeEmail) {
 		c.Email = a.Email

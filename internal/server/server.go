@@ -26,6 +26,7 @@ import (
 	"github.com/rosterhq/roster/internal/emailconfirm"
 	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/metrics"
+	"github.com/rosterhq/roster/internal/oauth"
 	"github.com/rosterhq/roster/internal/projects"
 	"github.com/rosterhq/roster/internal/roster"
 	"github.com/rosterhq/roster/internal/web"
@@ -41,7 +42,10 @@ type Store interface {
 type Config struct {
 	Core     *core.Service
 	Projects *projects.Service
-	Store    Store
+	// OAuth is the token service: the token endpoint, JWTs, and the verifier every
+	// surface that takes a bearer credential asks.
+	OAuth *oauth.Service
+	Store Store
 	// ReadOnly is the error of a read-only store, which the readiness probe shows.
 	ReadOnly func() *roster.Error
 	Log      *slog.Logger
@@ -49,6 +53,11 @@ type Config struct {
 	IPs      *httpx.ClientIPs
 	API      api.Options
 	CKAN     ckan.Options
+	// JWTCookieDomain is the Domain of the JWT cookies /login_refresh sets.
+	JWTCookieDomain string
+	// CORSOrigins are the origins whose pages may call Roster with their cookies (Open
+	// edX's micro-frontends); none by default.
+	CORSOrigins []string
 	// BodyLimit bounds request bodies; REDCap's imports, which arrive whole in one
 	// request, are bounded by ImportLimit instead.
 	BodyLimit   int64
@@ -72,7 +81,11 @@ func (h *Handler) Routes() []httpx.Route { return h.router.Routes() }
 
 // New builds the handler.
 func New(c Config) *Handler {
-	auth := authn.New(c.Core, c.IPs)
+	var tokens authn.Verifier
+	if c.OAuth != nil {
+		tokens = c.OAuth
+	}
+	auth := authn.New(c.Core, tokens, c.IPs)
 	var projects api.Projects = c.Projects
 	if c.WrapProjects != nil {
 		projects = c.WrapProjects(projects)
@@ -93,12 +106,15 @@ func New(c Config) *Handler {
 	ckan.New(c.Core, auth, c.Log, c.CKAN).Register(rt)
 	redcap.New(c.Projects, auth, c.Log, redcap.Options{MaxImportBytes: c.ImportLimit}).Register(rt)
 	pybossa.New(c.Core, auth, pages, c.Log, pybossa.Options{SecureCookies: c.API.SecureCookies}).Register(rt)
-	openedx.New(c.Core, auth, c.Log, openedx.Options{SecureCookies: c.API.SecureCookies}).Register(rt)
+	edx := openedx.New(c.Core, auth, c.Log, openedx.Options{SecureCookies: c.API.SecureCookies, CookieDomain: c.JWTCookieDomain})
+	edx.Register(rt)
+	openedx.NewOAuth(c.OAuth, auth, c.Log, openedx.Options{SecureCookies: c.API.SecureCookies, CookieDomain: c.JWTCookieDomain}).Register(rt, edx.Surface())
 	emailconfirm.New(c.Core, auth, pages, c.Log, emailconfirm.Options{SecureCookies: c.API.SecureCookies}).Register(rt)
 
 	var h http.Handler = rt
 	h = metrics.NewHTTP(c.Registry).Middleware(h)
 	h = rt.Guard(c.Log)(h)
+	h = httpx.NewCORS(c.CORSOrigins).Middleware(h)
 	h = httpx.AccessLog(c.Log, c.IPs, emailconfirm.Path)(h) // the confirmation links' keys stay out of the log
 	h = httpx.RequestID(h)
 	return &Handler{Handler: h, router: rt}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/core"
 	"github.com/rosterhq/roster/internal/httpx"
+	"github.com/rosterhq/roster/internal/oauth"
 	"github.com/rosterhq/roster/internal/postgres"
 	"github.com/rosterhq/roster/internal/postgres/pgtest"
 	"github.com/rosterhq/roster/internal/projects"
@@ -34,6 +35,7 @@ import (
 type Env struct {
 	Svc      *core.Service
 	Projects *projects.Service
+	OAuth    *oauth.Service
 	Store    roster.Store
 	Log      *slog.Logger
 	Logs     *SyncBuffer
@@ -124,7 +126,8 @@ func newEnv(t *testing.T, st roster.Store, open func(testing.TB) *sqlstore.DB, s
 	}
 	e := &Env{Svc: svc, Projects: projects.New(st, svc, projects.Config{Now: coreCfg.Now}), Store: st, Log: log, Logs: logs, IPs: &httpx.ClientIPs{},
 		open: open}
-	cfg := server.Config{Core: svc, Projects: e.Projects, Store: st.(readOnly), ReadOnly: sqlstore.ReadOnlyError, Log: log,
+	e.OAuth = oauth.New(st, svc, oauth.Config{Now: coreCfg.Now, Log: log})
+	cfg := server.Config{Core: svc, Projects: e.Projects, OAuth: e.OAuth, Store: st.(readOnly), ReadOnly: sqlstore.ReadOnlyError, Log: log,
 		Registry: prometheus.NewRegistry(), IPs: e.IPs, BodyLimit: BodyLimit, ImportLimit: ImportLimit}
 	if setup.Server != nil {
 		setup.Server(&cfg)

@@ -3,6 +3,7 @@ package openedx
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/rosterhq/roster/internal/httpx"
 	"github.com/rosterhq/roster/internal/roster"
@@ -19,9 +20,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case roster.EUNAUTHENTICATED:
 		w.Header().Set("WWW-Authenticate", `JWT realm="api"`)
 		if err != errNoCredentials && r.Header.Get("Authorization") != "" {
-			// The bearer token matched none: Open edX's bearer authentication says so.
-			writeJSON(w, http.StatusUnauthorized, obj{{"error_code", "token_nonexistent"},
-				{"developer_message", "The provided access token does not match any valid tokens."}})
+			writeTokenRefusal(w, r, e)
 			return
 		}
 		// A session that does not check out is no session, as in Django.
@@ -51,4 +50,32 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	default:
 		writeJSON(w, httpx.StatusOf(e), obj{{"detail", roster.ErrorMessage(e)}})
 	}
+}
+
+// writeTokenRefusal words a refused Authorization header as the class of Open edX that
+// reads its scheme does: drf-jwt's messages for "JWT", edx-drf-extensions' bearer
+// authentication's codes for the rest.
+func writeTokenRefusal(w http.ResponseWriter, r *http.Request, e *roster.Error) {
+	scheme, _, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if strings.EqualFold(scheme, "jwt") {
+		detail := "Error decoding token."
+		switch e.Reason {
+		case roster.RTokenExpired:
+			detail = "Token has expired."
+		case roster.RTokenRevoked:
+			detail = "Invalid token."
+		case roster.RAccountInactive:
+			detail = "User account is disabled."
+		}
+		writeJSON(w, http.StatusUnauthorized, obj{{"detail", detail}})
+		return
+	}
+	code, msg := "token_nonexistent", "The provided access token does not match any valid tokens."
+	switch e.Reason {
+	case roster.RTokenExpired:
+		code, msg = "token_expired", "The provided access token has expired and is no longer valid."
+	case roster.RAccountInactive:
+		code, msg = "user_is_disabled", "The user linked to the provided access token is disabled."
+	}
+	writeJSON(w, http.StatusUnauthorized, obj{{"error_code", code}, {"developer_message", msg}})
 }

@@ -51,12 +51,16 @@ type Handler struct {
 type Options struct {
 	// SecureCookies marks its cookies Secure, for Roster served over HTTPS.
 	SecureCookies bool
+	// CookieDomain is the Domain of the JWT cookies (Open edX's SHARED_COOKIE_DOMAIN,
+	// ".example.org"), for micro-frontends on other hosts of the site; empty: this host.
+	CookieDomain string
 }
 
-// credentials are what Open edX's accounts API accepts besides its JWTs: a bearer token
-// (a Roster API key here) and the session cookie, whose PATCHes carry the CSRF token in
-// X-CSRFToken. A token that does not check out is refused, as Open edX refuses it.
-var credentials = authn.Policy{Via: roster.ViaOpenEdX, Keys: true, Sessions: true}
+// credentials are what Open edX's accounts API accepts: the token service's JWTs and
+// bearer tokens (and Roster API keys) in Authorization, the JWT cookies, and the session
+// cookie; changes through cookies carry the CSRF token in X-CSRFToken. A token in
+// Authorization that does not check out is refused, as Open edX refuses it.
+var credentials = authn.Policy{Via: roster.ViaOpenEdX, Keys: true, JWTCookies: true, Sessions: true}
 
 // New returns the dialect over dir.
 func New(dir Directory, auth *authn.Authenticator, log *slog.Logger, opts Options) *Handler {
