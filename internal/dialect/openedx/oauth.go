@@ -175,7 +175,7 @@ func (o *OAuth) loginRefresh(w http.ResponseWriter, r *http.Request) {
 // may not, so that a script alone cannot send the token elsewhere.
 func (c jwtCookies) set(w http.ResponseWriter, tok *oauth.Token) {
 	i := strings.LastIndexByte(tok.AccessToken, '.')
-	maxAge := int(time.Until(tok.ExpiresAt).Round(time.Second) / time.Second)
+	maxAge := tok.ExpiresIn
 	for _, ck := range []*http.Cookie{
 		{Name: authn.JWTHeaderPayloadCookie, Value: tok.AccessToken[:i]},
 		{Name: authn.JWTSignatureCookie, Value: tok.AccessToken[i+1:], HttpOnly: true},
