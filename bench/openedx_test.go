@@ -2,14 +2,17 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/rosterhq/roster/internal/core"
+	"github.com/rosterhq/roster/internal/oauth"
 	"github.com/rosterhq/roster/internal/roster"
 	"github.com/rosterhq/roster/internal/sqlstore"
 )
@@ -39,9 +42,37 @@ func BenchmarkOpenEdX(b *testing.B) {
 		}
 		_, reader := key("reader")
 		owner, ownerKey := key("owner")
+		// The owner's JWT and opaque token, from the token endpoint, for an application
+		// the owner's account owns.
+		app, err := oauth.New(s, svc, oauth.Config{}).CreateApp(op, oauth.AppRequest{Name: "bench", Owner: roster.AccountRef{Username: owner},
+			Grants: []string{roster.GrantClientCredentials}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		token := func(tokenType string) string {
+			form := url.Values{"grant_type": {"client_credentials"}, "client_id": {app.App.ClientID}, "client_secret": {app.Secret}, "token_type": {tokenType}}
+			resp, err := http.PostForm(srv.URL+"/oauth2/access_token", form)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var tok struct {
+				AccessToken string `json:"access_token"`
+				TokenType   string `json:"token_type"`
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != 200 {
+				b.Fatalf("token: %d %v", resp.StatusCode, err)
+			}
+			return tok.TokenType + " " + tok.AccessToken
+		}
+		ownerJWT, ownerBearer := token("jwt"), token("bearer")
 		do := func(b *testing.B, method, path, key, body string) {
 			req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+key)
+			if strings.Contains(key, " ") {
+				req.Header.Set("Authorization", key)
+			} else {
+				req.Header.Set("Authorization", "Bearer "+key)
+			}
 			if body != "" {
 				req.Header.Set("Content-Type", "application/merge-patch+json")
 			}
@@ -69,6 +100,18 @@ func BenchmarkOpenEdX(b *testing.B) {
 		b.Run("own", func(b *testing.B) {
 			for b.Loop() {
 				do(b, "GET", "/api/user/v1/accounts/"+owner, ownerKey, "")
+			}
+		})
+		// The same read with the owner's JWT (an RS512 signature checked, then the
+		// token's family read with the account) and with an opaque OAuth2 token.
+		b.Run("own-jwt", func(b *testing.B) {
+			for b.Loop() {
+				do(b, "GET", "/api/user/v1/accounts/"+owner, ownerJWT, "")
+			}
+		})
+		b.Run("own-oauth-bearer", func(b *testing.B) {
+			for b.Loop() {
+				do(b, "GET", "/api/user/v1/accounts/"+owner, ownerBearer, "")
 			}
 		})
 		n := 0

@@ -119,7 +119,13 @@ func (q *q) GetOAuthGrantForAuth(ctx context.Context, id int64, kid string, now 
 	)
 	dest := append([]any{&g.PolicyVersion}, grantDest(&g, &scopes)...)
 	dest = append(dest, &appGone, &session, &retire)
-	acct, err := scanPrincipal(q.r.QueryRowContext(ctx, sqlGrantForAuth, id, kid, dbTime(now)), dest...)
+	var row *sql.Row
+	if q.stmts != nil {
+		row = q.stmts.grantForAuth.QueryRowContext(ctx, id, kid, dbTime(now))
+	} else {
+		row = q.r.QueryRowContext(ctx, sqlGrantForAuth, id, kid, dbTime(now))
+	}
+	acct, err := scanPrincipal(row, dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, notFound("Grant")
 	}
@@ -187,9 +193,17 @@ func (q *q) CreateOAuthToken(ctx context.Context, t *roster.OAuthToken) error {
 }
 
 func (q *q) GetOAuthToken(ctx context.Context, hash []byte) (*roster.OAuthToken, error) {
-	var t roster.OAuthToken
-	err := q.r.QueryRowContext(q.pointCtx(ctx), "SELECT hash, grant_id, kind, created_at, expires_at, used_at FROM oauth_tokens WHERE hash = $1", hash).
-		Scan(&t.Hash, &t.GrantID, &t.Kind, &t.CreatedAt, &t.ExpiresAt, &t.UsedAt)
+	var (
+		t   roster.OAuthToken
+		row *sql.Row
+	)
+	ctx = q.pointCtx(ctx)
+	if q.stmts != nil {
+		row = q.stmts.oauthTokenByHash.QueryRowContext(ctx, hash)
+	} else {
+		row = q.r.QueryRowContext(ctx, sqlOAuthTokenByHash, hash)
+	}
+	err := row.Scan(&t.Hash, &t.GrantID, &t.Kind, &t.CreatedAt, &t.ExpiresAt, &t.UsedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Token")
 	}
@@ -199,6 +213,8 @@ func (q *q) GetOAuthToken(ctx context.Context, hash []byte) (*roster.OAuthToken,
 	t.CreatedAt, t.ExpiresAt, t.UsedAt = utc(t.CreatedAt), utc(t.ExpiresAt), utc(t.UsedAt)
 	return &t, nil
 }
+
+const sqlOAuthTokenByHash = "SELECT hash, grant_id, kind, created_at, expires_at, used_at FROM oauth_tokens WHERE hash = $1"
 
 func (q *q) UseOAuthToken(ctx context.Context, hash []byte, at time.Time) error {
 	res, err := q.w.ExecContext(ctx, "UPDATE oauth_tokens SET used_at = $1 WHERE hash = $2 AND used_at = $3", dbTime(at), hash, zeroTime)

@@ -19,6 +19,9 @@ const (
 
 type stmts struct {
 	accountByID, accountByUUID, accountByUsername, keyByHash, sessionByHash *sql.Stmt
+	// An OAuth2 token's family, and an opaque token, read on every request that
+	// carries one: preparing the family's joins each time cost more than running them.
+	grantForAuth, oauthTokenByHash *sql.Stmt
 }
 
 func prepareStmts(ctx context.Context, db *sql.DB) (*stmts, error) {
@@ -34,6 +37,8 @@ func prepareStmts(ctx context.Context, db *sql.DB) (*stmts, error) {
 	prep(&s.accountByUsername, sqlAccountByUsername)
 	prep(&s.keyByHash, sqlKeyByHash)
 	prep(&s.sessionByHash, sqlSessionByHash)
+	prep(&s.grantForAuth, sqlGrantForAuth)
+	prep(&s.oauthTokenByHash, sqlOAuthTokenByHash)
 	if err != nil {
 		s.close()
 		return nil, err
@@ -46,7 +51,7 @@ func (s *stmts) close() {
 		return
 	}
 	var errs []error
-	for _, st := range []*sql.Stmt{s.accountByID, s.accountByUUID, s.accountByUsername, s.keyByHash, s.sessionByHash} {
+	for _, st := range []*sql.Stmt{s.accountByID, s.accountByUUID, s.accountByUsername, s.keyByHash, s.sessionByHash, s.grantForAuth, s.oauthTokenByHash} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
