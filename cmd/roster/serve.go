@@ -287,6 +287,11 @@ func housekeeping(ctx context.Context, a *app) {
 			} else if n > 0 {
 				a.log.Info("expired sessions", "count", n)
 			}
+			if n, err := a.oauth.ExpireTokens(ctx); err != nil {
+				a.log.Warn("expiring OAuth2 tokens", "err", err)
+			} else if n > 0 {
+				a.log.Info("expired OAuth2 tokens", "count", n)
+			}
 			if n, err := a.svc.ExpireOutbox(ctx); err != nil {
 				a.log.Warn("expiring messages", "err", err)
 			} else if n > 0 {

@@ -452,3 +452,9 @@ func (s *Service) revokeGrantTx(ctx context.Context, tx roster.Tx, g *roster.OAu
 	}
 	return tx.AppendAudit(ctx, roster.NewAuditEntry(ctx, now, "oauth2_grant.revoke", "oauth2_grant", g.ID, owner.Username, changes))
 }
+
+// ExpireTokens deletes the opaque tokens past their expiry, which verify nothing; a used
+// refresh token is kept until then, so that its reuse is still recognised.
+func (s *Service) ExpireTokens(ctx context.Context) (int, error) {
+	return s.store.DeleteExpiredOAuthTokens(ctx, s.cfg.Now())
+}
