@@ -112,6 +112,7 @@ func checkReadOnlyCLI(t *testing.T, te *testEnv, where string) {
 	for _, args := range [][]string{
 		{"users", "list"}, {"users", "show", "alice"}, {"users", "export"}, {"keys", "list", "admin"}, {"projects", "list"},
 		{"projects", "members", "--project", "1"}, {"schema"}, {"backup", filepath.Join(t.TempDir(), "backup.db")}, {"migrate"}, {"check"},
+		{"oauth2", "apps", "list"}, {"oauth2", "keys", "list"},
 	} {
 		if code, _, errs := te.cli(t, "", args...); code != 0 {
 			t.Errorf("roster %s on a read-only store: exit %d, %q", strings.Join(args, " "), code, errs)
@@ -124,6 +125,7 @@ func checkReadOnlyCLI(t *testing.T, te *testEnv, where string) {
 		{"users", "deactivate", "alice"}, {"users", "import", in}, {"keys", "create", "--username", "alice"}, {"keys", "revoke", "1"},
 		{"projects", "create", "--title", "T", "--forms", "f"}, {"projects", "add-user", "--project", "1", "--username", "alice"},
 		{"projects", "token", "--project", "1", "--username", "admin"},
+		{"oauth2", "apps", "create", "--name", "A", "--owner", "alice", "--grant", "password"}, {"oauth2", "keys", "rotate"},
 	} {
 		code, out, errs := te.cli(t, "a new password\n", args...)
 		want := "roster: the store at " + where + " is read-only: this command would change it"

@@ -51,6 +51,15 @@ Usage:
   roster projects remove-user --project ID --username U
   roster projects token --project ID --username U
   roster projects revoke-token --project ID --username U
+  roster oauth2 apps create --name N --owner U --grant client_credentials|password [--client-id ID] [--public] [--redirect-uri URI] [--scope S]
+  roster oauth2 apps list
+  roster oauth2 apps show ID
+  roster oauth2 apps update ID [--name N] [--grant G] [--redirect-uri URI] [--scope S]
+  roster oauth2 apps rotate-secret ID
+  roster oauth2 apps revoke ID
+  roster oauth2 keys list
+  roster oauth2 keys rotate
+  roster oauth2 keys retire KID
   roster outbox list [--state STATE] [--after ID] [--limit N] [--json]
   roster outbox show ID [--json]
   roster backup FILE
@@ -98,6 +107,9 @@ func synopsis(name string) string {
 var groupNotes = map[string]string{
 	"policy": "NAME is one of " + strings.Join(roster.Settings, ", ") + "; VALUE is JSON (docs/accounts.md, \"Policy\").\n" +
 		"A change is validated against stored accounts, audited, and seen by every replica.\n\n",
+	"oauth2": "OAuth2 applications obtain tokens at POST /oauth2/access_token; the keys sign the JWTs among them\n" +
+		"(docs/api.md, \"OAuth2 applications and signing keys\"). A client secret is printed once, when it is made.\n" +
+		"Every change is audited.\n\n",
 	"outbox": "The outbox holds the messages Roster mails (email confirmations and notices) until the mail workers of\n" +
 		"'roster serve --smtp-url' deliver them; without a mail server they wait there. show prints a pending\n" +
 		"message's body, which may hold a confirmation link. Every read is audited (docs/operations.md, \"Mail\").\n\n",
@@ -111,6 +123,33 @@ func groupHelp(e *env, group string, args []string) bool {
 		return true
 	}
 	return false
+}
+
+// command is a command of a group: its name, and what runs it with the arguments that
+// follow the name.
+type command struct {
+	name string
+	run  func(ctx context.Context, e *env, args []string) error
+}
+
+// runGroup runs the command of group that args name, or answers the group's help.
+func runGroup(ctx context.Context, e *env, group string, cmds []command, args []string) error {
+	names := make([]string, len(cmds))
+	for i, c := range cmds {
+		names[i] = c.name
+	}
+	if len(args) == 0 {
+		return usagef("%s needs a subcommand: %s", group, strings.Join(names, ", "))
+	}
+	if groupHelp(e, group, args) {
+		return nil
+	}
+	for _, c := range cmds {
+		if c.name == args[0] {
+			return c.run(ctx, e, args[1:])
+		}
+	}
+	return usagef("unknown %s subcommand %q", group, args[0])
 }
 
 // run runs one command line and returns the exit status.
@@ -191,6 +230,8 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		return cmdPolicy(ctx, e, rest)
 	case "outbox":
 		return cmdOutbox(ctx, e, rest)
+	case "oauth2":
+		return cmdOAuth2(ctx, e, rest)
 	case "migrate":
 		return cmdMigrate(ctx, e, rest)
 	}

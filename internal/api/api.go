@@ -1,7 +1,7 @@
 // Package api serves Roster's own JSON API under /v1/, the canonical interface the
-// dialects translate to. It decodes requests, calls the accounts core through Accounts
-// and the project service through Projects, and encodes the results; they decide what
-// each caller may see and change.
+// dialects translate to. It decodes requests, calls the accounts core through Accounts,
+// the project service through Projects and the token service through Tokens, and
+// encodes the results; they decide what each caller may see and change.
 package api
 
 import (
@@ -13,6 +13,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/authn"
 	"github.com/rosterhq/roster/internal/httpx"
+	"github.com/rosterhq/roster/internal/oauth"
 	"github.com/rosterhq/roster/internal/roster"
 )
 
@@ -69,6 +70,25 @@ type Projects interface {
 	ExportProjectDAGs(ctx context.Context, id int64) ([]*roster.DAG, error)
 }
 
+// Tokens is what the API needs from the token service: its OAuth2 applications and
+// signing keys (system administrators), and the token families (grants) an account's
+// sign-ins through them started.
+type Tokens interface {
+	CreateApp(ctx context.Context, req oauth.AppRequest) (*oauth.NewApp, error)
+	ListApps(ctx context.Context) ([]*roster.OAuthApp, error)
+	GetApp(ctx context.Context, id int64) (*roster.OAuthApp, error)
+	UpdateApp(ctx context.Context, id int64, ch roster.OAuthAppChange) (*roster.OAuthApp, error)
+	RotateSecret(ctx context.Context, id int64) (*oauth.NewApp, error)
+	RevokeApp(ctx context.Context, id int64) (*roster.OAuthApp, error)
+
+	ListKeys(ctx context.Context) ([]*roster.SigningKey, error)
+	RotateKeys(ctx context.Context) (*roster.SigningKey, error)
+	RetireKey(ctx context.Context, kid string) (*roster.SigningKey, error)
+
+	ListGrants(ctx context.Context, ref roster.AccountRef) ([]*roster.OAuthGrant, error)
+	RevokeGrant(ctx context.Context, id int64) (*roster.OAuthGrant, error)
+}
+
 // Options configure the API.
 type Options struct {
 	// SecureCookies marks the session cookie Secure; set it when Roster is served over
@@ -80,6 +100,7 @@ type Options struct {
 type Handler struct {
 	dir      Accounts
 	projects Projects
+	tokens   Tokens
 	auth     *authn.Authenticator
 	log      *slog.Logger
 	opts     Options
@@ -90,10 +111,10 @@ type Handler struct {
 	openapiJSON   []byte
 }
 
-// New returns the API over the accounts core and the project service, authenticating
-// with auth.
-func New(accounts Accounts, projects Projects, auth *authn.Authenticator, log *slog.Logger, opts Options) *Handler {
-	h := &Handler{dir: accounts, projects: projects, auth: auth, log: log, opts: opts}
+// New returns the API over the accounts core, the project service and the token
+// service, authenticating with auth.
+func New(accounts Accounts, projects Projects, tokens Tokens, auth *authn.Authenticator, log *slog.Logger, opts Options) *Handler {
+	h := &Handler{dir: accounts, projects: projects, tokens: tokens, auth: auth, log: log, opts: opts}
 	h.surface = &httpx.Surface{Name: roster.ViaAPI, WriteError: h.writeError}
 	return h
 }

@@ -73,6 +73,8 @@ var (
 		"description": "The ETag of the account as you read it (either view), or *. Another version gives 412 and changes nothing."}
 
 	pProject  = obj{"name": "id", "in": "path", "required": true, "schema": obj{"type": "integer"}, "description": "The project's id."}
+	pApp      = obj{"name": "id", "in": "path", "required": true, "schema": obj{"type": "integer"}, "description": "The application's id (not its client id)."}
+	pKID      = obj{"name": "kid", "in": "path", "required": true, "schema": obj{"type": "string"}, "description": "The key's id, as JWTs name it in their header."}
 	pUsername = obj{"name": "username", "in": "path", "required": true, "schema": obj{"type": "string"},
 		"description": "The member's username (case-insensitive). It need not have an account."}
 )
@@ -173,6 +175,9 @@ func toAny(ss []string) []any {
 	return out
 }
 
+// appGrants are the grants an application may be allowed.
+var appGrants = []string{roster.GrantClientCredentials, roster.GrantPassword}
+
 func (h *Handler) buildOpenAPI(schema *roster.Schema) obj {
 	props := obj{}
 	for _, a := range schema.Attrs() {
@@ -210,6 +215,38 @@ func (h *Handler) buildOpenAPI(schema *roster.Schema) obj {
 			"id": obj{"type": "integer"}, "label": obj{"type": "string"}, "prefix": obj{"type": "string"}, "read_only": obj{"type": "boolean"},
 			"created_at": timeOrNull, "expires_at": timeOrNull, "last_used_at": timeOrNull, "revoked_at": timeOrNull,
 			"key": obj{"type": "string", "description": "The secret key: only in the response that created it."}}},
+		"OAuthGrant": obj{"type": "object", "description": "A token family: what one token request through an application, or one browser session's JWT cookies, started. Revoking it ends every token in it, JWTs included.", "properties": obj{
+			"id":         obj{"type": "integer"},
+			"client_id":  obj{"type": "string", "description": `The application's client id; "" for a browser session's tokens.`},
+			"app_name":   obj{"type": "string", "description": `The application's name; "" for a browser session's tokens.`},
+			"grant_type": obj{"type": "string", "enum": []string{roster.GrantClientCredentials, roster.GrantPassword, roster.GrantSession}},
+			"scopes":     obj{"type": "array", "items": obj{"type": "string", "enum": roster.Scopes}},
+			"created_at": timeOrNull, "revoked_at": timeOrNull}},
+		"OAuthApp": obj{"type": "object", "description": "An OAuth2 application (client) registered by a system administrator. Never its secret, but in the answer that made it.", "properties": obj{
+			"id": obj{"type": "integer"}, "client_id": obj{"type": "string"}, "name": obj{"type": "string"},
+			"owner_id":      obj{"type": "integer"},
+			"owner":         obj{"type": "string", "description": "The username of the account a client-credentials token acts as."},
+			"public":        obj{"type": "boolean", "description": "A client without a secret (a mobile app): it may use the password grant only."},
+			"secret_prefix": obj{"type": "string", "description": `The first characters of the client secret, to recognise it by; "" for a public client.`},
+			"grants":        obj{"type": "array", "items": obj{"type": "string", "enum": appGrants}, "description": "The grants it may use; refresh tokens come with the password grant."},
+			"redirect_uris": obj{"type": "array", "items": obj{"type": "string", "format": "uri"}},
+			"scopes":        obj{"type": "array", "items": obj{"type": "string", "enum": roster.Scopes}, "description": "The most a token of the application may carry."},
+			"created_at":    timeOrNull, "updated_at": timeOrNull,
+			"revoked_at":    obj{"type": []string{"string", "null"}, "format": "date-time", "description": "When it was revoked: it obtains no tokens, and those it obtained do not work."},
+			"client_secret": obj{"type": "string", "description": "The client secret: only in the answer that made it (creation, rotation); never shown again."}}},
+		"OAuthAppWrite": obj{"type": "object", "additionalProperties": false, "properties": obj{
+			"name":          obj{"type": "string", "maxLength": 100},
+			"client_id":     obj{"type": "string", "pattern": "^[A-Za-z0-9._~-]{1,100}$", "description": "On creation only. Default: 40 random hex digits."},
+			"owner":         obj{"type": []string{"string", "integer"}, "description": "On creation only: the account a client-credentials token acts as, by username, UUID or id. It must be active."},
+			"public":        obj{"type": "boolean", "default": false, "description": "On creation only: a client without a secret, which may use the password grant only."},
+			"grants":        obj{"type": "array", "minItems": 1, "items": obj{"type": "string", "enum": appGrants}},
+			"redirect_uris": obj{"type": "array", "maxItems": 20, "items": obj{"type": "string", "format": "uri", "maxLength": 500}, "description": "Absolute http or https addresses without a fragment."},
+			"scopes":        obj{"type": "array", "items": obj{"type": "string", "enum": roster.Scopes}, "description": "Default on creation (absent or empty): read, write, email, profile."}}},
+		"SigningKey": obj{"type": "object", "description": "A key that signs JWTs: its public half only.", "properties": obj{
+			"kid": obj{"type": "string"}, "algorithm": obj{"type": "string", "enum": []string{"RS512"}},
+			"created_at": timeOrNull,
+			"retire_at":  obj{"type": []string{"string", "null"}, "format": "date-time", "description": "When it stops verifying (null: not retiring). The newest key not retiring signs."},
+			"public_jwk": obj{"type": "object", "description": "The public key as a JSON Web Key, as the JWKS publishes it."}}},
 		"Group": obj{"type": "object", "properties": obj{
 			"id": obj{"type": "integer"}, "name": obj{"type": "string"}, "description": obj{"type": "string"},
 			"created_at": timeOrNull, "updated_at": timeOrNull,
@@ -377,7 +414,14 @@ func (h *Handler) buildOpenAPI(schema *roster.Schema) obj {
 					"expires_at": obj{"type": "string", "format": "date-time"}, "read_only": obj{"type": "boolean"}}})}),
 		},
 		"/v1/keys/{id}": obj{"parameters": []any{pID}, "delete": op("Revoke an API key.", "", merge(obj{"200": resp("Revoked.", ref("APIKey"))}, errs("401", "404")))},
-		"/v1/roles":     obj{"get": op("Roles and capabilities.", "", merge(obj{"200": resp("Roles.", obj{"type": "object", "properties": obj{"roles": obj{"type": "array", "items": ref("Role")}}})}, errs("401")))},
+		"/v1/users/{ref}/oauth2-grants": obj{"parameters": []any{pRef},
+			"get": op("List an account's live OAuth2 token families (never their tokens). Owners, staff and system administrators.", "",
+				merge(obj{"200": resp("Grants.", obj{"type": "object", "properties": obj{"grants": obj{"type": "array", "items": ref("OAuthGrant")}}})}, errs("401", "403", "404")))},
+		"/v1/oauth2/grants/{id}": obj{"parameters": []any{pID},
+			"delete": op("Revoke an OAuth2 token family: its tokens, JWTs included, stop working on the next request. Its account's owner and system administrators.",
+				"Revoking one that is revoked already changes nothing. Audited (oauth2_grant.revoke).",
+				merge(obj{"200": resp("Revoked.", ref("OAuthGrant"))}, errs("401", "403", "404")))},
+		"/v1/roles": obj{"get": op("Roles and capabilities.", "", merge(obj{"200": resp("Roles.", obj{"type": "object", "properties": obj{"roles": obj{"type": "array", "items": ref("Role")}}})}, errs("401")))},
 		"/v1/groups": obj{
 			"get": op("List groups.", "", merge(obj{"200": resp("Groups.", obj{"type": "object", "properties": obj{"groups": obj{"type": "array", "items": ref("Group")}}})}, errs("401"))),
 			"post": op("Create a group (system and group administrators); the creator becomes an owner.", "",
@@ -461,6 +505,40 @@ func (h *Handler) buildOpenAPI(schema *roster.Schema) obj {
 			merge(obj{"200": resp("Messages.", obj{"type": "object", "properties": obj{"messages": obj{"type": "array", "items": ref("Message")}, "last_id": obj{"type": "integer"}}})}, errs("400", "401", "403")),
 			obj{"parameters": []any{qparam("state", "string", "pending, sent, failed or expired."), qparam("after", "integer", "Messages after this id."),
 				qparam("limit", "integer", "1 to 1000, default 100.")}})},
+		"/v1/oauth2/applications": obj{
+			"get": op("List the OAuth2 applications, revoked ones too (system administrators).", "",
+				merge(obj{"200": resp("Applications.", obj{"type": "object", "properties": obj{"applications": obj{"type": "array", "items": ref("OAuthApp")}}})}, errs("401", "403"))),
+			"post": op("Register an OAuth2 application (system administrators). The answer carries its client_secret; it is never shown again.",
+				"Audited (oauth2_app.create), without the secret. Unknown fields are refused, each named.",
+				merge(obj{"201": resp("Registered; Location names it.", ref("OAuthApp"))}, errs("400", "401", "403"),
+					obj{"409": resp("An application has that client id already.", ref("Error"))}),
+				obj{"requestBody": jsonBody(merge(obj{"required": []string{"name", "owner", "grants"}}, ref("OAuthAppWrite")))}),
+		},
+		"/v1/oauth2/applications/{id}": obj{"parameters": []any{pApp},
+			"get": op("One OAuth2 application (system administrators).", "", merge(obj{"200": resp("The application.", ref("OAuthApp"))}, errs("401", "403", "404"))),
+			"patch": op("Change an application's name, grants, redirect URIs or scopes (system administrators).",
+				"The fields sent replace the application's; client_id, owner and public cannot be changed (400, read_only). Tokens issued keep their scopes until they expire; a grant taken away stops new tokens and refreshes at once. Audited (oauth2_app.update).",
+				merge(obj{"200": resp("The application.", ref("OAuthApp"))}, errs("400", "401", "403", "404"),
+					obj{"409": resp("The application is revoked.", ref("Error"))}),
+				obj{"requestBody": jsonBody(ref("OAuthAppWrite"))}),
+			"delete": op("Revoke an application (system administrators): it obtains no more tokens, and every token it obtained stops working on the next request.",
+				"Revoking it again changes nothing and answers alike. Audited (oauth2_app.revoke).",
+				merge(obj{"200": resp("Revoked.", ref("OAuthApp"))}, errs("401", "403", "404"))),
+		},
+		"/v1/oauth2/applications/{id}/secret": obj{"parameters": []any{pApp},
+			"post": op("Give an application a new client secret (system administrators). The answer carries it; it is never shown again.",
+				"The old secret stops working at once; tokens already issued stay valid. Audited (oauth2_app.rotate_secret), with the new secret's prefix only.",
+				merge(obj{"200": resp("The application, with its new client_secret.", ref("OAuthApp"))}, errs("401", "403", "404"),
+					obj{"409": resp("A public client has no secret, or the application is revoked.", ref("Error"))}))},
+		"/v1/oauth2/signing-keys": obj{
+			"get": op("List the keys that sign and verify JWTs, oldest first: their public halves only (system administrators).", "",
+				merge(obj{"200": resp("Keys.", obj{"type": "object", "properties": obj{"keys": obj{"type": "array", "items": ref("SigningKey")}}})}, errs("401", "403"))),
+			"post": op("Rotate the signing keys (system administrators): a new key signs from now on, and the others retire once the tokens they signed have expired.",
+				"Audited (signing_key.rotate).", merge(obj{"201": resp("The new key.", ref("SigningKey"))}, errs("401", "403")))},
+		"/v1/oauth2/signing-keys/{kid}": obj{"parameters": []any{pKID},
+			"delete": op("Retire a signing key now (system administrators), for a key that may have leaked: every token it signed stops working.",
+				"Where it was the key signing, the next token is signed by a new one. Retiring a retired key changes nothing. Audited (signing_key.retire).",
+				merge(obj{"200": resp("The key, retired.", ref("SigningKey"))}, errs("401", "403", "404")))},
 		"/v1/outbox/{id}": obj{"parameters": []any{pID}, "get": op("Read one message of the outbox, with its body while it is pending (system administrators).",
 			"Where no mail server is configured, messages wait here: this is how an administrator passes a confirmation link on. Each read is audited (outbox.read).",
 			merge(obj{"200": resp("The message.", ref("Message"))}, errs("401", "403", "404")))},

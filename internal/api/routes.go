@@ -38,6 +38,10 @@ var routes = []route{
 	{"GET", "/v1/users/{ref}/keys", signedIn, (*Handler).listKeys},
 	{"POST", "/v1/users/{ref}/keys", signedIn, (*Handler).createKey},
 	{"DELETE", "/v1/keys/{id}", signedIn, (*Handler).revokeKey},
+	// An account's OAuth2 token families are its credentials too, listed and revoked
+	// beside its keys.
+	{"GET", "/v1/users/{ref}/oauth2-grants", signedIn, (*Handler).listOAuthGrants},
+	{"DELETE", "/v1/oauth2/grants/{id}", signedIn, (*Handler).revokeOAuthGrant},
 
 	{"GET", "/v1/roles", signedIn, (*Handler).roles},
 	{"GET", "/v1/groups", signedIn, (*Handler).listGroups},
@@ -71,6 +75,16 @@ var routes = []route{
 
 	{"GET", "/v1/outbox", signedIn, (*Handler).listOutbox},
 	{"GET", "/v1/outbox/{id}", signedIn, (*Handler).getMessage},
+
+	{"GET", "/v1/oauth2/applications", signedIn, (*Handler).listOAuthApps},
+	{"POST", "/v1/oauth2/applications", signedIn, (*Handler).createOAuthApp},
+	{"GET", "/v1/oauth2/applications/{id}", signedIn, (*Handler).getOAuthApp},
+	{"PATCH", "/v1/oauth2/applications/{id}", signedIn, (*Handler).patchOAuthApp},
+	{"DELETE", "/v1/oauth2/applications/{id}", signedIn, (*Handler).revokeOAuthApp},
+	{"POST", "/v1/oauth2/applications/{id}/secret", signedIn, (*Handler).rotateOAuthSecret},
+	{"GET", "/v1/oauth2/signing-keys", signedIn, (*Handler).listSigningKeys},
+	{"POST", "/v1/oauth2/signing-keys", signedIn, (*Handler).rotateSigningKeys},
+	{"DELETE", "/v1/oauth2/signing-keys/{kid}", signedIn, (*Handler).retireSigningKey},
 }
 
 // Register adds every route to the router, so the route's pattern labels metrics and

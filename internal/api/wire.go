@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/rosterhq/roster/internal/roster"
@@ -116,4 +117,79 @@ func toRoles(rs []roster.Role) []roleJSON {
 		out[i] = roleJSON{Name: r.Name, Kind: r.Kind, Description: r.Description}
 	}
 	return out
+}
+
+// oauthAppJSON is an OAuth2 application as /v1 shows it: never its secret or the
+// secret's hash. ClientSecret is present only in the answer that made the secret (the
+// application's creation, a rotation).
+type oauthAppJSON struct {
+	ID           int64    `json:"id"`
+	ClientID     string   `json:"client_id"`
+	Name         string   `json:"name"`
+	OwnerID      int64    `json:"owner_id"`
+	Owner        string   `json:"owner"`
+	Public       bool     `json:"public"`
+	SecretPrefix string   `json:"secret_prefix"`
+	Grants       []string `json:"grants"`
+	RedirectURIs []string `json:"redirect_uris"`
+	Scopes       []string `json:"scopes"`
+	CreatedAt    any      `json:"created_at"`
+	UpdatedAt    any      `json:"updated_at"`
+	RevokedAt    any      `json:"revoked_at"`
+	ClientSecret string   `json:"client_secret,omitempty"`
+}
+
+func toOAuthApp(a *roster.OAuthApp) oauthAppJSON {
+	return oauthAppJSON{ID: a.ID, ClientID: a.ClientID, Name: a.Name, OwnerID: a.OwnerID, Owner: a.Owner, Public: !a.Confidential,
+		SecretPrefix: a.SecretPrefix, Grants: orEmpty(a.Grants), RedirectURIs: orEmpty(a.RedirectURIs), Scopes: orEmpty(a.Scopes),
+		CreatedAt: isoTime(a.CreatedAt), UpdatedAt: isoTime(a.UpdatedAt), RevokedAt: isoTime(a.RevokedAt)}
+}
+
+// signingKeyJSON is a signing key as /v1 shows it: its public half, never the private
+// key.
+type signingKeyJSON struct {
+	KID       string          `json:"kid"`
+	Algorithm string          `json:"algorithm"`
+	CreatedAt any             `json:"created_at"`
+	RetireAt  any             `json:"retire_at"`
+	PublicJWK json.RawMessage `json:"public_jwk"`
+}
+
+func toSigningKey(k *roster.SigningKey) signingKeyJSON {
+	return signingKeyJSON{KID: k.KID, Algorithm: k.Algorithm, CreatedAt: isoTime(k.CreatedAt), RetireAt: isoTime(k.RetireAt),
+		PublicJWK: json.RawMessage(k.PublicJWK)}
+}
+
+// oauthGrantJSON is a token family: what one token request through an application, or
+// one browser session's JWT cookies, started. Its tokens are never shown.
+type oauthGrantJSON struct {
+	ID        int64    `json:"id"`
+	ClientID  string   `json:"client_id"`
+	AppName   string   `json:"app_name"`
+	GrantType string   `json:"grant_type"`
+	Scopes    []string `json:"scopes"`
+	CreatedAt any      `json:"created_at"`
+	RevokedAt any      `json:"revoked_at"`
+}
+
+func toOAuthGrant(g *roster.OAuthGrant) oauthGrantJSON {
+	return oauthGrantJSON{ID: g.ID, ClientID: g.ClientID, AppName: g.AppName, GrantType: g.GrantType, Scopes: orEmpty(g.Scopes),
+		CreatedAt: isoTime(g.CreatedAt), RevokedAt: isoTime(g.RevokedAt)}
+}
+
+// each returns every item in its wire form.
+func each[T, W any](items []T, wire func(T) W) []W {
+	out := make([]W, len(items))
+	for i, it := range items {
+		out[i] = wire(it)
+	}
+	return out
+}
+
+// orEmpty writes no values as [], not null.
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

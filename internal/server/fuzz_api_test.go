@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rosterhq/roster/internal/oauth"
 	"github.com/rosterhq/roster/internal/roster"
 	"github.com/rosterhq/roster/internal/testkit"
 )
@@ -199,12 +200,14 @@ var bodyRoutes = []struct{ method, pattern string }{
 	{"POST", "/v1/projects/{ref}/forms"},
 	{"PUT", "/v1/projects/1/members/{ref}"},
 	{"PUT", "/v1/policy/{ref}"},
+	{"POST", "/v1/oauth2/applications"},
+	{"PATCH", "/v1/oauth2/applications/{ref}"},
 }
 
 // FuzzAPIBody sends JSON bodies to every other /v1 route that reads one (accounts
 // created, sign-in, passwords, keys, groups and their members, projects, their forms
-// and members, policy settings), from each kind of caller: no 500, and a refused request
-// writes nothing.
+// and members, policy settings, OAuth2 applications), from each kind of caller: no 500,
+// and a refused request writes nothing.
 func FuzzAPIBody(f *testing.F) {
 	fx := newFuzzFixture(f)
 	op := testkit.Operator()
@@ -212,6 +215,10 @@ func FuzzAPIBody(f *testing.F) {
 		f.Fatal(err)
 	}
 	if _, err := fx.e.Projects.CreateProject(op, &roster.Project{Title: "Study", Forms: []roster.Form{{Name: "form_1"}}}); err != nil {
+		f.Fatal(err)
+	}
+	if _, err := fx.e.OAuth.CreateApp(op, oauth.AppRequest{Name: "Service", Owner: roster.AccountRef{Username: "other"},
+		Grants: []string{roster.GrantClientCredentials}}); err != nil {
 		f.Fatal(err)
 	}
 	fx.watch.settle(f)

@@ -464,4 +464,25 @@ var matrix = []row{
 	redcap("userDagMapping", "export", nil, rcRefused+" 400 200/- 200/- 400 400 400 200/-"),
 	with(redcap("userDagMapping", "import", map[string]string{"data": `[{"username": "{member}", "redcap_data_access_group": ""}]`},
 		rcRefused+" 403 200/- 200/- 400 400 400 403"), freshMember),
+
+	// OAuth2 management (/v1). Applications and signing keys are for system
+	// administrators; an account's token families (grants) are listed like its keys
+	// (owners, staff, system administrators) and revoked by their owner or a system
+	// administrator; anyone else finds none.
+	v1("GET", "/v1/oauth2/applications", "/v1/oauth2/applications", "", refused+" 403 403 403 403 200/- 403 403"),
+	v1("POST", "/v1/oauth2/applications", "/v1/oauth2/applications", `{"name": "App {n}", "owner": "sam", "grants": ["client_credentials"]}`,
+		refused+" 403 403 403 403 201/- 403 403"),
+	with(v1("GET", "/v1/oauth2/applications/{id}", "/v1/oauth2/applications/{app}", "", refused+" 403 403 403 403 200/- 403 403"), freshApp),
+	with(v1("PATCH", "/v1/oauth2/applications/{id}", "/v1/oauth2/applications/{app}", `{"name": "Renamed {n}"}`,
+		refused+" 403 403 403 403 200/- 403 403"), freshApp),
+	with(v1("DELETE", "/v1/oauth2/applications/{id}", "/v1/oauth2/applications/{app}", "", refused+" 403 403 403 403 200/- 403 403"), freshApp),
+	with(v1("POST", "/v1/oauth2/applications/{id}/secret", "/v1/oauth2/applications/{app}/secret", "",
+		refused+" 403 403 403 403 200/- 403 403"), freshApp),
+	v1("GET", "/v1/oauth2/signing-keys", "/v1/oauth2/signing-keys", "", refused+" 403 403 403 403 200/- 403 403"),
+	v1("POST", "/v1/oauth2/signing-keys", "/v1/oauth2/signing-keys", "", refused+" 403 403 403 403 201/- 403 403"),
+	with(v1("DELETE", "/v1/oauth2/signing-keys/{kid}", "/v1/oauth2/signing-keys/{kid}", "", refused+" 403 403 403 403 200/- 403 403"), freshSigningKey),
+	with(v1("GET", "/v1/users/{ref}/oauth2-grants", "/v1/users/{me}/oauth2-grants", "", refused+" 200/- 200/- 200/- 200/- 200/- 200/- 200/-"), ownGrant),
+	with(v1("GET", "/v1/users/{ref}/oauth2-grants", "/v1/users/alice/oauth2-grants", "", refused+" 403 200/- 403 200/- 200/- 403 403"), alicesGrant),
+	with(v1("DELETE", "/v1/oauth2/grants/{id}", "/v1/oauth2/grants/{grant}", "", refused+" 403 200/- 200/- 200/- 200/- 200/- 200/-"), ownGrant),
+	with(v1("DELETE", "/v1/oauth2/grants/{id}", "/v1/oauth2/grants/{grant}", "", refused+" 403 200/- 404 404 200/- 404 404"), alicesGrant),
 }

@@ -42,8 +42,9 @@ type Store interface {
 type Config struct {
 	Core     *core.Service
 	Projects *projects.Service
-	// OAuth is the token service: the token endpoint, JWTs, and the verifier every
-	// surface that takes a bearer credential asks.
+	// OAuth is the token service: the token endpoint, JWTs, the verifier every surface
+	// that takes a bearer credential asks, and /v1's management of applications, signing
+	// keys and grants. Required.
 	OAuth *oauth.Service
 	Store Store
 	// ReadOnly is the error of a read-only store, which the readiness probe shows.
@@ -90,7 +91,7 @@ func New(c Config) *Handler {
 	if c.WrapProjects != nil {
 		projects = c.WrapProjects(projects)
 	}
-	native := api.New(c.Core, projects, auth, c.Log, c.API)
+	native := api.New(c.Core, projects, c.OAuth, auth, c.Log, c.API)
 	rt := httpx.NewRouter(native.Surface(), c.BodyLimit)
 
 	rt.HandleFunc(nil, "GET /healthz", func(w http.ResponseWriter, r *http.Request) {
