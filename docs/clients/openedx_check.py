@@ -5,8 +5,9 @@ Usage: openedx_check.py BASE_URL USERNAME PASSWORD OTHER_USERNAME STAFF_KEY
 The calls follow frontend-app-account's src/account-settings/data/service.js and
 frontend-platform's CSRF handling: a browser session, the CSRF token from
 /csrf/api/v1/token sent as X-CSRFToken, GET of the account, merge-patches as the
-settings page sends them, field_errors shown by user_message; then a third-party
-script's GET /accounts?username=a,b with a bearer token, and a staff lookup by email.
+settings page sends them, field_errors shown by user_message, the time zone and site
+language saved as preferences; then a third-party script's GET /accounts?username=a,b
+with a bearer token, and a staff lookup by email.
 Every response is checked; the first difference stops the script.
 """
 import sys
@@ -73,8 +74,20 @@ r = s.patch(base + "/api/user/v1/preferences/" + username,
             json={"account_privacy": "custom", "visibility.bio": "all_users", "visibility.name": "all_users", "visibility.country": "private"},
             headers={**MERGE, "X-CSRFToken": csrf})
 check(r.status_code == 204, "preferences", r)
+# The settings page saves the time zone (patchSettings) and the site language
+# (site-language's patchPreferences, pref_lang sent as pref-lang) as preferences.
+for prefs in ({"time_zone": "Europe/Oslo"}, {"pref-lang": "nb"}):
+    r = s.patch(base + "/api/user/v1/preferences/" + username, json=prefs, headers={**MERGE, "X-CSRFToken": csrf})
+    check(r.status_code == 204, "PATCH preferences %s" % prefs, r)
+r = s.patch(base + "/api/user/v1/preferences/" + username, json={"time_zone": "Asia/Africa"}, headers={**MERGE, "X-CSRFToken": csrf})
+check(r.status_code == 400 and list(r.json()["field_errors"]) == ["time_zone"], "an unknown time zone", r)
+print("unknown time zone:", r.status_code, r.json()["field_errors"]["time_zone"]["user_message"])
 r = s.get(base + "/api/user/v1/preferences/" + username)
+check(r.status_code == 200 and r.json().get("time_zone") == "Europe/Oslo" and r.json().get("pref-lang") == "nb", "preferences read back", r)
 print("preferences:", r.json())
+r = s.get(base + "/api/user/v1/accounts/" + username)
+check(r.status_code == 200 and r.json()["language"] == "nb" and r.json()["time_zone"] is None, "language and time_zone in the account", r)
+print("account language, time_zone:", r.json()["language"], r.json()["time_zone"])
 
 # A third-party script with a bearer token, and a staff service looking up by email.
 bearer = {"Authorization": "Bearer " + staff_key}

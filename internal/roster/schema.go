@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // the time_zone format knows every zone on machines without zoneinfo
 	"unicode/utf8"
 )
 
@@ -377,7 +378,7 @@ var (
 	builtinNames  = slices.Concat(columnAttrs, computedAttrs, secretAttrs, []string{"privacy", "shared_fields", "year_of_birth", "profile_image_uploaded_at"})
 )
 
-var knownFormats = map[string]bool{"": true, "email": true, "url": true, "country": true, "language": true, "us_state": true, "phone": true, "username": true, "attribute": true, "birth_year": true, "social_links": true}
+var knownFormats = map[string]bool{"": true, "email": true, "url": true, "country": true, "language": true, "us_state": true, "phone": true, "username": true, "attribute": true, "birth_year": true, "social_links": true, "time_zone": true}
 
 // MinBirthYear is the earliest year the birth_year format accepts; the latest is the
 // current year.
@@ -697,6 +698,10 @@ func (a *Attribute) checkFormat(s string) (string, *Problem) {
 		if !usStateCodes[s] {
 			return "", a.problem(PChoice, fmt.Sprintf("%q is not a valid choice.", s), s)
 		}
+	case "time_zone":
+		if !validTimeZone(s) {
+			return "", a.problem(PChoice, fmt.Sprintf("%q is not a valid time zone.", s), s)
+		}
 	case "phone":
 		plus := strings.HasPrefix(s, "+")
 		digits := phoneKeep.ReplaceAllString(s, "")
@@ -718,6 +723,19 @@ func (a *Attribute) checkFormat(s string) (string, *Problem) {
 		}
 	}
 	return s, nil
+}
+
+// validTimeZone reports whether name is an IANA time zone name, such as Europe/Paris or
+// UTC, that Go's time package can load: from the machine's zoneinfo, or from the copy
+// built into Roster (time/tzdata) where the machine has none. It refuses what
+// LoadLocation takes without naming a zone ("" and "Local") and anything like a path.
+func validTimeZone(name string) bool {
+	if name == "" || name == "Local" || len(name) > 255 || strings.Contains(name, "..") || strings.ContainsAny(name, "\\\x00") ||
+		strings.HasPrefix(name, "/") {
+		return false
+	}
+	_, err := time.LoadLocation(name)
+	return err == nil
 }
 
 func (a *Attribute) normalizeList(v any) (any, *Problem) {

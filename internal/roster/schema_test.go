@@ -23,7 +23,8 @@ func TestDefaultSchema(t *testing.T) {
 			"user_deactivated", "doe_affiliation", "affiliation_type", "organization", "occupation", "phone", "reason_for_suspension",
 			"suspension_automated", "duid", "orcid"},
 		"openedx": {"bio", "country", "date_joined", "email", "gender", "goals", "is_active", "language", "language_proficiencies",
-			"level_of_education", "mailing_address", "name", "requires_parental_consent", "username", "year_of_birth", "account_privacy"},
+			"level_of_education", "mailing_address", "name", "requires_parental_consent", "username", "year_of_birth", "account_privacy",
+			"time_zone"},
 		"pybossa": {"admin", "api_key", "category", "ckan_api", "confirmation_email_sent", "created", "email_addr", "facebook_user_id",
 			"flags", "fullname", "google_user_id", "id", "info", "locale", "name", "newsletter_prompted", "passwd_hash", "privacy_mode",
 			"pro", "subscribed", "twitter_user_id", "valid_email"},
@@ -96,6 +97,17 @@ func TestNormalize(t *testing.T) {
 		{"bio", strings.Repeat("é", 301), nil, roster.PTooLong},
 		{"notified_at", "2024-02-03T04:05:06.1234567+02:00", time.Date(2024, 2, 3, 2, 5, 6, 123456000, time.UTC), ""},
 		{"notified_at", "yesterday", nil, roster.PFormat},
+		{"time_zone", "Europe/Paris", "Europe/Paris", ""},
+		{"time_zone", " America/Argentina/Buenos_Aires ", "America/Argentina/Buenos_Aires", ""},
+		{"time_zone", "UTC", "UTC", ""},
+		{"time_zone", "", nil, ""},
+		{"time_zone", "Local", nil, roster.PChoice},
+		{"time_zone", "Mars/Olympus_Mons", nil, roster.PChoice},
+		{"time_zone", "Europe/../Europe/Paris", nil, roster.PChoice},
+		{"time_zone", "../../etc/passwd", nil, roster.PChoice},
+		{"time_zone", "/usr/share/zoneinfo/Europe/Paris", nil, roster.PChoice},
+		{"time_zone", "Europe", nil, roster.PChoice},
+		{"time_zone", 1, nil, roster.PType},
 	} {
 		got, p := s.Normalize(s.Attr(c.attr), c.in)
 		code := ""

@@ -18,6 +18,7 @@ var pageRoutes = []struct{ method, path string }{
 	{"PATCH", "/api/user/v1/preferences/target"},
 	{"PUT", "/api/user/v1/preferences/target/account_privacy"},
 	{"POST", "/api/user/v1/accounts/target/image"},
+	{"PUT", "/api/user/v1/preferences/target/time_zone"},
 }
 
 var pageTypes = []string{"application/json", "application/merge-patch+json", "application/x-www-form-urlencoded",
@@ -42,8 +43,10 @@ func FuzzPages(f *testing.F) {
 		{6, 1, "", `{"bio": "x", "social_links": [{"platform": "x", "social_link": ""}], "language_proficiencies": [{"code": "en"}]}`},
 		{6, 1, "", `{"email": "new@example.org", "account_privacy": "", "year_of_birth": "19x"}`},
 		{7, 1, "", `{"account_privacy": "custom", "visibility.bio": "all_users", "time_zone": null}`},
+		{7, 1, "", `{"time_zone": "Europe/Paris", "pref-lang": "fr", "visibility.time_zone": "all_users", "foo": 1}`},
 		{8, 0, "", `"all_users"`},
 		{9, 3, "", "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n\x1a\n\r\n--b--\r\n"},
+		{10, 0, "", `"Europe/Paris"`},
 	} {
 		f.Add(uint8(1), s.route, s.ct, s.query, []byte(s.body))
 	}

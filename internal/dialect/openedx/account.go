@@ -23,10 +23,12 @@ var accountKeys = []string{
 }
 
 // fixedKey is a key Open edX always sends with the same value here (Roster keeps no
-// certificates, time zones, verified names, extended profiles or pending name changes).
-// It shows where the caller reads the attribute it goes with: the fields Open edX shares
-// with everyone when the owner shares them (date_joined's level), and the others only
-// in the full view (last_login's level).
+// certificates, verified names, extended profiles or pending name changes; and Open edX's
+// accounts API answers time_zone null whatever the time_zone preference holds, which only
+// the preferences API serves). It shows where the caller reads the attribute it goes
+// with: course_certificates where date_joined shows, time_zone where the time_zone
+// attribute would (so that it is shared one by one, visibility.time_zone), the others
+// only in the full view (last_login's level).
 type fixedKey struct {
 	value     any
 	companion string // canonical attribute whose visibility it follows
@@ -34,7 +36,7 @@ type fixedKey struct {
 
 var fixedKeys = map[string]fixedKey{
 	"course_certificates":     {nil, "created"},
-	"time_zone":               {nil, "created"},
+	"time_zone":               {nil, "time_zone"},
 	"verified_name":           {nil, "last_login"},
 	"extended_profile":        {[]any{}, "last_login"},
 	"secondary_email_enabled": {nil, "secondary_email"},

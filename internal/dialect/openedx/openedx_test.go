@@ -308,7 +308,7 @@ func TestPreferences(t *testing.T) {
 	engines(t, func(t *testing.T, e *testkit.Env) {
 		f := newFixture(t, e)
 		prefs := "/api/user/v1/preferences/"
-		want(t, f.get(t, "alice", prefs+"alice"), 200, `{"account_privacy":"all_users"}`)
+		want(t, f.get(t, "alice", prefs+"alice"), 200, `{"account_privacy":"all_users","pref-lang":"en"}`)
 		want(t, f.get(t, "carol", prefs+"carol"), 200,
 			`{"account_privacy":"custom","visibility.bio":"all_users","visibility.language_proficiencies":"all_users","visibility.name":"all_users"}`)
 		// Staff read anyone's; others read none but their own.
@@ -338,17 +338,22 @@ func TestPreferences(t *testing.T) {
 		}
 		want(t, patch("bob", prefs+"bob", `{"account_privacy": "custom", "visibility.bio": "all_users", "visibility.name": "all_users",
 			"visibility.country": "private", "visibility.time_zone": "all_users"}`, mp+"; charset=utf-8"), 204, "")
-		want(t, f.get(t, "bob", prefs+"bob"), 200, `{"account_privacy":"custom","visibility.bio":"all_users","visibility.name":"all_users"}`)
+		// time_zone is shareable (Open edX's bulk_shareable_fields): shared, the key shows,
+		// null as in Open edX's accounts API.
+		sharing := `{"account_privacy":"custom","visibility.bio":"all_users","visibility.name":"all_users","visibility.time_zone":"all_users"}`
+		want(t, f.get(t, "bob", prefs+"bob"), 200, sharing)
 		want(t, f.get(t, "alice", "/api/user/v1/accounts/bob"), 200, `{"account_privacy":"custom","profile_image":`+images(e)+
-			`,"username":"bob","bio":"Bob's bio","name":"Bob Jones"}`)
-		want(t, patch("bob", prefs+"bob", `{"visibility.name": null}`, mp), 204, "")
+			`,"username":"bob","bio":"Bob's bio","time_zone":null,"name":"Bob Jones"}`)
+		want(t, patch("bob", prefs+"bob", `{"visibility.name": null, "visibility.time_zone": "private"}`, mp), 204, "")
 		want(t, f.get(t, "bob", prefs+"bob"), 200, `{"account_privacy":"custom","visibility.bio":"all_users"}`)
-		// Errors, all at once, and nothing saved.
-		r := patch("bob", prefs+"bob", `{"account_privacy": " ", "time_zone": "UTC", "visibility.bio": "private"}`, mp)
+		// Errors, all at once (the dialect's and the core's), and nothing saved.
+		r := patch("bob", prefs+"bob", `{"account_privacy": " ", "foo": "bar", "time_zone": "Mars/Olympus_Mons", "visibility.bio": "private"}`, mp)
 		want(t, r, 400, `{"field_errors":{"account_privacy":{"developer_message":"Preference 'account_privacy' cannot be set to an empty value.",`+
-			`"user_message":"Preference 'account_privacy' cannot be set to an empty value."},"time_zone":{"developer_message":`+
-			`"Roster keeps only the preferences of account visibility (account_privacy and visibility.<field>), not 'time_zone'.",`+
-			`"user_message":"The preference 'time_zone' cannot be saved."}}}`)
+			`"user_message":"Preference 'account_privacy' cannot be set to an empty value."},"foo":{"developer_message":`+
+			`"Roster keeps only the preferences account_privacy, visibility.<field>, time_zone and pref-lang, not 'foo'.",`+
+			`"user_message":"The preference 'foo' cannot be saved."},"time_zone":{"developer_message":`+
+			`"Value 'Mars/Olympus_Mons' not valid for preference 'time_zone': Not in timezone set.",`+
+			`"user_message":"Value 'Mars/Olympus_Mons' is not a valid time zone selection."}}}`)
 		want(t, patch("bob", prefs+"bob", `{"account_privacy": "friends"}`, mp), 400, `{"field_errors":{"account_privacy":{"developer_message":`+
 			`"Value 'friends' not valid for preference 'account_privacy': {'value': ['\"friends\" is not a valid choice.']}",`+
 			`"user_message":"Value 'friends' is not valid for user preference 'account_privacy'."}}}`)
@@ -364,13 +369,107 @@ func TestPreferences(t *testing.T) {
 		want(t, put(`"all_users"`), 204, "")
 		want(t, f.get(t, "bob", one), 200, `"all_users"`)
 		want(t, put(`null`), 400, `{"developer_message":"Preference 'account_privacy' cannot be set to an empty value.","user_message":"Preference 'account_privacy' cannot be set to an empty value."}`)
-		want(t, e.Do(t, "PUT", prefs+"bob/time_zone", `"UTC"`, "Authorization", "Bearer "+f.key["bob"], "Content-Type", "application/json"), 400,
-			`{"developer_message":"Roster keeps only the preferences of account visibility (account_privacy and visibility.<field>), not 'time_zone'.","user_message":"The preference 'time_zone' cannot be saved."}`)
+		want(t, e.Do(t, "PUT", prefs+"bob/email-optin", `"True"`, "Authorization", "Bearer "+f.key["bob"], "Content-Type", "application/json"), 404, "")
+		want(t, e.Do(t, "PUT", prefs+"bob/dark_mode", `"on"`, "Authorization", "Bearer "+f.key["bob"], "Content-Type", "application/json"), 400,
+			`{"developer_message":"Roster keeps only the preferences account_privacy, visibility.<field>, time_zone and pref-lang, not 'dark_mode'.","user_message":"The preference 'dark_mode' cannot be saved."}`)
 		want(t, e.Do(t, "DELETE", one, "", "Authorization", "Bearer "+f.key["bob"]), 204, "")
 		// Without a privacy of its own, an account has Roster's default: private.
 		want(t, f.get(t, "bob", one), 200, `"private"`)
 		want(t, e.Do(t, "DELETE", prefs+"bob/time_zone", "", "Authorization", "Bearer "+f.key["bob"]), 404, "")
 		want(t, e.Do(t, "POST", one, "", "Authorization", "Bearer "+f.key["bob"]), 405, `{"detail":"Method \"POST\" not allowed."}`)
+	})
+}
+
+// TestTimeZoneAndLanguage: the account micro-frontend saves the time zone and the
+// language as preferences (merge-patch, 204); Roster keeps them as the time_zone and
+// locale attributes.
+func TestTimeZoneAndLanguage(t *testing.T) {
+	engines(t, func(t *testing.T, e *testkit.Env) {
+		f := newFixture(t, e)
+		prefs, bob := "/api/user/v1/preferences/bob", "/api/user/v1/accounts/bob"
+		stored := func(attr string) any {
+			t.Helper()
+			rec, err := e.Svc.GetAccount(testkit.Operator(), roster.AccountRef{Username: "bob"}, roster.ReadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, _ := rec.Get(attr)
+			return v
+		}
+		want(t, f.patch(t, "bob", prefs, `{"time_zone":"Europe/Paris"}`), 204, "")
+		want(t, f.patch(t, "bob", prefs, `{"pref-lang":"fr"}`), 204, "")
+		want(t, f.get(t, "bob", prefs), 200, `{"account_privacy":"private","pref-lang":"fr","time_zone":"Europe/Paris"}`)
+		want(t, f.get(t, "watcher", prefs), 200, `{"account_privacy":"private","pref-lang":"fr","time_zone":"Europe/Paris"}`)
+		if tz, lang := stored("time_zone"), stored("locale"); tz != "Europe/Paris" || lang != "fr" {
+			t.Fatalf("stored time_zone %v, locale %v", tz, lang)
+		}
+		// The accounts API: pref-lang is the account's language; time_zone stays null, as
+		// Open edX's accounts API answers it, and its PATCH ignores time_zone.
+		r := f.get(t, "bob", bob)
+		if !strings.Contains(r.Body, `"language":"fr"`) || !strings.Contains(r.Body, `"time_zone":null`) {
+			t.Fatalf("bob's account: %s", r.Body)
+		}
+		want(t, f.patch(t, "bob", bob, `{"time_zone":"Asia/Tokyo"}`), 200, r.Body)
+		if tz := stored("time_zone"); tz != "Europe/Paris" {
+			t.Fatalf("an accounts PATCH changed time_zone to %v", tz)
+		}
+		// Roster's own API shows the attribute, to the owner.
+		if r := f.get(t, "bob", "/v1/users/bob"); !strings.Contains(r.Body, `"time_zone":"Europe/Paris"`) {
+			t.Fatalf("/v1/users/bob: %d %s", r.Status, r.Body)
+		}
+
+		// Open edX's messages for a zone it does not know; nothing saved.
+		for _, bad := range []string{"Asia/Africa", "Local", "../../../etc/passwd", "europe/paris", "Europe/Paris/", strings.Repeat("A", 65)} {
+			body, _ := json.Marshal(map[string]string{"time_zone": bad})
+			want(t, f.patch(t, "bob", prefs, string(body)), 400, `{"field_errors":{"time_zone":{"developer_message":`+
+				`"Value '`+bad+`' not valid for preference 'time_zone': Not in timezone set.",`+
+				`"user_message":"Value '`+bad+`' is not a valid time zone selection."}}}`)
+		}
+		want(t, f.patch(t, "bob", prefs, `{"time_zone":5}`), 400, `{"field_errors":{"time_zone":{"developer_message":`+
+			`"Value '5' not valid for preference 'time_zone': Not in timezone set.","user_message":"Value '5' is not a valid time zone selection."}}}`)
+		// One good key and one bad: nothing is saved, whichever is bad.
+		want(t, f.patch(t, "bob", prefs, `{"time_zone":"Europe/Berlin","pref-lang":" "}`), 400, `{"field_errors":{"pref-lang":{`+
+			`"developer_message":"Preference 'pref-lang' cannot be set to an empty value.","user_message":"Preference 'pref-lang' cannot be set to an empty value."}}}`)
+		want(t, f.patch(t, "bob", prefs, `{"time_zone":"Nowhere/Land","pref-lang":"de"}`), 400, `{"field_errors":{"time_zone":{"developer_message":`+
+			`"Value 'Nowhere/Land' not valid for preference 'time_zone': Not in timezone set.","user_message":"Value 'Nowhere/Land' is not a valid time zone selection."}}}`)
+		want(t, f.patch(t, "bob", prefs, `{"pref-lang":"`+strings.Repeat("x", 33)+`","account_privacy":"all_users"}`), 400, `{"field_errors":{"pref-lang":{"developer_message":`+
+			`"Value '`+strings.Repeat("x", 33)+`' not valid for preference 'pref-lang': {'value': ['Ensure this field has no more than 32 characters.']}",`+
+			`"user_message":"Value '`+strings.Repeat("x", 33)+`' is not valid for user preference 'pref-lang'."}}}`)
+		want(t, f.get(t, "bob", prefs), 200, `{"account_privacy":"private","pref-lang":"fr","time_zone":"Europe/Paris"}`)
+
+		// One key: time_zone has a route; pref-lang has none (Open edX's key pattern has
+		// no dash), so the collection changes it.
+		one := prefs + "/time_zone"
+		auth := []string{"Authorization", "Bearer " + f.key["bob"]}
+		want(t, f.get(t, "bob", one), 200, `"Europe/Paris"`)
+		want(t, f.get(t, "bob", prefs+"/pref-lang"), 404, "")
+		want(t, e.Do(t, "PUT", one, `"America/New_York"`, append(auth, "Content-Type", "application/json")...), 204, "")
+		want(t, f.get(t, "bob", one), 200, `"America/New_York"`)
+		want(t, e.Do(t, "PUT", one, `"Mars/Olympus_Mons"`, append(auth, "Content-Type", "application/json")...), 400,
+			`{"developer_message":"Value 'Mars/Olympus_Mons' not valid for preference 'time_zone': Not in timezone set.","user_message":"Value 'Mars/Olympus_Mons' is not a valid time zone selection."}`)
+		want(t, f.get(t, "bob", one), 200, `"America/New_York"`)
+		want(t, e.Do(t, "DELETE", one, "", auth...), 204, "")
+		want(t, f.get(t, "bob", one), 404, "")
+		want(t, e.Do(t, "DELETE", one, "", auth...), 404, "")
+		// null deletes, in the collection too.
+		want(t, f.patch(t, "bob", prefs, `{"pref-lang":null}`), 204, "")
+		want(t, f.get(t, "bob", prefs), 200, `{"account_privacy":"private"}`)
+		if r := f.get(t, "bob", bob); !strings.Contains(r.Body, `"language":null`) {
+			t.Fatalf("language after deleting pref-lang: %s", r.Body)
+		}
+		// Another user changes none of it.
+		want(t, f.patch(t, "alice", prefs, `{"time_zone":"UTC"}`), 403, `{"detail":"You do not have permission to perform this action."}`)
+		// A surface that hides the attribute neither lists nor takes the preference (the
+		// core's refusal, as for the accounts API).
+		want(t, f.patch(t, "bob", prefs, `{"time_zone":"UTC"}`), 204, "")
+		if _, err := e.Svc.SetPolicy(testkit.Operator(), roster.SettingSurfaces, `{"openedx": {"hide": ["time_zone"]}}`); err != nil {
+			t.Fatal(err)
+		}
+		want(t, f.get(t, "bob", prefs), 200, `{"account_privacy":"private"}`)
+		want(t, f.patch(t, "bob", prefs, `{"time_zone":"Europe/Rome"}`), 403, `{"detail":"You do not have permission to perform this action."}`)
+		if tz := stored("time_zone"); tz != "UTC" {
+			t.Fatalf("a hidden time_zone became %v", tz)
+		}
 	})
 }
 

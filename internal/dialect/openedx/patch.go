@@ -19,7 +19,7 @@ var readOnlyKeys = map[string]bool{"username": true, "date_joined": true, "is_ac
 	"profile_image": true, "requires_parental_consent": true}
 
 // writableKeys are the fields Open edX's PATCH acts on; any other key is ignored, as
-// Open edX ignores it.
+// Open edX ignores it: time_zone too, which only the preferences API changes.
 var writableKeys = map[string]bool{"name": true, "bio": true, "gender": true, "level_of_education": true, "country": true,
 	"state": true, "year_of_birth": true, "goals": true, "mailing_address": true, "city": true, "phone_number": true,
 	"language_proficiencies": true, "social_links": true, "account_privacy": true, "email": true, "secondary_email": true,

@@ -17,16 +17,23 @@ import (
 
 // Open edX keeps account visibility as user preferences: account_privacy, and
 // visibility.<field> ("all_users" shares the field when the privacy is custom). Roster
-// keeps them as the account's privacy and shared_fields attributes, so these are the
-// preferences it serves; it keeps no other preference.
+// keeps them as the account's privacy and shared_fields attributes. It also keeps the
+// preferences the account micro-frontend saves, as attributes (attributePreferences);
+// it keeps no other preference.
 
 const (
 	privacyKey       = "account_privacy"
 	visibilityPrefix = "visibility."
+	timeZoneKey      = "time_zone"
 )
 
+// attributePreferences are the preferences Roster keeps as attributes, by Open edX's key:
+// the time zone, and the language (pref-lang), which the accounts API calls language.
+var attributePreferences = map[string]string{timeZoneKey: "time_zone", "pref-lang": "locale"}
+
 // preferenceKeyPattern is the single-key route's key, as Open edX's route matches it: a
-// key with a dot (visibility.bio) is reached through the collection only.
+// key with a dot (visibility.bio) or a dash (pref-lang) is reached through the collection
+// only.
 var preferenceKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9_]+$`)
 
 // preferences reads the caller's view of an account's visibility preferences, after the
@@ -68,24 +75,28 @@ func (h *Handler) preferenceAccount(w http.ResponseWriter, r *http.Request, ctx 
 	return rec, true
 }
 
-// visibilityPreferences are the account's preferences, as Open edX lists them.
-func visibilityPreferences(rec *roster.Record) obj {
-	out := obj{}
+// storedPreferences are the account's preferences, as Open edX lists them, by key.
+func storedPreferences(rec *roster.Record) obj {
+	prefs := map[string]any{}
 	if v, _ := rec.Get("privacy"); v != nil {
-		out = append(out, kv{privacyKey, v})
+		prefs[privacyKey] = v
+	}
+	for key, attr := range attributePreferences {
+		if v, _ := rec.Get(attr); v != nil && v != "" {
+			prefs[key] = v
+		}
 	}
 	shared, _ := rec.Get("shared_fields")
 	fields, _ := shared.([]string)
 	sch := rec.Schema()
-	var keys []string
 	for _, f := range fields {
 		if a := sch.Attr(f); a != nil && a.WireName(roster.ViaOpenEdX) != "" {
-			keys = append(keys, visibilityPrefix+a.WireName(roster.ViaOpenEdX))
+			prefs[visibilityPrefix+a.WireName(roster.ViaOpenEdX)] = "all_users"
 		}
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		out = append(out, kv{k, "all_users"})
+	out := make(obj, 0, len(prefs))
+	for _, k := range sortedKeys(prefs) {
+		out = append(out, kv{k, prefs[k]})
 	}
 	return out
 }
@@ -99,7 +110,7 @@ func (h *Handler) preferences(w http.ResponseWriter, r *http.Request) {
 		rec, ok := h.preferenceAccount(w, r, ctx, actor, false)
 		if ok {
 			w.Header().Set("Allow", "GET, PATCH, HEAD, OPTIONS")
-			writeOK(w, visibilityPreferences(rec))
+			writeOK(w, storedPreferences(rec))
 		}
 		return
 	}
@@ -132,14 +143,16 @@ func (h *Handler) preferences(w http.ResponseWriter, r *http.Request) {
 	h.setPreferences(w, r, ctx, rec, body, true)
 }
 
-// setPreferences applies preference changes as one change of the account's privacy and
-// shared fields, at the version read, so that a concurrent change is not overwritten.
+// setPreferences applies preference changes as one change of the account, at the
+// version read, so that a concurrent change is not overwritten: every error at once, and
+// nothing saved while any remains.
 func (h *Handler) setPreferences(w http.ResponseWriter, r *http.Request, ctx context.Context, rec *roster.Record, prefs map[string]any, wrapped bool) {
 	sch := rec.Schema()
 	shared, _ := rec.Get("shared_fields")
 	fields, _ := shared.([]string)
 	fields = slices.Clone(fields)
 	patch := map[string]any{}
+	keyOf := map[string]string{} // attribute → the preference that changes it, for errors
 	var errs fieldErrors
 	for _, key := range sortedKeys(prefs) {
 		v := prefs[key]
@@ -152,33 +165,40 @@ func (h *Handler) setPreferences(w http.ResponseWriter, r *http.Request, ctx con
 				continue
 			}
 		}
+		attr := attributePreferences[key]
 		switch {
 		case key == privacyKey:
-			if v == nil {
-				patch["privacy"] = nil
-			} else {
-				patch["privacy"] = text
-			}
+			attr = "privacy"
+		case attr != "":
 		case strings.HasPrefix(key, visibilityPrefix):
-			attr := sch.ByWireName(roster.ViaOpenEdX, strings.TrimPrefix(key, visibilityPrefix))
-			if attr == nil {
-				// Open edX's shareable fields Roster keeps no value of (time_zone,
-				// course_certificates): always empty, so nothing to share.
+			a := sch.ByWireName(roster.ViaOpenEdX, strings.TrimPrefix(key, visibilityPrefix))
+			if a == nil {
+				// Open edX's shareable fields Roster keeps no value of
+				// (course_certificates): always empty, so nothing to share.
 				continue
 			}
-			fields = slices.DeleteFunc(fields, func(f string) bool { return f == attr.Name })
+			fields = slices.DeleteFunc(fields, func(f string) bool { return f == a.Name })
 			if text == "all_users" {
-				fields = append(fields, attr.Name)
+				fields = append(fields, a.Name)
 			}
 			patch["shared_fields"] = fields
+			keyOf["shared_fields"] = "visibility"
+			continue
 		default:
 			errs.add(key, fieldError{
-				fmt.Sprintf("Roster keeps only the preferences of account visibility (account_privacy and visibility.<field>), not '%s'.", key),
+				fmt.Sprintf("Roster keeps only the preferences account_privacy, visibility.<field>, time_zone and pref-lang, not '%s'.", key),
 				fmt.Sprintf("The preference '%s' cannot be saved.", key)})
+			continue
+		}
+		keyOf[attr] = key
+		patch[attr] = nil
+		if v != nil {
+			patch[attr] = text
 		}
 	}
-	if len(errs.keys) == 0 && len(patch) > 0 {
-		_, err := h.dir.MergeAccount(ctx, roster.RefID(rec.ID), patch, roster.WriteOptions{IfVersion: rec.Version})
+	if len(patch) > 0 {
+		// With faults of its own found, the dialect asks the core for its faults too.
+		_, err := h.dir.MergeAccount(ctx, roster.RefID(rec.ID), patch, roster.WriteOptions{IfVersion: rec.Version, CheckOnly: len(errs.keys) > 0})
 		if err != nil {
 			e := roster.AsError(err)
 			if e.Code != roster.EINVALID {
@@ -186,12 +206,11 @@ func (h *Handler) setPreferences(w http.ResponseWriter, r *http.Request, ctx con
 				return
 			}
 			for _, p := range e.Problems {
-				key := privacyKey
-				if p.Field == "shared_fields" {
-					key = "visibility"
+				key := keyOf[p.Field]
+				if key == "" {
+					key = p.Field
 				}
-				errs.add(key, fieldError{fmt.Sprintf("Value '%s' not valid for preference '%s': %s", pyStr(prefs[key]), key, "{'value': "+pyList(p.Message)+"}"),
-					fmt.Sprintf("Value '%s' is not valid for user preference '%s'.", pyStr(prefs[key]), key)})
+				errs.add(key, preferenceValueError(key, prefs[key], p.Message))
 			}
 		}
 	}
@@ -207,8 +226,20 @@ func (h *Handler) setPreferences(w http.ResponseWriter, r *http.Request, ctx con
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// preference serves one preference: GET, PUT and DELETE; only account_privacy is
-// reachable so (Open edX's key pattern has no dot).
+// preferenceValueError is Open edX's error of a value its preference refuses: the time
+// zone's own, or the serializer's.
+func preferenceValueError(key string, sent any, msg string) fieldError {
+	v := pyStr(sent)
+	if key == timeZoneKey {
+		return fieldError{fmt.Sprintf("Value '%s' not valid for preference '%s': Not in timezone set.", v, key),
+			fmt.Sprintf("Value '%s' is not a valid time zone selection.", v)}
+	}
+	return fieldError{fmt.Sprintf("Value '%s' not valid for preference '%s': {'value': %s}", v, key, pyList(msg)),
+		fmt.Sprintf("Value '%s' is not valid for user preference '%s'.", v, key)}
+}
+
+// preference serves one preference: GET, PUT and DELETE; account_privacy and time_zone
+// are reachable so (Open edX's key pattern has neither dot nor dash).
 func (h *Handler) preference(w http.ResponseWriter, r *http.Request) {
 	ctx, actor := h.caller(w, r)
 	if actor == nil {
@@ -223,7 +254,7 @@ func (h *Handler) preference(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	current, _ := visibilityPreferences(rec).get(key)
+	current, _ := storedPreferences(rec).get(key)
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		if current == nil {
