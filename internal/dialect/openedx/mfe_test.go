@@ -214,7 +214,8 @@ func TestMicroFrontendSequence(t *testing.T) {
 		}
 		wantCORS(t, "csrf token", resp, mfeOrigin)
 
-		// 4. Saving a field: PATCH of the account, then the time zone's preference.
+		// 4. Saving a field: PATCH of the account, then the time zone's and language's
+		// preferences.
 		pf := b.preflight("PATCH", "/api/user/v1/accounts/bob", "content-type,use-jwt-cookie,x-csrftoken")
 		readBody(t, pf)
 		if pf.StatusCode != http.StatusOK || !strings.Contains(pf.Header.Get("Access-Control-Allow-Methods"), "PATCH") {
@@ -227,16 +228,19 @@ func TestMicroFrontendSequence(t *testing.T) {
 			t.Fatalf("PATCH account: %d %s", resp.StatusCode, body)
 		}
 		wantCORS(t, "PATCH account", resp, mfeOrigin)
-		resp = b.send("PATCH", "/api/user/v1/preferences/bob", `{"account_privacy":"all_users"}`,
-			"Content-Type", mergePatch, "X-CSRFToken", csrf.Token, "USE-JWT-COOKIE", "true")
-		body = readBody(t, resp)
-		if resp.StatusCode != http.StatusNoContent {
-			t.Fatalf("PATCH preferences: %d %s", resp.StatusCode, body)
+		// The settings page saves the time zone and the language as preferences.
+		for _, pref := range []string{`{"time_zone":"Europe/Paris"}`, `{"pref-lang":"fr"}`} {
+			resp = b.send("PATCH", "/api/user/v1/preferences/bob", pref,
+				"Content-Type", mergePatch, "X-CSRFToken", csrf.Token, "USE-JWT-COOKIE", "true")
+			body = readBody(t, resp)
+			if resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("PATCH preferences %s: %d %s", pref, resp.StatusCode, body)
+			}
+			wantCORS(t, "PATCH preferences", resp, mfeOrigin)
 		}
-		wantCORS(t, "PATCH preferences", resp, mfeOrigin)
 		resp = b.send("GET", "/api/user/v1/preferences/bob", "", "USE-JWT-COOKIE", "true")
-		if body := readBody(t, resp); !strings.Contains(body, `"account_privacy":"all_users"`) {
-			t.Errorf("preferences after the PATCH: %s", body)
+		if body := readBody(t, resp); !strings.Contains(body, `"pref-lang":"fr"`) || !strings.Contains(body, `"time_zone":"Europe/Paris"`) {
+			t.Errorf("preferences after the PATCHes: %s", body)
 		}
 
 		// A change without the CSRF token is not the JWT's: it falls to the session,
