@@ -16,6 +16,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/core"
 	"github.com/rosterhq/roster/internal/httpx"
+	"github.com/rosterhq/roster/internal/oauth"
 	"github.com/rosterhq/roster/internal/projects"
 	"github.com/rosterhq/roster/internal/secret"
 	"github.com/rosterhq/roster/internal/server"
@@ -44,7 +45,8 @@ func fuzzEnv(f *testing.F) (*testkit.Env, *storeWatch) {
 		f.Fatal(err)
 	}
 	e := &testkit.Env{Svc: svc, Projects: projects.New(st, svc, projects.Config{Now: clock}), Store: st, Log: log, Logs: logs, IPs: &httpx.ClientIPs{}}
-	e.Handler = server.New(server.Config{Core: svc, Projects: e.Projects, Store: st, ReadOnly: sqlstore.ReadOnlyError, Log: log,
+	e.OAuth = oauth.New(st, svc, oauth.Config{Now: clock, Log: log})
+	e.Handler = server.New(server.Config{Core: svc, Projects: e.Projects, OAuth: e.OAuth, Store: st, ReadOnly: sqlstore.ReadOnlyError, Log: log,
 		Registry: prometheus.NewRegistry(), IPs: e.IPs, BodyLimit: testkit.BodyLimit, ImportLimit: testkit.ImportLimit})
 	e.Server = httptest.NewServer(e.Handler)
 	conn, err := st.ReadDB().Conn(context.Background())
