@@ -126,6 +126,8 @@ func FuzzTokenEndpoint(f *testing.F) {
 		{0, 0, "grant_type=password&client_id=mobile&username=target&password=target-pass-1&token_type=jwt", "", ""},
 		{0, 0, "grant_type=password&username=target@example.org&password=target-pass-1&scope=read+email+user_id", "portal:{portal}", ""},
 		{0, 0, "grant_type=password&client_id=mobile&username=target&password=wrong", "", ""},
+		{0, 0, "grant_type=client_credentials&client_id=worker&client_secret=wrong", "", ""},
+		{0, 0, "grant_type=password&username=target&password=target-pass-1", "portal:", ""},
 		{0, 0, "grant_type=refresh_token&client_id=mobile&refresh_token=not-a-token", "", "JWT"},
 		{0, 0, "grant_type=authorization_code&client_id=worker&code=x&redirect_uri=https%3A%2F%2Fx", "", ""},
 		{0, 2, `{"grant_type": "client_credentials"}`, "", ""},

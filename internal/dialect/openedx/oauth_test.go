@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -516,6 +517,51 @@ func TestPasswordGrant(t *testing.T) {
 	})
 }
 
+// TestConcurrentRefreshes: a refresh token sent by several requests at once (a copy
+// racing its owner, or two replicas) is used once: one request gets new tokens, every
+// other is refused as a reuse, and the family is revoked, whatever the interleaving.
+func TestConcurrentRefreshes(t *testing.T) {
+	oauthEngines(t, testkit.Setup{}, func(t *testing.T, f *oauthFixture) {
+		replicas := []*testkit.Env{f.e, f.e.Replica(t)}
+		first := wantIssued(t, token(t, f.e, f.password("alice", alicePassword)), "Bearer", 36000, "read write email profile user_id", true)
+		form := url.Values{"grant_type": {"refresh_token"}, "client_id": {f.apps["mobile"].App.ClientID}, "refresh_token": {first.RefreshToken}}
+		replies := make(chan testkit.Reply, 8)
+		for i := range cap(replies) {
+			go func() {
+				e := replicas[i%2]
+				req, _ := http.NewRequest("POST", e.URL+"/oauth2/access_token", strings.NewReader(form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				resp, err := e.Client().Do(req)
+				if err != nil {
+					replies <- testkit.Reply{Body: err.Error()}
+					return
+				}
+				defer resp.Body.Close()
+				var b strings.Builder
+				_, _ = io.Copy(&b, resp.Body)
+				replies <- testkit.Reply{Status: resp.StatusCode, Header: resp.Header, Body: b.String()}
+			}()
+		}
+		var won []issued
+		for range cap(replies) {
+			r := <-replies
+			if r.Status == 200 {
+				won = append(won, wantIssued(t, r, "Bearer", 36000, "read write email profile user_id", true))
+				continue
+			}
+			wantOAuthError(t, r, 400, "invalid_grant", "")
+		}
+		if len(won) != 1 {
+			t.Fatalf("%d of 8 refreshes with one token succeeded", len(won))
+		}
+		// The others' reuse revoked the family, the winner's new tokens with it.
+		want(t, call(t, f.e, "/api/user/v1/me", "Bearer", won[0].AccessToken), 401,
+			`{"error_code":"token_nonexistent","developer_message":"The provided access token does not match any valid tokens."}`)
+		wantOAuthError(t, token(t, f.e, url.Values{"grant_type": {"refresh_token"}, "client_id": {f.apps["mobile"].App.ClientID},
+			"refresh_token": {won[0].RefreshToken}}), 400, "invalid_grant", "")
+	})
+}
+
 // TestTokenEndpointThrottles: wrong client secrets count as bad keys, wrong passwords as
 // failed sign-ins, and past the allowance the endpoint answers 429 with Retry-After.
 func TestTokenEndpointThrottles(t *testing.T) {
@@ -629,6 +675,23 @@ func TestJWTRefusals(t *testing.T) {
 		for _, secret := range [][]byte{pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), der, jwk, x509.MarshalPKCS1PublicKey(pub)} {
 			wantJWTRefused(t, e, forge(t, jose.HS512, secret, kid, claims), decoding...)
 		}
+
+		// Signed by Roster's own key, with an algorithm Roster does not sign with: only
+		// RS512 verifies.
+		stored, err := e.Store.GetSigningKey(t.Context(), kid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		own, err := x509.ParsePKCS8PrivateKey(stored.PrivateDER)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, alg := range []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.PS512} {
+			wantJWTRefused(t, e, forge(t, alg, own, kid, claims), decoding...)
+		}
+		// The control: the same claims signed so with RS512 verify, so the refusals above
+		// are the algorithm's.
+		want(t, call(t, e, "/api/user/v1/me", "JWT", forge(t, jose.RS512, own, kid, claims)), 200, `{"username":"svc"}`)
 
 		// Signed by Roster's key, but for another issuer or audience (another
 		// deployment sharing the store's keys would issue these).
