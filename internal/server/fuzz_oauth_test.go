@@ -107,11 +107,11 @@ var tokenTypes = []string{"application/x-www-form-urlencoded", "application/x-ww
 
 // FuzzTokenEndpoint sends the token endpoint any form body, HTTP Basic client
 // credentials and X-Token-Type, by POST (or another method): grants of each kind, client
-// ids and secrets, usernames and passwords, refresh tokens, scopes and token types. No
-// input may get a 500, and a refused request writes nothing (a used refresh token shown
-// again revokes its family, a write on refusal by design: the fuzzer is never given
-// one). An answer is OAuth2's JSON, and a token is issued only to a client that showed
-// its secret (or a public client its id).
+// ids and secrets, usernames and passwords, refresh tokens (none real: a used one shown
+// again revokes its family, a write on refusal by design, which TestPasswordGrant
+// covers), scopes and token types. No input may get a 500, and a refused request writes
+// nothing. An answer is OAuth2's JSON, and a token is issued only to a client that
+// showed its secret (or a public client its id).
 func FuzzTokenEndpoint(f *testing.F) {
 	fx := newOAuthFuzzFixture(f)
 	for _, s := range []struct {
