@@ -158,6 +158,9 @@ var constraintColumns = map[string][2]string{
 	"project_forms_pkey":             {"project_forms", "name"},
 	"email_changes_key_hash_key":     {"email_changes", "key_hash"},
 	"outbox_message_id_key":          {"outbox", "message_id"},
+	"oauth_apps_client_id_key":       {"oauth_apps", "client_id"},
+	"oauth_tokens_pkey":              {"oauth_tokens", "hash"},
+	"signing_keys_pkey":              {"signing_keys", "kid"},
 }
 
 func mapError(err error) *roster.Error {

@@ -240,6 +240,35 @@ func ownToken(f *fixture, c *cell, r testkit.Reply) {
 }
 
 var matrix = []row{
+	// OAuth2 endpoints (issue 14)
+	// The token endpoint authenticates the client its form names, and reads no caller's
+	// credential: every caller gets the same answer. The key set is public; its body
+	// holds no private half of a signing key (signingKeys).
+	with(oauth2("POST", "/oauth2/access_token", "/oauth2/access_token", "grant_type=client_credentials&client_id={client}&client_secret={secret}&token_type=jwt",
+		every("200/-")), oauthApps),
+	with(oauth2("POST", "/oauth2/access_token/", "/oauth2/access_token/", "grant_type=password&client_id={public}&username=sid&password=pw-sid-7q-secret",
+		every("200/-")), oauthApps),
+	with(oauth2("POST", "/oauth2/access_token", "/oauth2/access_token", "grant_type=client_credentials&client_id={client}&client_secret=not-{secret}",
+		every("401")), oauthApps),
+	oauth2("POST", "/oauth2/access_token", "/oauth2/access_token", "client_id=x", every("400")),
+	oauth2("GET", "/oauth2/access_token", "/oauth2/access_token", "", every("405")),
+	with(oauth2("GET", "/.well-known/jwks.json", "/.well-known/jwks.json", "", every("200/-")), signingKeys),
+	with(oauth2("GET", "/oauth2/jwks.json", "/oauth2/jwks.json", "", every("200/-")), signingKeys),
+	oauth2("POST", "/oauth2/jwks.json", "/oauth2/jwks.json", "", every("405")),
+	// /login_refresh gives a signed-in browser its JWT cookies: a session alone signs in
+	// there, so a key is refused, and the callers' sessions get theirs.
+	openedx("POST", "/login_refresh", "/login_refresh", "", every("401")),
+	as("session", openedx("POST", "/login_refresh", "/login_refresh", "", refused+" 200/- 200/- 200/- 200/- 200/- 200/- 200/-")),
+	openedx("GET", "/login_refresh", "/login_refresh", "", every("405")),
+	// The callers' JWTs wherever a bearer credential goes, with the rights their keys
+	// have: rita's token, without the write scope, is read-only as her key is.
+	as("jwt", v1("GET", "/v1/me", "/v1/me", "", refused+" 200/own+ 200/own+ 200/own+ 200/own+ 200/own+ 200/own+ 200/own+")),
+	as("jwt", v1("PATCH", "/v1/me", "/v1/me", `{"city": "Oslo"}`, refused+" 403 200/own+ 200/own+ 200/own+ 200/own+ 200/own+ 200/own+")),
+	as("jwt", v1("GET", "/v1/users/{ref}", "/v1/users/sam", "", refused+" 200/all+ 200/all+ 200/- 200/all+ 200/all+ 200/- 200/-")),
+	as("jwt", openedx("GET", "/api/user/v1/accounts/{username}", "/api/user/v1/accounts/sam", "", refused+" 200/all+ 200/all+ 200/- 200/all+ 200/all+ 200/- 200/-")),
+	as("jwt", openedx("PATCH", "/api/user/v1/accounts/{username}", "/api/user/v1/accounts/{me}", `{"bio": "cell {n}"}`, refused+" 403 200/own+ 200/own+ 200/own+ 200/own+ 200/own+ 200/own+")),
+	as("jwt", openedx("PATCH", "/api/user/v1/accounts/{username}", "/api/user/v1/accounts/sam", `{"bio": "cell {n}"}`, refused+" 404 404 404 403 403 404 404")),
+
 	// The routes of no surface: probes and metrics answer everyone, and hold nothing.
 	{route: "GET /healthz", method: "GET", path: "/healthz", cells: "200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/-"},
 	{route: "GET /readyz", method: "GET", path: "/readyz", cells: "200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/- 200/-"},

@@ -122,6 +122,9 @@ type fixture struct {
 	// secrets are every secret the fixture made: no body may hold one.
 	secrets []string
 	n       int
+	clk     *testkit.Clock
+	// oauth is the OAuth2 applications, made by the first row that needs them.
+	oauth *matrixApps
 }
 
 func op() context.Context { return testkit.Operator() }
@@ -136,7 +139,7 @@ func must[T any](v T, err error) T {
 
 func newFixture(t *testing.T, e *testkit.Env, clk *testkit.Clock) *fixture {
 	f := &fixture{e: e, people: map[string]*person{}, caller: map[string]*person{}, key: map[string]string{},
-		token: map[string]string{}, tokenProject: map[string]int64{}}
+		token: map[string]string{}, tokenProject: map[string]int64{}, clk: clk}
 	type spec struct {
 		column, username string
 		staff, sysadmin  bool
@@ -272,6 +275,9 @@ type row struct {
 	prep func(t *testing.T, f *fixture, c *cell) map[string]string
 	// after sees each answer (to pick up a token the caller issued itself).
 	after func(f *fixture, c *cell, r testkit.Reply)
+	// cred is what the callers present: "" their API keys (project tokens on REDCap),
+	// "session" their browser sessions, "jwt" their JWTs (matrix_oauth_test.go).
+	cred string
 	// cells: one per column, "STATUS" for a refusal, "STATUS/VIEW" for a success, VIEW
 	// saying what of the accounts' private values the body may hold:
 	//
@@ -330,6 +336,9 @@ func (f *fixture) send(t *testing.T, r row, c *cell, vars map[string]string) tes
 		})
 	}
 	path := fill(r.path)
+	if r.cred != "" {
+		return f.sendAs(t, r, c, path, fill(r.body))
+	}
 	switch r.surface {
 	case "redcap":
 		form := url.Values{}
@@ -367,6 +376,12 @@ func (f *fixture) send(t *testing.T, r row, c *cell, vars map[string]string) tes
 		h := []string{"Content-Type", "application/json"}
 		if k := f.credential(c.column); k != "" {
 			h = append(h, "Authorization", k)
+		}
+		return f.e.Do(t, r.method, path, fill(r.body), h...)
+	case "oauth2":
+		h := []string{"Content-Type", "application/x-www-form-urlencoded"}
+		if k := f.credential(c.column); k != "" {
+			h = append(h, "Authorization", "Bearer "+k)
 		}
 		return f.e.Do(t, r.method, path, fill(r.body), h...)
 	case "ckan":

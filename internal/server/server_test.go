@@ -98,6 +98,18 @@ func rows(key, token string) map[string]map[string]probe {
 			"bad credential": {method: "POST", path: "/api/user/v1/accounts/root/image", header: []string{"Authorization", "Bearer rk_not-a-key"}, status: 401,
 				format: exactJSON(`{"developer_message":{"error_code":"token_nonexistent","developer_message":"The provided access token does not match any valid tokens."}}`)},
 		},
+		// OAuth2's token endpoint and key set, as django-oauth-toolkit answers (RFC 6749,
+		// section 5.2). The token endpoint reads no caller's credential: a bad one is a
+		// client's.
+		"oauth2": {
+			"body over the limit": {method: "POST", path: "/oauth2/access_token", body: "grant_type=" + big(bodyLimit),
+				header: []string{"Content-Type", "application/x-www-form-urlencoded"}, status: 413, format: oauthError("invalid_request")},
+			"headers over the limit": {method: "GET", path: "/.well-known/jwks.json", header: huge, status: 431, format: oauthError("invalid_request")},
+			"malformed body": {method: "POST", path: "/oauth2/access_token", body: "grant_type=%zz",
+				header: []string{"Content-Type", "application/x-www-form-urlencoded"}, status: 400, format: oauthError("invalid_request")},
+			"bad credential": {method: "POST", path: "/oauth2/access_token", body: "grant_type=client_credentials&client_id=root&client_secret=" + key,
+				header: []string{"Content-Type", "application/x-www-form-urlencoded"}, status: 401, format: oauthError("invalid_client")},
+		},
 		"redcap": {
 			"body over the limit": {method: "POST", path: "/api/?returnFormat=json", body: "token=" + token + "&content=user&format=json&data=" + big(importLimit),
 				header: []string{"Content-Type", "application/x-www-form-urlencoded"}, status: 413, format: redcapJSON("The request body is larger than 262144 bytes.")},
@@ -260,6 +272,17 @@ func exactJSON(body string) func(*testing.T, testkit.Reply) {
 	return func(t *testing.T, r testkit.Reply) {
 		if r.Body != body || r.Header.Get("Content-Type") != "application/json" {
 			t.Fatalf("not the JSON %s: %s (%s)", body, r.Body, r.Header.Get("Content-Type"))
+		}
+	}
+}
+
+// oauthError is OAuth2's {"error", "error_description"}, kept out of caches.
+func oauthError(code string) func(*testing.T, testkit.Reply) {
+	return func(t *testing.T, r testkit.Reply) {
+		var body map[string]string
+		if err := json.Unmarshal([]byte(r.Body), &body); err != nil || len(body) != 2 || body["error"] != code || body["error_description"] == "" ||
+			r.Header.Get("Content-Type") != "application/json" || r.Header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("not OAuth2's error %s: %s (%v) %v", code, r.Body, err, r.Header)
 		}
 	}
 }

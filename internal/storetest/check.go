@@ -129,6 +129,21 @@ func testCheck(t *testing.T, s roster.Store) {
 		} else if _, err := tx.ReleaseMessage(ctx, ms[0].ID, "w", roster.MessageRelease{State: roster.MessageSent, At: base}); err != nil {
 			return err
 		}
+		// OAuth2: an application, a grant, its tokens and a signing key.
+		app := newApp(user, "checked")
+		if err := tx.CreateOAuthApp(ctx, app); err != nil {
+			return err
+		}
+		g := &roster.OAuthGrant{AppID: app.ID, AccountID: user.ID, GrantType: roster.GrantPassword, Scopes: []string{roster.ScopeRead}, CreatedAt: base}
+		if err := tx.CreateOAuthGrant(ctx, g); err != nil {
+			return err
+		}
+		if err := tx.CreateOAuthToken(ctx, &roster.OAuthToken{Hash: hash("oauth"), GrantID: g.ID, Kind: roster.TokenRefresh, CreatedAt: base, ExpiresAt: base.Add(time.Hour)}); err != nil {
+			return err
+		}
+		if err := tx.CreateSigningKey(ctx, &roster.SigningKey{KID: "k1", Algorithm: "RS512", PrivateDER: []byte("private"), PublicJWK: "{}", CreatedAt: base}); err != nil {
+			return err
+		}
 		return tx.AppendAudit(ctx, entry("account.create", user.ID), entry("account.create", admin.ID), entry("project.create", p.ID))
 	})
 	results = checkResults(t, s)

@@ -43,7 +43,8 @@ type Env struct {
 	// Handler is the production handler the server serves.
 	Handler *server.Handler
 	*httptest.Server
-	open func(t testing.TB) *sqlstore.DB
+	open  func(t testing.TB) *sqlstore.DB
+	setup Setup
 }
 
 // Limits of the test server's bodies: the production defaults, but imports smaller.
@@ -61,11 +62,14 @@ func EnginesWith(t *testing.T, configure func(*server.Config), fn func(t *testin
 	Run(t, Setup{Server: configure}, fn)
 }
 
-// Setup adjusts what a test's Roster is built from. Either function may be nil.
+// Setup adjusts what a test's Roster is built from. Any function may be nil.
 type Setup struct {
 	// Core adjusts the accounts core's configuration (its clock, its throttles). The
-	// project service shares the core's clock.
+	// project service and the token service share the core's clock.
 	Core func(*core.Config)
+	// OAuth adjusts the token service's configuration (token lifetimes, the signing
+	// keys' overlap).
+	OAuth func(*oauth.Config)
 	// Server adjusts the handler's configuration.
 	Server func(*server.Config)
 }
@@ -112,7 +116,7 @@ type readOnly interface {
 	ReadOnly(ctx context.Context) (bool, error)
 }
 
-func newEnv(t *testing.T, st roster.Store, open func(testing.TB) *sqlstore.DB, setup Setup) *Env {
+func newEnv(t testing.TB, st roster.Store, open func(testing.TB) *sqlstore.DB, setup Setup) *Env {
 	t.Helper()
 	logs := &SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
@@ -125,8 +129,12 @@ func newEnv(t *testing.T, st roster.Store, open func(testing.TB) *sqlstore.DB, s
 		t.Fatal(err)
 	}
 	e := &Env{Svc: svc, Projects: projects.New(st, svc, projects.Config{Now: coreCfg.Now}), Store: st, Log: log, Logs: logs, IPs: &httpx.ClientIPs{},
-		open: open}
-	e.OAuth = oauth.New(st, svc, oauth.Config{Now: coreCfg.Now, Log: log})
+		open: open, setup: setup}
+	oauthCfg := oauth.Config{Now: coreCfg.Now, Log: log}
+	if setup.OAuth != nil {
+		setup.OAuth(&oauthCfg)
+	}
+	e.OAuth = oauth.New(st, svc, oauthCfg)
 	cfg := server.Config{Core: svc, Projects: e.Projects, OAuth: e.OAuth, Store: st.(readOnly), ReadOnly: sqlstore.ReadOnlyError, Log: log,
 		Registry: prometheus.NewRegistry(), IPs: e.IPs, BodyLimit: BodyLimit, ImportLimit: ImportLimit}
 	if setup.Server != nil {
@@ -142,6 +150,15 @@ func newEnv(t *testing.T, st roster.Store, open func(testing.TB) *sqlstore.DB, s
 		st.Close()
 	})
 	return e
+}
+
+// Replica is another replica of the test's Roster, as another process would run it:
+// its own store handle on the same database (OpenAgain), its own core, project and
+// token services built with the same Setup, and its own production handler behind a
+// loopback server. Nothing is shared with e but the database.
+func (e *Env) Replica(t testing.TB) *Env {
+	t.Helper()
+	return newEnv(t, e.open(t), e.open, e.setup)
 }
 
 // Operator is the context of the trusted command-line operator.

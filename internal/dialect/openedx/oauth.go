@@ -87,7 +87,11 @@ func (o *OAuth) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		o.writeError(w, r, err)
+		if e := httpx.TooLarge(err); roster.ErrorCode(e) == roster.ETOOLARGE {
+			o.writeError(w, r, e)
+			return
+		}
+		o.writeOAuthError(w, http.StatusBadRequest, roster.RInvalidRequest, "The request's form could not be read.")
 		return
 	}
 	f := r.PostForm
@@ -172,7 +176,8 @@ func (o *OAuth) loginRefresh(w http.ResponseWriter, r *http.Request) {
 
 // set writes the JWT's header and payload in a cookie scripts may read (the
 // micro-frontends decode it to learn who is signed in) and its signature in one they
-// may not, so that a script alone cannot send the token elsewhere.
+// may not, so that a script alone cannot send the token elsewhere. They live as long as
+// the token, as the LMS's do (JWT_IN_COOKIE_EXPIRATION), by the token service's clock.
 func (c jwtCookies) set(w http.ResponseWriter, tok *oauth.Token) {
 	i := strings.LastIndexByte(tok.AccessToken, '.')
 	maxAge := tok.ExpiresIn
