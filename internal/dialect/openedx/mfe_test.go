@@ -119,8 +119,8 @@ func mfeEngines(t *testing.T, fn func(t *testing.T, e *testkit.Env)) {
 	}, fn)
 }
 
-// signIn signs bob in as Roster's sign-in does, and returns his browser.
-func signIn(t *testing.T, e *testkit.Env, origin string) *browser {
+// browserSignedIn signs bob in as Roster's sign-in does, and returns his browser.
+func browserSignedIn(t *testing.T, e *testkit.Env, origin string) *browser {
 	t.Helper()
 	b := &browser{t: t, e: e, origin: origin, cookies: map[string]string{}}
 	resp := b.send("POST", "/v1/session", `{"login":"bob","password":"bob password 1"}`, "Content-Type", "application/json")
@@ -133,7 +133,7 @@ func signIn(t *testing.T, e *testkit.Env, origin string) *browser {
 func TestMicroFrontendSequence(t *testing.T) {
 	mfeEngines(t, func(t *testing.T, e *testkit.Env) {
 		newFixture(t, e)
-		b := signIn(t, e, mfeOrigin)
+		b := browserSignedIn(t, e, mfeOrigin)
 
 		// 1. No JWT cookie yet: frontend-platform refreshes it.
 		resp := b.send("POST", "/login_refresh", "")
@@ -259,7 +259,7 @@ func TestMicroFrontendSequence(t *testing.T) {
 func TestMicroFrontendFromUnlistedOrigin(t *testing.T) {
 	mfeEngines(t, func(t *testing.T, e *testkit.Env) {
 		newFixture(t, e)
-		b := signIn(t, e, unlistedSite)
+		b := browserSignedIn(t, e, unlistedSite)
 		resp := b.send("POST", "/login_refresh", "")
 		readBody(t, resp)
 		wantNoCORS(t, "login_refresh", resp)
