@@ -80,13 +80,12 @@ func (h *Handler) Surfaces() []*httpx.Surface { return h.router.Surfaces() }
 // Routes returns every registered route, in registration order.
 func (h *Handler) Routes() []httpx.Route { return h.router.Routes() }
 
-// New builds the handler.
+// New builds the handler. Core, Projects and OAuth are required.
 func New(c Config) *Handler {
-	var tokens authn.Verifier
-	if c.OAuth != nil {
-		tokens = c.OAuth
+	if c.Core == nil || c.Projects == nil || c.OAuth == nil {
+		panic("server.New: the core, the project service and the token service are required")
 	}
-	auth := authn.New(c.Core, tokens, c.IPs)
+	auth := authn.New(c.Core, c.OAuth, c.IPs)
 	var projects api.Projects = c.Projects
 	if c.WrapProjects != nil {
 		projects = c.WrapProjects(projects)
