@@ -146,21 +146,23 @@ func readOnly(ctx context.Context, db *sql.DB) (bool, error) {
 
 // constraintColumns names the table and column of each unique constraint.
 var constraintColumns = map[string][2]string{
-	"accounts_username_key":          {"accounts", "username_key"},
-	"accounts_email_key":             {"accounts", "email_key"},
-	"accounts_uuid_key":              {"accounts", "uuid"},
-	"groups_name_key_key":            {"groups", "name_key"},
-	"api_keys_hash_key":              {"api_keys", "hash"},
-	"sessions_hash_key":              {"sessions", "hash"},
-	"project_members_username":       {"project_members", "username"},
-	"project_members_token_hash_key": {"project_members", "token_hash"},
-	"project_roles_name":             {"project_roles", "unique_name"},
-	"project_forms_pkey":             {"project_forms", "name"},
-	"email_changes_key_hash_key":     {"email_changes", "key_hash"},
-	"outbox_message_id_key":          {"outbox", "message_id"},
-	"oauth_apps_client_id_key":       {"oauth_apps", "client_id"},
-	"oauth_tokens_pkey":              {"oauth_tokens", "hash"},
-	"signing_keys_pkey":              {"signing_keys", "kid"},
+	"accounts_username_key":                      {"accounts", "username_key"},
+	"accounts_email_key":                         {"accounts", "email_key"},
+	"accounts_uuid_key":                          {"accounts", "uuid"},
+	"groups_name_key_key":                        {"groups", "name_key"},
+	"api_keys_hash_key":                          {"api_keys", "hash"},
+	"sessions_hash_key":                          {"sessions", "hash"},
+	"project_members_username":                   {"project_members", "username"},
+	"project_members_token_hash_key":             {"project_members", "token_hash"},
+	"project_roles_name":                         {"project_roles", "unique_name"},
+	"project_forms_pkey":                         {"project_forms", "name"},
+	"email_changes_key_hash_key":                 {"email_changes", "key_hash"},
+	"outbox_message_id_key":                      {"outbox", "message_id"},
+	"oauth_apps_client_id_key":                   {"oauth_apps", "client_id"},
+	"oauth_tokens_pkey":                          {"oauth_tokens", "hash"},
+	"signing_keys_pkey":                          {"signing_keys", "kid"},
+	"device_authorizations_device_code_hash_key": {"device_authorizations", "device_code_hash"},
+	"device_authorizations_user_code_hash_key":   {"device_authorizations", "user_code_hash"},
 }
 
 func mapError(err error) *roster.Error {

@@ -15,6 +15,11 @@ const (
 	// GrantSession is no OAuth2 grant: it names the tokens a signed-in browser receives
 	// as JWT cookies (Open edX's /login_refresh), which live as long as the session.
 	GrantSession = "session"
+	// GrantBrainSTEMPassword and GrantBrainSTEMDevice are no OAuth2 grants either: they
+	// name the opaque tokens BrainSTEM's clients obtain, by password (POST /api/token/)
+	// and by the device flow (POST /api/auth/device/), which no application requests.
+	GrantBrainSTEMPassword = "brainstem_password"
+	GrantBrainSTEMDevice   = "brainstem_device"
 )
 
 // OAuth2 scopes, as Open edX names them. A token without "write" acts read-only.
@@ -118,6 +123,35 @@ func (k *SigningKey) Retired(now time.Time) bool {
 	return !k.RetireAt.IsZero() && !now.Before(k.RetireAt)
 }
 
+// DeviceAuthorization is one run of a device flow (RFC 8628's shape, as BrainSTEM's
+// client speaks it): a client without a browser asks for it, shows its user code, and
+// polls with its device code until a signed-in person approves or denies the code in a
+// browser, or it expires. Only hashes of both codes are stored. An approved
+// authorization issues its token once: the poll that does so marks it done.
+type DeviceAuthorization struct {
+	ID             int64
+	DeviceCodeHash []byte `json:"-"`
+	UserCodeHash   []byte `json:"-"`
+	ClientName     string // what the client calls itself, shown on the approval page
+	ClientIP       string
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
+	Interval       int       // seconds the client must wait between polls
+	PolledAt       time.Time // the last poll; zero: none yet
+	State          string    // DevicePending, DeviceApproved, DeviceDenied or DeviceDone
+	AccountID      int64     // who approved or denied it; 0 while pending
+	DecidedAt      time.Time
+	GrantID        int64 // the grant its token started, once done
+}
+
+// States of a device authorization.
+const (
+	DevicePending  = "pending"
+	DeviceApproved = "approved"
+	DeviceDenied   = "denied"
+	DeviceDone     = "done" // approved, and its token issued
+)
+
 // OAuthAppChange is a change to an application; nil fields stay.
 type OAuthAppChange struct {
 	Name         *string
@@ -143,6 +177,10 @@ type OAuthReader interface {
 	GetOAuthToken(ctx context.Context, hash []byte) (*OAuthToken, error)
 	ListSigningKeys(ctx context.Context) ([]*SigningKey, error)
 	GetSigningKey(ctx context.Context, kid string) (*SigningKey, error)
+	// GetDeviceAuthorization finds a device authorization by its device code's hash;
+	// GetDeviceAuthorizationByUserCode by its user code's.
+	GetDeviceAuthorization(ctx context.Context, deviceCodeHash []byte) (*DeviceAuthorization, error)
+	GetDeviceAuthorizationByUserCode(ctx context.Context, userCodeHash []byte) (*DeviceAuthorization, error)
 }
 
 // OAuthWriter changes them.
@@ -161,4 +199,15 @@ type OAuthWriter interface {
 	// later one, to at.
 	RetireSigningKeys(ctx context.Context, keep string, at time.Time) error
 	RetireSigningKey(ctx context.Context, kid string, at time.Time) error
+	// CreateDeviceAuthorization stores d and sets its ID; a user code already held by
+	// another is ECONFLICT (field user_code).
+	CreateDeviceAuthorization(ctx context.Context, d *DeviceAuthorization) error
+	// DecideDeviceAuthorization approves or denies (state) a pending authorization for
+	// accountID: ECONFLICT when it is no longer pending.
+	DecideDeviceAuthorization(ctx context.Context, id int64, state string, accountID int64, at time.Time) error
+	// PollDeviceAuthorization records a poll at at, and the interval the client is told.
+	PollDeviceAuthorization(ctx context.Context, id int64, at time.Time, interval int) error
+	// CompleteDeviceAuthorization marks an approved authorization done with the grant
+	// its token started, once: ECONFLICT when it is not approved (done already).
+	CompleteDeviceAuthorization(ctx context.Context, id, grantID int64) error
 }

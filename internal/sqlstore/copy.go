@@ -10,7 +10,7 @@ import (
 // Tables lists every table that holds Roster's data, parents before children. Backups
 // copy these; throttles are transient and left out. The profile images and the seed of
 // their names are data: a store restored without them would show broken images.
-var Tables = []string{"accounts", "profile_images", "profile_image_seed", "api_keys", "sessions", "login_devices", "oauth_apps", "oauth_grants", "oauth_tokens", "signing_keys", "groups", "group_members",
+var Tables = []string{"accounts", "profile_images", "profile_image_seed", "api_keys", "sessions", "login_devices", "oauth_apps", "oauth_grants", "oauth_tokens", "signing_keys", "device_authorizations", "groups", "group_members",
 	"projects", "project_forms", "project_roles", "project_dags", "project_members", "project_dag_switch", "policy", "policy_counter", "email_changes", "outbox", "audit_log", "audit_counter"}
 
 // CopyTables copies every table of src into dst, replacing what dst held, reading src

@@ -301,21 +301,23 @@ func (a *args) add(v any) string {
 // uniqueFields names the field behind each unique column, so a conflict names what the
 // client sent rather than an index.
 var uniqueFields = map[string]string{
-	"accounts.username_key":      "username",
-	"accounts.email_key":         "email",
-	"accounts.uuid":              "uuid",
-	"groups.name_key":            "name",
-	"api_keys.hash":              "key",
-	"sessions.hash":              "session",
-	"project_members.username":   "username",
-	"project_members.project_id": "username", // SQLite names the first column of (project_id, username)
-	"project_members.token_hash": "token",
-	"project_roles.unique_name":  "unique_role_name",
-	"project_roles.project_id":   "unique_role_name",
-	"project_forms.name":         "form",
-	"project_forms.project_id":   "form",
-	"email_changes.key_hash":     "key",
-	"outbox.message_id":          "message_id",
+	"accounts.username_key":                  "username",
+	"device_authorizations.user_code_hash":   "user_code",
+	"device_authorizations.device_code_hash": "device_code",
+	"accounts.email_key":                     "email",
+	"accounts.uuid":                          "uuid",
+	"groups.name_key":                        "name",
+	"api_keys.hash":                          "key",
+	"sessions.hash":                          "session",
+	"project_members.username":               "username",
+	"project_members.project_id":             "username", // SQLite names the first column of (project_id, username)
+	"project_members.token_hash":             "token",
+	"project_roles.unique_name":              "unique_role_name",
+	"project_roles.project_id":               "unique_role_name",
+	"project_forms.name":                     "form",
+	"project_forms.project_id":               "form",
+	"email_changes.key_hash":                 "key",
+	"outbox.message_id":                      "message_id",
 }
 
 // Conflict is the error for a unique violation on table.column.

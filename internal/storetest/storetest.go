@@ -59,6 +59,7 @@ func RunTests(t *testing.T, newStore NewStore) {
 		{"SigningKeys", testSigningKeys},
 		{"OAuthTokens", testOAuthTokens},
 		{"OAuthBackup", testOAuthBackup},
+		{"DeviceAuthorizations", testDeviceAuthorizations},
 		{"InTxRollback", testInTxRollback},
 		{"WritesOnlyInTx", testWritesOnlyInTx},
 		{"Backup", testBackup},
