@@ -41,6 +41,14 @@ type Config struct {
 	// RefreshLifetime is how long a refresh token lives (default 90 days, Open edX's
 	// REFRESH_TOKEN_EXPIRE_SECONDS).
 	RefreshLifetime time.Duration
+	// BrainSTEMLifetime is how long a BrainSTEM token (POST /api/token/ or the device
+	// flow) lives (default 1 year: BrainSTEM's historical tokens never expire, its
+	// personal access tokens live a year). Revoking its grant ends it sooner.
+	BrainSTEMLifetime time.Duration
+	// DeviceLifetime is how long a device flow's codes wait for approval (default 10
+	// minutes); DeviceInterval how long its client waits between polls (default 5 s).
+	DeviceLifetime time.Duration
+	DeviceInterval time.Duration
 	// KeyOverlap is how long a signing key keeps verifying after a newer key replaced
 	// it (default AccessLifetime: every JWT it signed has expired by then).
 	KeyOverlap time.Duration
@@ -77,6 +85,15 @@ func New(store roster.Store, accounts Accounts, cfg Config) *Service {
 	}
 	if cfg.RefreshLifetime <= 0 {
 		cfg.RefreshLifetime = 90 * 24 * time.Hour
+	}
+	if cfg.BrainSTEMLifetime <= 0 {
+		cfg.BrainSTEMLifetime = 365 * 24 * time.Hour
+	}
+	if cfg.DeviceLifetime <= 0 {
+		cfg.DeviceLifetime = 10 * time.Minute
+	}
+	if cfg.DeviceInterval < time.Second {
+		cfg.DeviceInterval = 5 * time.Second
 	}
 	if cfg.KeyOverlap <= 0 {
 		cfg.KeyOverlap = cfg.AccessLifetime

@@ -203,7 +203,7 @@ func (s *Service) refresh(ctx context.Context, app *roster.OAuthApp, req TokenRe
 		}
 		scopes = asked
 	}
-	tok, err := s.issueIn(ctx, app, a, g, scopes, jwtType, true, hash)
+	tok, err := s.issueIn(ctx, app, a, g, scopes, jwtType, true, func(tx roster.Tx, now time.Time) error { return tx.UseOAuthToken(ctx, hash, now) })
 	if roster.ErrorCode(err) == roster.ECONFLICT { // another request used it first
 		s.revokeReused(ctx, g)
 		return nil, invalid
@@ -232,13 +232,18 @@ func (s *Service) issue(ctx context.Context, app *roster.OAuthApp, a *roster.Acc
 	return s.issueIn(ctx, app, a, g, scopes, jwtType, withRefresh, nil)
 }
 
-// issueIn issues tokens in grant g (a new one when g.ID is 0), using up the refresh
-// token used (when not nil), in one transaction with its audit entry.
-func (s *Service) issueIn(ctx context.Context, app *roster.OAuthApp, a *roster.Account, g *roster.OAuthGrant, scopes []string, jwtType, withRefresh bool, used []byte) (*Token, error) {
+// issueIn issues tokens in grant g (a new one when g.ID is 0), in one transaction with
+// its audit entry and use (when not nil), which uses up what the tokens are issued for:
+// a refresh token, a device code. BrainSTEM's tokens live BrainSTEMLifetime.
+func (s *Service) issueIn(ctx context.Context, app *roster.OAuthApp, a *roster.Account, g *roster.OAuthGrant, scopes []string, jwtType, withRefresh bool,
+	use func(tx roster.Tx, now time.Time) error) (*Token, error) {
 	now := s.now()
 	life := s.cfg.BearerLifetime
-	if jwtType {
+	switch {
+	case jwtType:
 		life = s.cfg.AccessLifetime
+	case g.GrantType == roster.GrantBrainSTEMPassword || g.GrantType == roster.GrantBrainSTEMDevice:
+		life = s.cfg.BrainSTEMLifetime
 	}
 	exp := now.Add(life)
 	out := &Token{TokenType: "Bearer", ExpiresIn: int(life / time.Second), ExpiresAt: exp, Scope: roster.JoinScopes(scopes)}
@@ -277,8 +282,8 @@ func (s *Service) issueIn(ctx context.Context, app *roster.OAuthApp, a *roster.A
 		} else {
 			action = "oauth2.refresh"
 		}
-		if used != nil {
-			if err := tx.UseOAuthToken(ctx, used, now); err != nil {
+		if use != nil {
+			if err := use(tx, now); err != nil {
 				return err
 			}
 		}

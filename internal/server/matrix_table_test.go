@@ -514,4 +514,22 @@ var matrix = []row{
 	with(v1("GET", "/v1/users/{ref}/oauth2-grants", "/v1/users/alice/oauth2-grants", "", refused+" 403 200/- 403 200/- 200/- 403 403"), alicesGrant),
 	with(v1("DELETE", "/v1/oauth2/grants/{id}", "/v1/oauth2/grants/{grant}", "", refused+" 403 200/- 200/- 200/- 200/- 200/- 200/-"), ownGrant),
 	with(v1("DELETE", "/v1/oauth2/grants/{id}", "/v1/oauth2/grants/{grant}", "", refused+" 403 200/- 404 404 200/- 404 404"), alicesGrant),
+
+	// BrainSTEM tokens (issue 15): the token endpoints read no credential of the
+	// caller's, so every cell is alike; the approval page takes sessions alone (keys
+	// leave the caller anonymous, sent to sign in). Helpers: matrix_brainstem_tokens_test.go.
+	brainstemTokens("POST", "/api/token/", "/api/token/", `{"username": "sid", "password": "pw-sid-7q-secret"}`, every("200/-")),
+	brainstemTokens("POST", "/api/token/", "/api/token/", `{"username": "sid"}`, every("400")),
+	brainstemTokens("GET", "/api/token/", "/api/token/", "", every("405")),
+	brainstemTokens("POST", "/api/auth/device/", "/api/auth/device/", `{"client_name": "brainstem-python"}`, every("200/-")),
+	brainstemTokens("GET", "/api/auth/device/", "/api/auth/device/", "", every("405")),
+	brainstemTokens("POST", "/api/auth/device/token/", "/api/auth/device/token/", `{"device_code": "no-such-code"}`, every("400")),
+	with(brainstemTokens("POST", "/api/auth/device/token/", "/api/auth/device/token/", `{"device_code": "{device}"}`, every("200/-")), pendingDevice),
+	with(brainstemTokens("POST", "/api/auth/device/token/", "/api/auth/device/token/", `{"device_code": "{device}"}`, every("200/-")), approvedDevice),
+	devicePage("GET", "/device", every("302")),
+	as("session", devicePage("GET", "/device", "302 302 302 302 302 200/- 200/- 200/- 200/- 200/- 200/- 200/-")),
+	with(as("session", devicePage("GET", "/device?user_code={usercode}", "302 302 302 302 302 200/- 200/- 200/- 200/- 200/- 200/- 200/-")), pendingDevice),
+	// A session's POST without its CSRF token is refused; keys are no session.
+	with(as("session", devicePage("POST", "/device", "302 302 302 302 302 403 403 403 403 403 403 403")), pendingDevice),
+	devicePage("POST", "/device", every("302")),
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/rosterhq/roster/internal/api"
 	"github.com/rosterhq/roster/internal/authn"
 	"github.com/rosterhq/roster/internal/core"
+	"github.com/rosterhq/roster/internal/dialect/brainstem"
 	"github.com/rosterhq/roster/internal/dialect/ckan"
 	"github.com/rosterhq/roster/internal/dialect/openedx"
 	"github.com/rosterhq/roster/internal/dialect/pybossa"
@@ -110,6 +111,10 @@ func New(c Config) *Handler {
 	edx.Register(rt)
 	openedx.NewOAuth(c.OAuth, auth, c.Log, openedx.Options{SecureCookies: c.API.SecureCookies, CookieDomain: c.JWTCookieDomain}).Register(rt, edx.Surface())
 	emailconfirm.New(c.Core, auth, pages, c.Log, emailconfirm.Options{SecureCookies: c.API.SecureCookies}).Register(rt)
+	// BrainSTEM's tokens. The surface is theirs until BrainSTEM's users endpoint brings
+	// the dialect's own.
+	bst := brainstem.NewTokenRoutes(c.OAuth, auth, pages, c.Log, brainstem.TokenOptions{SecureCookies: c.API.SecureCookies})
+	bst.Register(rt, &httpx.Surface{Name: roster.ViaBrainSTEM, WriteError: bst.WriteError})
 
 	var h http.Handler = rt
 	h = metrics.NewHTTP(c.Registry).Middleware(h)

@@ -38,7 +38,9 @@ func testDeviceAuthorizations(t *testing.T, s roster.Store) {
 		t.Helper()
 		for _, get := range []func() (*roster.DeviceAuthorization, error){
 			func() (*roster.DeviceAuthorization, error) { return s.GetDeviceAuthorization(ctx, hash("device 1")) },
-			func() (*roster.DeviceAuthorization, error) { return s.GetDeviceAuthorizationByUserCode(ctx, hash("user 1")) },
+			func() (*roster.DeviceAuthorization, error) {
+				return s.GetDeviceAuthorizationByUserCode(ctx, hash("user 1"))
+			},
 		} {
 			got, err := get()
 			mustNil(t, err)
