@@ -19,6 +19,12 @@ var pageRoutes = []struct{ method, path string }{
 	{"PUT", "/api/user/v1/preferences/target/account_privacy"},
 	{"POST", "/api/user/v1/accounts/target/image"},
 	{"PUT", "/api/user/v1/preferences/target/time_zone"},
+	// BrainSTEM's tokens (issue 15): the password login, the device flow and its page.
+	{"POST", "/api/token/"},
+	{"POST", "/api/auth/device/"},
+	{"POST", "/api/auth/device/token/"},
+	{"GET", "/device"},
+	{"POST", "/device"},
 }
 
 var pageTypes = []string{"application/json", "application/merge-patch+json", "application/x-www-form-urlencoded",

@@ -517,7 +517,7 @@ var matrix = []row{
 
 	// BrainSTEM tokens (issue 15): the token endpoints read no credential of the
 	// caller's, so every cell is alike; the approval page takes sessions alone (keys
-	// leave the caller anonymous, sent to sign in). Helpers: matrix_brainstem_tokens_test.go.
+	// are refused: the sign-in page would send their callers straight back). Helpers: matrix_brainstem_tokens_test.go.
 	brainstemTokens("POST", "/api/token/", "/api/token/", `{"username": "sid", "password": "pw-sid-7q-secret"}`, every("200/-")),
 	brainstemTokens("POST", "/api/token/", "/api/token/", `{"username": "sid"}`, every("400")),
 	brainstemTokens("GET", "/api/token/", "/api/token/", "", every("405")),
@@ -526,10 +526,10 @@ var matrix = []row{
 	brainstemTokens("POST", "/api/auth/device/token/", "/api/auth/device/token/", `{"device_code": "no-such-code"}`, every("400")),
 	with(brainstemTokens("POST", "/api/auth/device/token/", "/api/auth/device/token/", `{"device_code": "{device}"}`, every("200/-")), pendingDevice),
 	with(brainstemTokens("POST", "/api/auth/device/token/", "/api/auth/device/token/", `{"device_code": "{device}"}`, every("200/-")), approvedDevice),
-	devicePage("GET", "/device", every("302")),
+	devicePage("GET", "/device", "302 403 403 403 403 403 403 403 403 403 403 403"),
 	as("session", devicePage("GET", "/device", "302 302 302 302 302 200/- 200/- 200/- 200/- 200/- 200/- 200/-")),
 	with(as("session", devicePage("GET", "/device?user_code={usercode}", "302 302 302 302 302 200/- 200/- 200/- 200/- 200/- 200/- 200/-")), pendingDevice),
 	// A session's POST without its CSRF token is refused; keys are no session.
 	with(as("session", devicePage("POST", "/device", "302 302 302 302 302 403 403 403 403 403 403 403")), pendingDevice),
-	devicePage("POST", "/device", every("302")),
+	devicePage("POST", "/device", "302 403 403 403 403 403 403 403 403 403 403 403"),
 }

@@ -105,6 +105,12 @@ func (t *TokenRoutes) pageCaller(w http.ResponseWriter, r *http.Request) (roster
 		t.pageError(w, r, actor, err)
 		return actor, false
 	}
+	if actor.SessionID == 0 && (r.Header.Get("Authorization") != "" || r.URL.Query().Has("api_key")) {
+		// A key or token is no browser's session, and the sign-in page would send a
+		// caller signed in by one straight back here.
+		t.pageError(w, r, actor, roster.Errorf(roster.EFORBIDDEN, "Devices are approved in a browser signed in at /account/signin, not with a key or token."))
+		return actor, false
+	}
 	if actor.SessionID == 0 {
 		next := DevicePath
 		if code := r.URL.Query().Get("user_code"); code != "" && r.Method == http.MethodGet {
