@@ -81,6 +81,20 @@ func (t *TokenRoutes) Register(mux *httpx.Router, surface *httpx.Surface) {
 	mux.HandleFunc(nil, "POST "+DevicePath, t.decideDevice)
 }
 
+// post reads a POST's fields, answering another method or a body it cannot read, and
+// reports whether the handler goes on.
+func (t *TokenRoutes) post(w http.ResponseWriter, r *http.Request) (context.Context, map[string]string, bool) {
+	if onlyPost(w, r) {
+		return nil, nil, false
+	}
+	ctx, f, err := t.fields(w, r)
+	if err != nil {
+		t.WriteError(w, r, err)
+		return nil, nil, false
+	}
+	return ctx, f, true
+}
+
 // fields reads a JSON object's or a form's string fields, as DRF's parsers do.
 func (t *TokenRoutes) fields(w http.ResponseWriter, r *http.Request) (context.Context, map[string]string, error) {
 	actor, _ := t.auth.Authenticate(w, r, tokenPolicy) // bounds the body; no credential is read
@@ -150,12 +164,8 @@ func onlyPost(w http.ResponseWriter, r *http.Request) bool {
 
 // passwordToken answers POST /api/token/ as DRF's obtain_auth_token does.
 func (t *TokenRoutes) passwordToken(w http.ResponseWriter, r *http.Request) {
-	if onlyPost(w, r) {
-		return
-	}
-	ctx, f, err := t.fields(w, r)
-	if err != nil {
-		t.WriteError(w, r, err)
+	ctx, f, ok := t.post(w, r)
+	if !ok {
 		return
 	}
 	if t.required(w, f, "username", "password") {
@@ -175,12 +185,8 @@ func (t *TokenRoutes) passwordToken(w http.ResponseWriter, r *http.Request) {
 
 // startDevice answers POST /api/auth/device/.
 func (t *TokenRoutes) startDevice(w http.ResponseWriter, r *http.Request) {
-	if onlyPost(w, r) {
-		return
-	}
-	ctx, f, err := t.fields(w, r)
-	if err != nil {
-		t.WriteError(w, r, err)
+	ctx, f, ok := t.post(w, r)
+	if !ok {
 		return
 	}
 	d, err := t.tokens.StartDevice(ctx, f["client_name"], t.auth.Client(r))
@@ -204,12 +210,8 @@ func (t *TokenRoutes) startDevice(w http.ResponseWriter, r *http.Request) {
 // pending). A device code that names no flow, or one whose token was issued already,
 // is 400.
 func (t *TokenRoutes) pollDevice(w http.ResponseWriter, r *http.Request) {
-	if onlyPost(w, r) {
-		return
-	}
-	ctx, f, err := t.fields(w, r)
-	if err != nil {
-		t.WriteError(w, r, err)
+	ctx, f, ok := t.post(w, r)
+	if !ok {
 		return
 	}
 	if t.required(w, f, "device_code") {
