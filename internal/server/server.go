@@ -19,6 +19,7 @@ import (
 	"github.com/rosterhq/roster/internal/api"
 	"github.com/rosterhq/roster/internal/authn"
 	"github.com/rosterhq/roster/internal/core"
+	"github.com/rosterhq/roster/internal/dialect/brainstem"
 	"github.com/rosterhq/roster/internal/dialect/ckan"
 	"github.com/rosterhq/roster/internal/dialect/openedx"
 	"github.com/rosterhq/roster/internal/dialect/pybossa"
@@ -109,6 +110,7 @@ func New(c Config) *Handler {
 	edx := openedx.New(c.Core, auth, c.Log, openedx.Options{SecureCookies: c.API.SecureCookies, CookieDomain: c.JWTCookieDomain})
 	edx.Register(rt)
 	openedx.NewOAuth(c.OAuth, auth, c.Log, openedx.Options{SecureCookies: c.API.SecureCookies, CookieDomain: c.JWTCookieDomain}).Register(rt, edx.Surface())
+	brainstem.New(c.Core, auth, c.Log).Register(rt)
 	emailconfirm.New(c.Core, auth, pages, c.Log, emailconfirm.Options{SecureCookies: c.API.SecureCookies}).Register(rt)
 
 	var h http.Handler = rt
