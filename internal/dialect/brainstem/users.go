@@ -75,7 +75,7 @@ func user(rec *roster.Record, fs []field, groups []roster.GroupMembership, showG
 }
 
 // wireValue is a value as Django REST framework's serializer fields write it: unset text
-// as "" (the seed's 'website': ”), unset flags as false.
+// as "" (as the seed's example shows an empty website), unset flags as false.
 func wireValue(a *roster.Attribute, v any) any {
 	if v == nil {
 		switch a.Type {
