@@ -514,4 +514,29 @@ var matrix = []row{
 	with(v1("GET", "/v1/users/{ref}/oauth2-grants", "/v1/users/alice/oauth2-grants", "", refused+" 403 200/- 403 200/- 200/- 403 403"), alicesGrant),
 	with(v1("DELETE", "/v1/oauth2/grants/{id}", "/v1/oauth2/grants/{grant}", "", refused+" 403 200/- 200/- 200/- 200/- 200/- 200/-"), ownGrant),
 	with(v1("DELETE", "/v1/oauth2/grants/{id}", "/v1/oauth2/grants/{grant}", "", refused+" 403 200/- 404 404 200/- 404 404"), alicesGrant),
+
+	// BrainSTEM users (issue 15). public: the anonymous view to anyone (a credential that
+	// does not hold is refused); private: a token, the caller's view (project managers
+	// read their members' emails, as everywhere); super: staff and system
+	// administrators. Changes: one's own account, or any as a system administrator;
+	// deleting: system administrators; never on public. POST: no registration here.
+	brainstem("GET", "/api/{portal}/users/user", "/api/public/users/user", "", "200/- "+bsPublicRefused+" 200/- 200/- 200/- 200/- 200/- 200/- 200/-"),
+	brainstem("GET", "/api/{portal}/users/user/{$}", "/api/private/users/user/", "", refused+" 200/all+ 200/all+ 200/all+ 200/all+ 200/all+ 200/own+ 200/all+"),
+	brainstem("GET", "/api/{portal}/users/user/{$}", "/api/super/users/user/", "", refused+" 403 403 403 200/all+ 200/all+ 403 403"),
+	brainstem("GET", "/api/{portal}/users/user/{$}", "/api/unknown/users/user/", "", every("404")),
+	brainstem("POST", "/api/{portal}/users/user/{$}", "/api/private/users/user/", `{"email": "new{n}@example.org"}`, refused+" 405 405 405 405 405 405 405"),
+	brainstem("POST", "/api/{portal}/users/user", "/api/public/users/user", `{"email": "new{n}@example.org"}`, "405 "+bsPublicRefused+" 405 405 405 405 405 405 405"),
+	brainstem("GET", "/api/{portal}/users/user/{id}/{$}", "/api/private/users/user/{me}/", "", refused+" 200/own+ 200/own+ 200/own+ 200/own+ 200/own+ 200/own+ 200/own+"),
+	brainstem("GET", "/api/{portal}/users/user/{id}/{$}", "/api/private/users/user/sam/", "", refused+" 200/all+ 200/all+ 200/- 200/all+ 200/all+ 200/- 200/-"),
+	brainstem("GET", "/api/{portal}/users/user/{id}", "/api/public/users/user/sam", "", "200/- "+bsPublicRefused+" 200/- 200/- 200/- 200/- 200/- 200/- 200/-"),
+	brainstem("GET", "/api/{portal}/users/user/{id}/{$}", "/api/super/users/user/sam/", "", refused+" 403 403 403 200/all+ 200/all+ 403 403"),
+	brainstem("PATCH", "/api/{portal}/users/user/{id}/{$}", "/api/private/users/user/{me}/", `{"website": "www.example.org"}`,
+		refused+" 403 200/own+ 200/own+ 200/own+ 200/own+ 200/own+ 200/own+"),
+	with(brainstem("PATCH", "/api/{portal}/users/user/{id}/{$}", "/api/super/users/user/{fresh}/", `{"website": "www.example.org"}`,
+		refused+" 403 403 403 403 200/- 403 403"), freshAccount),
+	brainstem("PATCH", "/api/{portal}/users/user/{id}", "/api/public/users/user/{me}", `{"website": "www.example.org"}`,
+		"405 "+bsPublicRefused+" 405 405 405 405 405 405 405"),
+	with(brainstem("DELETE", "/api/{portal}/users/user/{id}/{$}", "/api/super/users/user/{fresh}/", "", refused+" 403 403 403 403 204/- 403 403"), freshAccount),
+	with(brainstem("DELETE", "/api/{portal}/users/user/{id}", "/api/private/users/user/{fresh}", "", refused+" 403 403 403 403 204/- 403 403"), freshAccount),
+	with(brainstem("DELETE", "/api/{portal}/users/user/{id}", "/api/public/users/user/{fresh}", "", "405 "+bsPublicRefused+" 405 405 405 405 405 405 405"), freshAccount),
 }

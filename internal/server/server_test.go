@@ -86,6 +86,18 @@ func rows(key, token string) map[string]map[string]probe {
 				format: exactJSON(`{"error_code":"token_nonexistent","developer_message":"The provided access token does not match any valid tokens."}`)},
 		},
 		// Open edX's profile image view words every error as {"developer_message": …}.
+		"brainstem": {
+			"body over the limit": {method: "PATCH", path: "/api/private/users/user/1/", body: big(bodyLimit),
+				header: []string{"Authorization", "Bearer " + key, "Content-Type", "application/json"}, status: 413,
+				format: drfDetail(fmt.Sprintf("The request body is larger than %d bytes.", bodyLimit))},
+			"headers over the limit": {method: "GET", path: "/api/private/users/user/", header: append([]string{"Authorization", "Bearer " + key}, huge...),
+				status: 431, format: drfDetail("The request's URL and headers are larger than 65536 bytes.")},
+			"malformed body": {method: "PATCH", path: "/api/private/users/user/1/", body: `{"website": `,
+				header: []string{"Authorization", "Bearer " + key, "Content-Type", "application/json"}, status: 400,
+				format: drfDetail("JSON parse error - The request body is not valid JSON: unexpected EOF.")},
+			"bad credential": {method: "GET", path: "/api/private/users/user/", header: []string{"Authorization", "Bearer rk_forged"},
+				status: 401, format: drfDetail("Invalid token.")},
+		},
 		"openedx-images": {
 			"body over the limit": {method: "POST", path: "/api/user/v1/accounts/root/image", body: big(bodyLimit),
 				header: []string{"Authorization", "Bearer " + key, "Content-Type", "multipart/form-data; boundary=x"}, status: 413,
