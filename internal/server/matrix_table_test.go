@@ -534,6 +534,8 @@ var matrix = []row{
 		refused+" 403 200/own+ 200/own+ 200/own+ 200/own+ 200/own+ 200/own+"),
 	with(brainstem("PATCH", "/api/{portal}/users/user/{id}/{$}", "/api/super/users/user/{fresh}/", `{"website": "www.example.org"}`,
 		refused+" 403 403 403 403 200/- 403 403"), freshAccount),
+	with(brainstem("PATCH", "/api/{portal}/users/user/{id}", "/api/private/users/user/{fresh}", `{"website": "www.example.org"}`,
+		refused+" 403 403 403 403 200/- 403 403"), freshAccount),
 	brainstem("PATCH", "/api/{portal}/users/user/{id}", "/api/public/users/user/{me}", `{"website": "www.example.org"}`,
 		"405 "+bsPublicRefused+" 405 405 405 405 405 405 405"),
 	with(brainstem("DELETE", "/api/{portal}/users/user/{id}/{$}", "/api/super/users/user/{fresh}/", "", refused+" 403 403 403 403 204/- 403 403"), freshAccount),
