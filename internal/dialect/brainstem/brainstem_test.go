@@ -187,7 +187,7 @@ func TestPatchValidation(t *testing.T) {
 		}
 		// Bodies that are no JSON object, or not JSON.
 		for body, want := range map[string]string{
-			`[1]`:       `{"non_field_errors":["Invalid data. Expected a dictionary, but got list."]}`,
+			`[1]`:        `{"non_field_errors":["Invalid data. Expected a dictionary, but got list."]}`,
 			`{"email": `: `{"detail":"JSON parse error - The request body is not valid JSON: unexpected EOF."}`,
 		} {
 			if r := f.do(t, f.alice, "PATCH", "/api/private/users/user/2/", body); r.Status != 400 || r.Body != want {
