@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"strconv"
+
+	"github.com/rosterhq/roster/internal/httpx"
 )
 
 // BrainSTEM answers through Django REST framework's JSON renderer: compact, UTF-8 as is,
@@ -51,10 +52,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	if err != nil {
 		b, status = []byte(`{"detail":"A server error occurred."}`), http.StatusInternalServerError
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(b)))
-	h.Set("Vary", "Accept, Authorization")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	w.Header().Set("Vary", "Accept, Authorization")
+	httpx.WriteJSONBytes(w, status, b)
 }
