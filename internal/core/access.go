@@ -311,9 +311,10 @@ func (s *Service) requiresParentalConsent(p *policy, a *roster.Account) bool {
 }
 
 // visibleToReader reports whether the actor may know the account exists at all: deleted
-// accounts are known only to staff.
-func visibleToReader(actor roster.Actor, a *roster.Account) bool {
-	return a.State != roster.StateDeleted || actor.IsStaff()
+// accounts are known only to staff, and on a surface that hides them (HideDeleted) to
+// nobody.
+func visibleToReader(p *policy, actor roster.Actor, a *roster.Account) bool {
+	return a.State != roster.StateDeleted || actor.IsStaff() && !p.surface(actor).HideDeleted
 }
 
 // readableWhere is the condition under which the actor may read attr of an account:
@@ -535,13 +536,16 @@ func (s *Service) AccountAccess(ctx context.Context, ref roster.AccountRef, as, 
 	if err != nil {
 		return nil, err
 	}
-	if !visibleToReader(actor, a) {
+	if !visibleToReader(p, actor, a) {
 		return nil, roster.Errorf(roster.ENOTFOUND, "Account not found.")
 	}
 	out := &roster.AccountAccess{AccountID: a.ID, UUID: a.UUID, Username: a.Username, Caller: caller.CallerName(), Surface: caller.Via}
 	out.Visible = roster.Decision{Allowed: true, Rule: roster.RulePublic, Detail: "every caller may know an account that is not deleted"}
 	if a.State == roster.StateDeleted {
 		out.Visible = roster.Decision{Allowed: caller.IsStaff(), Rule: roster.RuleNotVisible, Detail: "the account is deleted: only staff know it"}
+		if p.surface(caller).HideDeleted {
+			out.Visible = roster.Decision{Allowed: false, Rule: roster.RuleSurface, Detail: "the account is deleted: this surface knows it to nobody"}
+		}
 	}
 	scope, err := s.scopeOf(ctx, caller)
 	if err != nil {

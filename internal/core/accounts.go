@@ -29,7 +29,7 @@ func (s *Service) GetAccount(ctx context.Context, ref roster.AccountRef, opt ros
 	if err != nil {
 		return nil, err
 	}
-	if !visibleToReader(actor, a) {
+	if !visibleToReader(p, actor, a) {
 		return nil, roster.Errorf(roster.ENOTFOUND, "Account not found.")
 	}
 	return s.record(s.newReader(p, actor, a, opt, s.lazyAudiences(ctx, actor, a))), nil
@@ -93,7 +93,7 @@ func (s *Service) GetAccounts(ctx context.Context, refs []roster.AccountRef, opt
 		default:
 			a = byName[roster.FoldKey(ref.Username)]
 		}
-		if a == nil || !visibleToReader(actor, a) {
+		if a == nil || !visibleToReader(p, actor, a) {
 			continue
 		}
 		if recs[a.ID] == nil {
@@ -688,7 +688,7 @@ func (s *Service) lockForWrite(ctx context.Context, p *policy, tx roster.Tx, act
 
 // mayWrite refuses a change of an account the actor may not change at all.
 func mayWrite(p *policy, actor roster.Actor, a *roster.Account) error {
-	if !visibleToReader(actor, a) {
+	if !visibleToReader(p, actor, a) {
 		return roster.Errorf(roster.ENOTFOUND, "Account not found.")
 	}
 	if d := editDecision(p, actor, a); !d.Allowed {
@@ -746,6 +746,7 @@ func (s *Service) saveChange(ctx context.Context, p *policy, tx roster.Tx, befor
 		}
 	}
 	action := "account.update"
+	changes := c.changes
 	if c.state {
 		action = "account." + stateAction(a.State)
 		if a.State != roster.StateActive {
@@ -754,8 +755,18 @@ func (s *Service) saveChange(ctx context.Context, p *policy, tx roster.Tx, befor
 				return err
 			}
 		}
+		if a.State == roster.StateDeleted && before.State != roster.StateDeleted {
+			entries, owned, err := leaveGroups(ctx, tx, a, now)
+			if err != nil {
+				return err
+			}
+			extra = append(extra, entries...)
+			if len(owned) > 0 {
+				changes = append(slices.Clone(changes), roster.Change{Field: "groups_owned", Old: owned})
+			}
+		}
 	}
-	return tx.AppendAudit(ctx, append(extra, roster.NewAuditEntry(ctx, now, action, "account", a.ID, a.Username, c.changes))...)
+	return tx.AppendAudit(ctx, append(extra, roster.NewAuditEntry(ctx, now, action, "account", a.ID, a.Username, changes))...)
 }
 
 func stateAction(st roster.State) string {

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -212,4 +213,73 @@ func (s *Service) groupTx(ctx context.Context, id int64, fn func(tx roster.Tx, g
 // groups_own_json on a list of users).
 func (s *Service) Memberships(ctx context.Context, accountIDs []int64) (map[int64][]roster.GroupMembership, error) {
 	return s.store.ListMemberships(ctx, accountIDs)
+}
+
+// OwnedGroups returns, in one read, the groups each account owns (BrainSTEM's
+// groups_own_json), to callers who may read groups: anyone signed in, as GetGroup. For
+// other callers shown is false and the map empty: the groups are not theirs to see.
+func (s *Service) OwnedGroups(ctx context.Context, accountIDs []int64) (owned map[int64][]roster.GroupMembership, shown bool, err error) {
+	if RequireSignedIn(roster.ActorFromContext(ctx), false) != nil {
+		return nil, false, nil
+	}
+	ms, err := s.store.ListMemberships(ctx, accountIDs)
+	if err != nil {
+		return nil, false, err
+	}
+	owned = make(map[int64][]roster.GroupMembership, len(ms))
+	for id, list := range ms {
+		for _, m := range list {
+			if m.Role == roster.GroupOwner {
+				owned[id] = append(owned[id], m)
+			}
+		}
+	}
+	return owned, true, nil
+}
+
+// leaveGroups takes a deleted account out of every group, in the transaction that
+// deletes it. A group it owned with no other owner is handed to its longest-standing
+// member (then by username); one with no other member is left without an owner. It
+// returns the audit entries of each group's change and the names of the groups the
+// account owned, which the account's own entry records.
+func leaveGroups(ctx context.Context, tx roster.Tx, a *roster.Account, now time.Time) ([]*roster.AuditEntry, []any, error) {
+	ms, err := tx.ListMemberships(ctx, []int64{a.ID})
+	if err != nil {
+		return nil, nil, err
+	}
+	var entries []*roster.AuditEntry
+	var owned []any
+	for _, m := range ms[a.ID] {
+		if err := tx.RemoveGroupMember(ctx, m.GroupID, a.ID); err != nil {
+			return nil, nil, err
+		}
+		changes := []roster.Change{{Field: "member", Old: a.Username}}
+		if m.Role == roster.GroupOwner {
+			owned = append(owned, m.GroupName)
+			rest, err := tx.ListGroupMembers(ctx, m.GroupID)
+			if err != nil {
+				return nil, nil, err
+			}
+			coOwned := slices.ContainsFunc(rest, func(o roster.GroupMembership) bool { return o.Role == roster.GroupOwner })
+			switch {
+			case coOwned:
+				// Its other owners keep it.
+			case len(rest) == 0:
+				changes = append(changes, roster.Change{Field: "owner", Old: a.Username, New: nil})
+			default:
+				heir := slices.MinFunc(rest, func(x, y roster.GroupMembership) int {
+					if c := x.AddedAt.Compare(y.AddedAt); c != 0 {
+						return c
+					}
+					return strings.Compare(x.Username, y.Username)
+				})
+				if err := tx.SetGroupMember(ctx, m.GroupID, heir.AccountID, roster.GroupOwner, now); err != nil {
+					return nil, nil, err
+				}
+				changes = append(changes, roster.Change{Field: "owner", Old: a.Username, New: heir.Username})
+			}
+		}
+		entries = append(entries, roster.NewAuditEntry(ctx, now, "group.member.remove", "group", m.GroupID, m.GroupName, changes))
+	}
+	return entries, owned, nil
 }

@@ -82,6 +82,10 @@ func (s *Service) selection(p *policy, actor roster.Actor, scope *audienceScope,
 			invalid = append(invalid, *pr)
 			continue
 		}
+		if ff.Not {
+			where = append(where, roster.And(readable, roster.Negate(m)))
+			continue
+		}
 		where = append(where, roster.And(readable, m))
 	}
 	if f.Query != "" {

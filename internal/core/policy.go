@@ -68,6 +68,17 @@ var builtinSurfaces = map[string]roster.SurfacePolicy{
 		Require: map[string]string{"lookup": "staff"},
 		// Open edX's id is in the full view only (the account's own, and staff's).
 		Read: map[string]roster.Level{"id": roster.LevelSelf}},
+	// BrainSTEM's users endpoint: the super portal is its administrators' (Roster's staff
+	// and system administrators, Django's is_staff); only system administrators remove
+	// users; a removed user is not found there by anyone, administrators included. The
+	// admin-only fields, sent by a caller who may not set them, are not fields of that
+	// caller's serializer: dropped, as Django REST framework drops unknown keys.
+	roster.ViaBrainSTEM: {
+		Require:     map[string]string{"super": "staff", "delete": "sysadmin"},
+		HideDeleted: true,
+		Ignore: []string{"sysadmin", "project_admin", "group_admin", "taxonomies_admin", "resources_admin",
+			"attributes_admin", "contact_form_receiver", ignoreMaintained},
+	},
 }
 
 // ignoreMaintained in SurfacePolicy.Ignore stands for every attribute nobody may change.
@@ -236,6 +247,7 @@ func narrow(base, op roster.SurfacePolicy) roster.SurfacePolicy {
 	out.OwnAccountOnly = base.OwnAccountOnly || op.OwnAccountOnly
 	out.ReadOnly = base.ReadOnly || op.ReadOnly
 	out.ConfirmEmail = base.ConfirmEmail || op.ConfirmEmail
+	out.HideDeleted = base.HideDeleted || op.HideDeleted
 	out.Hide = slices.Concat(base.Hide, op.Hide)
 	out.Read = maps.Clone(base.Read)
 	for name, l := range op.Read {

@@ -141,7 +141,7 @@ func (s *Service) ProfileImage(ctx context.Context, name string, size int) (*ros
 	if err != nil {
 		return nil, err
 	}
-	if !visibleToReader(actor, a) || roster.ProfileImageName(p.imageSeed, a.Username) != name {
+	if !visibleToReader(p, actor, a) || roster.ProfileImageName(p.imageSeed, a.Username) != name {
 		return nil, notFound
 	}
 	rd := s.newReader(p, actor, a, roster.ReadOptions{}, s.lazyAudiences(ctx, actor, a))

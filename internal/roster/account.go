@@ -220,6 +220,10 @@ type FieldFilter struct {
 	Attr   string
 	Lookup Lookup
 	Values []string
+	// Not negates the condition (dynamic-rest's filter{-field}): it holds where the
+	// caller may read the attribute and the lookup does not match. A value the caller
+	// may not read matches neither the filter nor its negation.
+	Not bool
 }
 
 // Filter builds a FieldFilter.

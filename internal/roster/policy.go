@@ -72,6 +72,9 @@ type SurfacePolicy struct {
 	// is dropped without a word, so that the answer does not tell whether it is
 	// registered; the current address is refused (Reason RSameEmail).
 	ConfirmEmail bool `json:"confirm_email,omitempty"`
+	// HideDeleted: a deleted account is not found through this surface, by staff and
+	// system administrators either (BrainSTEM answers 404 for a removed user to all).
+	HideDeleted bool `json:"hide_deleted,omitempty"`
 	// Lists are named lists of attributes (canonical names) a surface's platform defines,
 	// such as CKAN's user_update clearing what it is not given, or EDX's "*" columns.
 	Lists map[string][]string `json:"lists,omitempty"`

@@ -518,18 +518,45 @@ var matrix = []row{
 	// BrainSTEM tokens (issue 15): the token endpoints read no credential of the
 	// caller's, so every cell is alike; the approval page takes sessions alone (keys
 	// are refused: the sign-in page would send their callers straight back). Helpers: matrix_brainstem_tokens_test.go.
-	brainstemTokens("POST", "/api/token/", "/api/token/", `{"username": "sid", "password": "pw-sid-7q-secret"}`, every("200/-")),
-	brainstemTokens("POST", "/api/token/", "/api/token/", `{"username": "sid"}`, every("400")),
-	brainstemTokens("GET", "/api/token/", "/api/token/", "", every("405")),
-	brainstemTokens("POST", "/api/auth/device/", "/api/auth/device/", `{"client_name": "brainstem-python"}`, every("200/-")),
-	brainstemTokens("GET", "/api/auth/device/", "/api/auth/device/", "", every("405")),
-	brainstemTokens("POST", "/api/auth/device/token/", "/api/auth/device/token/", `{"device_code": "no-such-code"}`, every("400")),
-	with(brainstemTokens("POST", "/api/auth/device/token/", "/api/auth/device/token/", `{"device_code": "{device}"}`, every("200/-")), pendingDevice),
-	with(brainstemTokens("POST", "/api/auth/device/token/", "/api/auth/device/token/", `{"device_code": "{device}"}`, every("200/-")), approvedDevice),
+	brainstemTokens("POST", "/api/token/{$}", "/api/token/", `{"username": "sid", "password": "pw-sid-7q-secret"}`, every("200/-")),
+	brainstemTokens("POST", "/api/token/{$}", "/api/token/", `{"username": "sid"}`, every("400")),
+	brainstemTokens("GET", "/api/token/{$}", "/api/token/", "", every("405")),
+	brainstemTokens("POST", "/api/auth/device/{$}", "/api/auth/device/", `{"client_name": "brainstem-python"}`, every("200/-")),
+	brainstemTokens("GET", "/api/auth/device/{$}", "/api/auth/device/", "", every("405")),
+	brainstemTokens("POST", "/api/auth/device/token/{$}", "/api/auth/device/token/", `{"device_code": "no-such-code"}`, every("400")),
+	with(brainstemTokens("POST", "/api/auth/device/token/{$}", "/api/auth/device/token/", `{"device_code": "{device}"}`, every("200/-")), pendingDevice),
+	with(brainstemTokens("POST", "/api/auth/device/token/{$}", "/api/auth/device/token/", `{"device_code": "{device}"}`, every("200/-")), approvedDevice),
 	devicePage("GET", "/device", "302 403 403 403 403 403 403 403 403 403 403 403"),
 	as("session", devicePage("GET", "/device", "302 302 302 302 302 200/- 200/- 200/- 200/- 200/- 200/- 200/-")),
 	with(as("session", devicePage("GET", "/device?user_code={usercode}", "302 302 302 302 302 200/- 200/- 200/- 200/- 200/- 200/- 200/-")), pendingDevice),
 	// A session's POST without its CSRF token is refused; keys are no session.
 	with(as("session", devicePage("POST", "/device", "302 302 302 302 302 403 403 403 403 403 403 403")), pendingDevice),
 	devicePage("POST", "/device", "302 403 403 403 403 403 403 403 403 403 403 403"),
+
+	// BrainSTEM users (issue 15). public: the anonymous view to anyone (a credential that
+	// does not hold is refused); private: a token, the caller's view (project managers
+	// read their members' emails, as everywhere); super: staff and system
+	// administrators. Changes: one's own account, or any as a system administrator;
+	// deleting: system administrators; never on public. POST: no registration here.
+	brainstem("GET", "/api/{portal}/users/user", "/api/public/users/user", "", "200/- "+bsPublicRefused+" 200/- 200/- 200/- 200/- 200/- 200/- 200/-"),
+	brainstem("GET", "/api/{portal}/users/user/{$}", "/api/private/users/user/", "", refused+" 200/all+ 200/all+ 200/all+ 200/all+ 200/all+ 200/own+ 200/all+"),
+	brainstem("GET", "/api/{portal}/users/user/{$}", "/api/super/users/user/", "", refused+" 403 403 403 200/all+ 200/all+ 403 403"),
+	brainstem("GET", "/api/{portal}/users/user/{$}", "/api/unknown/users/user/", "", every("404")),
+	brainstem("POST", "/api/{portal}/users/user/{$}", "/api/private/users/user/", `{"email": "new{n}@example.org"}`, refused+" 405 405 405 405 405 405 405"),
+	brainstem("POST", "/api/{portal}/users/user", "/api/public/users/user", `{"email": "new{n}@example.org"}`, "405 "+bsPublicRefused+" 405 405 405 405 405 405 405"),
+	brainstem("GET", "/api/{portal}/users/user/{id}/{$}", "/api/private/users/user/{me}/", "", refused+" 200/own+ 200/own+ 200/own+ 200/own+ 200/own+ 200/own+ 200/own+"),
+	brainstem("GET", "/api/{portal}/users/user/{id}/{$}", "/api/private/users/user/sam/", "", refused+" 200/all+ 200/all+ 200/- 200/all+ 200/all+ 200/- 200/-"),
+	brainstem("GET", "/api/{portal}/users/user/{id}", "/api/public/users/user/sam", "", "200/- "+bsPublicRefused+" 200/- 200/- 200/- 200/- 200/- 200/- 200/-"),
+	brainstem("GET", "/api/{portal}/users/user/{id}/{$}", "/api/super/users/user/sam/", "", refused+" 403 403 403 200/all+ 200/all+ 403 403"),
+	brainstem("PATCH", "/api/{portal}/users/user/{id}/{$}", "/api/private/users/user/{me}/", `{"website": "www.example.org"}`,
+		refused+" 403 200/own+ 200/own+ 200/own+ 200/own+ 200/own+ 200/own+"),
+	with(brainstem("PATCH", "/api/{portal}/users/user/{id}/{$}", "/api/super/users/user/{fresh}/", `{"website": "www.example.org"}`,
+		refused+" 403 403 403 403 200/- 403 403"), freshAccount),
+	with(brainstem("PATCH", "/api/{portal}/users/user/{id}", "/api/private/users/user/{fresh}", `{"website": "www.example.org"}`,
+		refused+" 403 403 403 403 200/- 403 403"), freshAccount),
+	brainstem("PATCH", "/api/{portal}/users/user/{id}", "/api/public/users/user/{me}", `{"website": "www.example.org"}`,
+		"405 "+bsPublicRefused+" 405 405 405 405 405 405 405"),
+	with(brainstem("DELETE", "/api/{portal}/users/user/{id}/{$}", "/api/super/users/user/{fresh}/", "", refused+" 403 403 403 403 204/- 403 403"), freshAccount),
+	with(brainstem("DELETE", "/api/{portal}/users/user/{id}", "/api/private/users/user/{fresh}", "", refused+" 403 403 403 403 204/- 403 403"), freshAccount),
+	with(brainstem("DELETE", "/api/{portal}/users/user/{id}", "/api/public/users/user/{fresh}", "", "405 "+bsPublicRefused+" 405 405 405 405 405 405 405"), freshAccount),
 }

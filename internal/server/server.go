@@ -110,11 +110,11 @@ func New(c Config) *Handler {
 	edx := openedx.New(c.Core, auth, c.Log, openedx.Options{SecureCookies: c.API.SecureCookies, CookieDomain: c.JWTCookieDomain})
 	edx.Register(rt)
 	openedx.NewOAuth(c.OAuth, auth, c.Log, openedx.Options{SecureCookies: c.API.SecureCookies, CookieDomain: c.JWTCookieDomain}).Register(rt, edx.Surface())
+	bs := brainstem.New(c.Core, auth, c.Log)
+	bs.Register(rt)
 	emailconfirm.New(c.Core, auth, pages, c.Log, emailconfirm.Options{SecureCookies: c.API.SecureCookies}).Register(rt)
-	// BrainSTEM's tokens. The surface is theirs until BrainSTEM's users endpoint brings
-	// the dialect's own.
-	bst := brainstem.NewTokenRoutes(c.OAuth, auth, pages, c.Log, brainstem.TokenOptions{SecureCookies: c.API.SecureCookies})
-	bst.Register(rt, &httpx.Surface{Name: roster.ViaBrainSTEM, WriteError: bst.WriteError})
+	// BrainSTEM's token flows, on the dialect's surface.
+	brainstem.NewTokenRoutes(c.OAuth, auth, pages, c.Log, brainstem.TokenOptions{SecureCookies: c.API.SecureCookies}).Register(rt, bs.Surface())
 
 	var h http.Handler = rt
 	h = metrics.NewHTTP(c.Registry).Middleware(h)

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rosterhq/roster/internal/roster"
 	"github.com/rosterhq/roster/internal/server"
 	"github.com/rosterhq/roster/internal/testkit"
 )
@@ -86,20 +85,18 @@ func rows(key, token string) map[string]map[string]probe {
 			"bad credential": {method: "GET", path: "/api/user/v1/me", header: []string{"Authorization", "Bearer rk_not-a-key"}, status: 401,
 				format: exactJSON(`{"error_code":"token_nonexistent","developer_message":"The provided access token does not match any valid tokens."}`)},
 		},
-		// BrainSTEM's token endpoints (issue 15): Django REST framework's bodies. They read
-		// no credential; the one they check is the password of POST /api/token/.
-		roster.ViaBrainSTEM: {
-			"body over the limit": {method: "POST", path: "/api/token/", body: big(bodyLimit),
-				header: []string{"Content-Type", "application/json"}, status: 413,
+		// BrainSTEM's users endpoint and its token flows: Django REST framework's bodies.
+		"brainstem": {
+			"body over the limit": {method: "PATCH", path: "/api/private/users/user/1/", body: big(bodyLimit),
+				header: []string{"Authorization", "Bearer " + key, "Content-Type", "application/json"}, status: 413,
 				format: drfDetail(fmt.Sprintf("The request body is larger than %d bytes.", bodyLimit))},
-			"headers over the limit": {method: "POST", path: "/api/auth/device/", header: huge,
+			"headers over the limit": {method: "GET", path: "/api/private/users/user/", header: append([]string{"Authorization", "Bearer " + key}, huge...),
 				status: 431, format: drfDetail("The request's URL and headers are larger than 65536 bytes.")},
-			"malformed body": {method: "POST", path: "/api/token/", body: `{"username": `,
-				header: []string{"Content-Type", "application/json"}, status: 400,
+			"malformed body": {method: "PATCH", path: "/api/private/users/user/1/", body: `{"website": `,
+				header: []string{"Authorization", "Bearer " + key, "Content-Type", "application/json"}, status: 400,
 				format: drfDetail("JSON parse error - The request body is not valid JSON: unexpected EOF.")},
-			"bad credential": {method: "POST", path: "/api/token/", body: `{"username": "root", "password": "not-the-password"}`,
-				header: []string{"Content-Type", "application/json"}, status: 400,
-				format: exactJSON(`{"non_field_errors":["Unable to log in with provided credentials."]}`)},
+			"bad credential": {method: "GET", path: "/api/private/users/user/", header: []string{"Authorization", "Bearer rk_forged"},
+				status: 401, format: drfDetail("Invalid token.")},
 		},
 		// Open edX's profile image view words every error as {"developer_message": …}.
 		"openedx-images": {

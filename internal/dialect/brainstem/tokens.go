@@ -74,9 +74,9 @@ func NewTokenRoutes(tokens Tokens, auth *authn.Authenticator, pages *web.Pages, 
 // Django REST framework's), the page on none. The API's patterns name no method, so
 // that another gets DRF's 405.
 func (t *TokenRoutes) Register(mux *httpx.Router, surface *httpx.Surface) {
-	mux.HandleFunc(surface, "/api/token/", t.passwordToken)
-	mux.HandleFunc(surface, "/api/auth/device/", t.startDevice)
-	mux.HandleFunc(surface, "/api/auth/device/token/", t.pollDevice)
+	mux.HandleFunc(surface, "/api/token/{$}", t.passwordToken)
+	mux.HandleFunc(surface, "/api/auth/device/{$}", t.startDevice)
+	mux.HandleFunc(surface, "/api/auth/device/token/{$}", t.pollDevice)
 	mux.HandleFunc(nil, "GET "+DevicePath, t.showDevice)
 	mux.HandleFunc(nil, "POST "+DevicePath, t.decideDevice)
 }

@@ -37,7 +37,7 @@ func TestHostileInput(t *testing.T) {
 		}
 		// An order CKAN does not know is refused, not ignored.
 		want(t, e.Do(t, "GET", "/api/3/action/user_list?order_by="+url.QueryEscape("id;DROP TABLE user"), ""), 409,
-			fail(e, "user_list", `{"order_by": ["Unknown order_by: use display_name or a sortable user field (id, name, email, fullname, created, last_active, organization)"], "__type": "Validation Error"}`))
+			fail(e, "user_list", `{"order_by": ["Unknown order_by: use display_name or a sortable user field (id, name, email, fullname, created, last_active, organization, orcid)"], "__type": "Validation Error"}`))
 		r = e.Do(t, "GET", "/api/3/action/user_list?q=a;b", "")
 		if r.Status != 400 || !strings.Contains(r.Body, "Invalid query string") {
 			t.Fatalf("semicolon in the query: %d %s", r.Status, r.Body)
