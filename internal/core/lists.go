@@ -103,31 +103,22 @@ func (s *Service) selection(p *policy, actor roster.Actor, scope *audienceScope,
 		}
 		where = append(where, roster.Or(alts...))
 	}
-	switch f.Sort {
-	case "", roster.SortID:
-		sel.Sort = roster.SortID
-	case roster.SortDisplay: // the full name, else the username
-		sel.Sort = roster.SortDisplay
-		sel.SortVisible = s.readableWhere(p, actor, p.schema.Attr("name"), scope)
-	default:
-		attr := p.schema.Attr(string(f.Sort))
-		switch {
-		case attr == nil || !attr.Sort:
-			invalid = append(invalid, roster.Problem{Field: "sort", Code: roster.PChoice,
-				Message: fmt.Sprintf("%q is not an order: %s.", f.Sort, strings.Join(p.orders(), ", "))})
-		default:
-			vis := s.readableWhere(p, actor, attr, scope)
-			if _, never := vis.(roster.Never); never {
-				forbidden = append(forbidden, roster.Problem{Field: "sort", Code: roster.PForbidden, Message: "You may not sort by " + attr.Name + "."})
-				break
-			}
-			if idx, ok := indexedOrders[attr.Name]; ok {
-				sel.Sort = idx
-			} else {
-				sel.SortAttr = attr
-			}
-			sel.SortVisible = vis
+	first, pr := s.sortKey(p, actor, scope, roster.SortBy{Sort: f.Sort, Desc: f.Desc})
+	sel.Sort, sel.SortAttr, sel.SortVisible = first.Sort, first.Attr, first.Visible
+	for _, by := range f.Then { // the first refused key is the one reported
+		if pr != nil {
+			break
 		}
+		var k roster.SortKey
+		k, pr = s.sortKey(p, actor, scope, by)
+		sel.Then = append(sel.Then, k)
+	}
+	switch {
+	case pr == nil:
+	case pr.Code == roster.PForbidden:
+		forbidden = append(forbidden, *pr)
+	default:
+		invalid = append(invalid, *pr)
 	}
 	if len(invalid) > 0 {
 		return sel, roster.Invalid(invalid...)
@@ -137,6 +128,37 @@ func (s *Service) selection(p *policy, actor roster.Actor, scope *audienceScope,
 	}
 	sel.Where = roster.And(where...)
 	return sel, nil
+}
+
+// sortKey resolves one key of an order through the schema: an attribute whose entry
+// declares sort, or the display name; "" orders by id. The key is masked where the
+// caller may not read it; one it can read of no account is refused (PForbidden).
+func (s *Service) sortKey(p *policy, actor roster.Actor, scope *audienceScope, by roster.SortBy) (roster.SortKey, *roster.Problem) {
+	k := roster.SortKey{Desc: by.Desc}
+	switch by.Sort {
+	case "", roster.SortID:
+		k.Sort = roster.SortID
+		return k, nil
+	case roster.SortDisplay: // the full name, else the username
+		k.Sort = roster.SortDisplay
+		k.Visible = s.readableWhere(p, actor, p.schema.Attr("name"), scope)
+		return k, nil
+	}
+	attr := p.schema.Attr(string(by.Sort))
+	if attr == nil || !attr.Sort {
+		return k, &roster.Problem{Field: "sort", Code: roster.PChoice,
+			Message: fmt.Sprintf("%q is not an order: %s.", by.Sort, strings.Join(p.orders(), ", "))}
+	}
+	k.Visible = s.readableWhere(p, actor, attr, scope)
+	if _, never := k.Visible.(roster.Never); never {
+		return k, &roster.Problem{Field: "sort", Code: roster.PForbidden, Message: "You may not sort by " + attr.Name + "."}
+	}
+	if idx, ok := indexedOrders[attr.Name]; ok {
+		k.Sort = idx
+	} else {
+		k.Attr = attr
+	}
+	return k, nil
 }
 
 // orders lists what a list may be sorted by.
@@ -278,6 +300,9 @@ func (s *Service) Authorize(ctx context.Context, action string) error {
 // checkFilterText refuses filter values that are not valid text.
 func checkFilterText(f *roster.AccountFilter) error {
 	pairs := []string{"q", f.Query, "cursor", f.Cursor, "sort", string(f.Sort)}
+	for _, by := range f.Then {
+		pairs = append(pairs, "sort", string(by.Sort))
+	}
 	for _, ff := range f.Fields {
 		pairs = append(pairs, "filter", ff.Attr)
 		for _, v := range ff.Values {

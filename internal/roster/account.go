@@ -205,12 +205,24 @@ type AccountFilter struct {
 	QueryAttrs []string
 	// Sort names an attribute whose schema entry declares sort, or SortDisplay; ""
 	// orders by id.
-	Sort      AccountSort
-	Desc      bool
+	Sort AccountSort
+	Desc bool
+	// Then are later keys, each ordering what the keys before it leave tied, each by the
+	// same rules as Sort; id breaks the ties left, in Desc's direction unless a later key
+	// is id itself. A list with later keys pages by offset: a cursor is refused and none
+	// is issued.
+	Then      []SortBy
 	Limit     int    // lists: 0 takes the default page; streams: 0 is no limit
 	Offset    int    // offset paging, for dialects that need it
 	Cursor    string // opaque keyset cursor from a previous page; overrides Offset
 	WantTotal bool   // count every match (costs a second query)
+}
+
+// SortBy is one later key of a list's order (AccountFilter.Then): what Sort and Desc are
+// to the first.
+type SortBy struct {
+	Sort AccountSort
+	Desc bool
 }
 
 // FieldFilter is one condition of a list on one attribute, as a surface received it:
@@ -234,7 +246,7 @@ func Filter(attr string, l Lookup, values ...string) FieldFilter {
 // AccountPage is one page of a list.
 type AccountPage struct {
 	Accounts   []*Account
-	NextCursor string // empty on the last page
+	NextCursor string // empty on the last page, and on every page of a list ordered by several keys
 	Total      int    // -1 unless WantTotal
 }
 

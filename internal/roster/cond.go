@@ -149,8 +149,21 @@ type AccountSelection struct {
 	// if the key were empty (the display name as the username), so an order never
 	// reveals what the caller may not read. nil: everywhere.
 	SortVisible Cond
-	Limit       int    // 0: no limit (streams only); lists cap it
-	Offset      int    // offset paging, for dialects that need it
-	Cursor      string // opaque keyset cursor from a previous page; overrides Offset
-	WantTotal   bool   // count every match (costs a second query)
+	// Then are later keys, each ordering what the keys before it leave tied; the first
+	// by id ends the order. id breaks the ties left in Desc's direction. A selection with
+	// later keys pages by offset: the store refuses a cursor and issues none.
+	Then      []SortKey
+	Limit     int    // 0: no limit (streams only); lists cap it
+	Offset    int    // offset paging, for dialects that need it
+	Cursor    string // opaque keyset cursor from a previous page; overrides Offset
+	WantTotal bool   // count every match (costs a second query)
+}
+
+// SortKey is one later key of an order (AccountSelection.Then): what Sort, SortAttr,
+// Desc and SortVisible are to the first.
+type SortKey struct {
+	Sort    AccountSort
+	Attr    *Attribute // an attribute the store keeps no index for (Sort is then ignored)
+	Desc    bool
+	Visible Cond // where the caller may read the key; elsewhere the row sorts as if it were empty
 }

@@ -312,9 +312,14 @@ type order struct {
 	kind   string // the key's type when it is selected: s, n, t or b
 }
 
-// orderOf resolves a selection's order.
+// orderOf resolves a selection's first key.
 func (q *q) orderOf(f roster.AccountSelection) (order, error) {
-	if at := f.SortAttr; at != nil {
+	return q.orderOfKey(f.Sort, f.SortAttr)
+}
+
+// orderOfKey resolves one key of an order: an attribute without an index, else a sort.
+func (q *q) orderOfKey(key roster.AccountSort, at *roster.Attribute) (order, error) {
+	if at != nil {
 		s, err := q.attr(at)
 		if err != nil {
 			return order{}, roster.Internal("store.listQuery", err)
@@ -342,7 +347,6 @@ func (q *q) orderOf(f roster.AccountSelection) (order, error) {
 		}
 		return o, nil
 	}
-	key := f.Sort
 	if key == "" {
 		key = roster.SortID
 	}
@@ -356,7 +360,8 @@ func (q *q) orderOf(f roster.AccountSelection) (order, error) {
 // listQuery builds the SELECT for a page or a stream. When the sort key is visible to
 // the caller only in some rows, or is an attribute the store keeps no index for, the
 // statement selects the key as the caller sees it as its first column (keyed reports
-// so), for the cursor.
+// so), for the cursor. Later keys (Then) order the ties, each masked as the first is;
+// such a list pages by offset only.
 func (q *q) listQuery(f roster.AccountSelection, a args) (query string, keyed bool, _ args, _ error) {
 	o, err := q.orderOf(f)
 	if err != nil {
@@ -365,15 +370,15 @@ func (q *q) listQuery(f roster.AccountSelection, a args) (query string, keyed bo
 	byID := o.name == string(roster.SortID)
 	// The sort expression appears up to three times; with ? placeholders each use binds
 	// its own arguments, so it is written afresh, in the statement's order.
-	sortExpr := func() (string, error) { return o.expr(&a), nil }
-	if f.SortVisible != nil && !byID {
-		sortExpr = func() (string, error) {
-			vis, err := q.cond(f.SortVisible, &a)
-			if err != nil || vis == "" {
-				return o.expr(&a), err
-			}
-			return "(CASE WHEN " + vis + " THEN " + o.expr(&a) + " ELSE " + o.hidden(&a) + " END)", nil
-		}
+	vis := f.SortVisible
+	if byID {
+		vis = nil
+	}
+	sortExpr := func() (string, error) { return q.maskedKey(o, vis, &a) }
+	later, idDesc := laterKeys(f)
+	if f.Cursor != "" && !keyset(f) {
+		return "", false, a, roster.Invalid(roster.Problem{Field: "cursor", Code: roster.PFormat,
+			Message: "A list ordered by several keys pages by offset, not by cursor."})
 	}
 	var head string
 	if (f.SortVisible != nil || o.kind != "") && !byID {
@@ -420,17 +425,25 @@ func (q *q) listQuery(f roster.AccountSelection, a args) (query string, keyed bo
 			w += " AND " + cond
 		}
 	}
-	dir := ""
-	if f.Desc {
-		dir = " DESC"
-	}
+	dir := descSQL(f.Desc)
 	e, err := sortExpr()
 	if err != nil {
 		return "", false, a, roster.Internal("store.listQuery", err)
 	}
 	ord := " ORDER BY " + e + dir
+	for _, k := range later {
+		ko, err := q.orderOfKey(k.Sort, k.Attr)
+		if err != nil {
+			return "", false, a, err
+		}
+		ke, err := q.maskedKey(ko, k.Visible, &a)
+		if err != nil {
+			return "", false, a, roster.Internal("store.listQuery", err)
+		}
+		ord += ", " + ke + descSQL(k.Desc)
+	}
 	if !byID {
-		ord += ", a.id" + dir
+		ord += ", a.id" + descSQL(idDesc)
 	}
 	query = "SELECT " + head + accountCols + " FROM accounts a" + w + ord
 	if f.Limit > 0 {
@@ -442,6 +455,47 @@ func (q *q) listQuery(f roster.AccountSelection, a args) (query string, keyed bo
 		query += " LIMIT " + a.add(int64(math.MaxInt64)) + " OFFSET " + a.add(f.Offset) // SQLite needs a LIMIT before OFFSET
 	}
 	return query, keyed, a, nil
+}
+
+// maskedKey is a key as the caller sees it: where vis does not hold, the key's hidden
+// value (nil: everywhere the key itself).
+func (q *q) maskedKey(o order, vis roster.Cond, a *args) (string, error) {
+	v, err := q.cond(vis, a)
+	if err != nil || v == "" {
+		return o.expr(a), err
+	}
+	return "(CASE WHEN " + v + " THEN " + o.expr(a) + " ELSE " + o.hidden(a) + " END)", nil
+}
+
+// laterKeys are a selection's keys after the first, up to one by id, which is unique and
+// ends the order; and the direction of the id that breaks the ties left.
+func laterKeys(f roster.AccountSelection) ([]roster.SortKey, bool) {
+	byID := func(s roster.AccountSort, at *roster.Attribute) bool {
+		return at == nil && (s == "" || s == roster.SortID)
+	}
+	if byID(f.Sort, f.SortAttr) {
+		return nil, f.Desc
+	}
+	for i, k := range f.Then {
+		if byID(k.Sort, k.Attr) {
+			return f.Then[:i], k.Desc
+		}
+	}
+	return f.Then, f.Desc
+}
+
+// keyset reports whether a selection pages by cursor: it orders by one key, and by id in
+// that key's direction.
+func keyset(f roster.AccountSelection) bool {
+	later, idDesc := laterKeys(f)
+	return len(later) == 0 && idDesc == f.Desc
+}
+
+func descSQL(desc bool) string {
+	if desc {
+		return " DESC"
+	}
+	return ""
 }
 
 // cursorKey is a cursor's key as the statement compares it.
@@ -573,8 +627,10 @@ func (q *q) ListAccounts(ctx context.Context, f roster.AccountSelection) (*roste
 	f.Limit = want
 	if len(page.Accounts) > want {
 		page.Accounts = page.Accounts[:want]
-		o, _ := q.orderOf(f)
-		page.NextCursor = cursorAfter(f, o, page.Accounts[want-1], keys[want-1])
+		if keyset(f) { // several keys page by offset
+			o, _ := q.orderOf(f)
+			page.NextCursor = cursorAfter(f, o, page.Accounts[want-1], keys[want-1])
+		}
 	}
 	if f.WantTotal {
 		if page.Total, err = q.CountAccounts(ctx, f); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -221,10 +222,9 @@ func testListFilters(t *testing.T, s roster.Store) {
 	}
 }
 
-// sortedBy orders accounts as the store must for a sort key: by the key, then by id.
-func sortedBy(as []*roster.Account, key roster.AccountSort, desc bool) []*roster.Account {
-	out := slices.Clone(as)
-	k := func(a *roster.Account) string {
+// keyOf is an account's sort key as the store compares it, as text that sorts alike.
+func keyOf(key roster.AccountSort) func(*roster.Account) string {
+	return func(a *roster.Account) string {
 		switch key {
 		case roster.SortUsername:
 			return strings.ToLower(a.Username)
@@ -249,19 +249,52 @@ func sortedBy(as []*roster.Account, key roster.AccountSort, desc bool) []*roster
 		}
 		return fmt.Sprintf("%020d", a.ID)
 	}
+}
+
+// orderKey is one key of an order as the test computes it.
+type orderKey struct {
+	key  func(*roster.Account) string
+	desc bool
+}
+
+// sortedByKeys orders accounts as the store must for several keys: by each in turn,
+// then by id.
+func sortedByKeys(as []*roster.Account, idDesc bool, keys ...orderKey) []*roster.Account {
+	out := slices.Clone(as)
 	sort.SliceStable(out, func(i, j int) bool {
-		ki, kj := k(out[i]), k(out[j])
-		if ki != kj {
-			return (ki < kj) != desc
+		for _, k := range keys {
+			if ki, kj := k.key(out[i]), k.key(out[j]); ki != kj {
+				return (ki < kj) != k.desc
+			}
 		}
-		return (out[i].ID < out[j].ID) != desc
+		return (out[i].ID < out[j].ID) != idDesc
 	})
 	return out
 }
 
+// sortedBy orders accounts as the store must for a sort key: by the key, then by id.
+func sortedBy(as []*roster.Account, key roster.AccountSort, desc bool) []*roster.Account {
+	return sortedByKeys(as, desc, orderKey{keyOf(key), desc})
+}
+
+func notDeleted(a *roster.Account) bool { return a.State != roster.StateDeleted }
+
+// nameVisible is where a plain caller may read the name of seedList's accounts (their
+// privacy), and nameSeen the same rule in Go.
+func nameVisible() roster.Cond {
+	return roster.Or(match("privacy", roster.Exact, "all_users"),
+		roster.And(match("privacy", roster.Exact, "custom"), roster.Holds{Attr: schemaAttr("shared_fields"), Value: "name"}))
+}
+
+func nameSeen(a *roster.Account) bool {
+	p, _ := a.Value(schemaAttr("privacy")).(string)
+	l, _ := a.Value(schemaAttr("shared_fields")).([]string)
+	return p == "all_users" || p == "custom" && slices.Contains(l, "name")
+}
+
 func testListPaging(t *testing.T, s roster.Store) {
 	ctx := context.Background()
-	as := selectAccounts(seedList(t, s), func(a *roster.Account) bool { return a.State != roster.StateDeleted })
+	as := selectAccounts(seedList(t, s), notDeleted)
 	for _, key := range []roster.AccountSort{roster.SortID, roster.SortUsername, roster.SortName, roster.SortCreated, roster.SortLastLogin, roster.SortEmail, roster.SortDisplay, roster.SortUUID} {
 		for _, desc := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/desc=%v", key, desc), func(t *testing.T) {
@@ -291,20 +324,14 @@ func testListPaging(t *testing.T, s roster.Store) {
 	}
 	// Where the caller may not read the sort key, a row sorts as if the key were empty:
 	// the order, and the cursors, reveal nothing of it.
-	visible := roster.Or(match("privacy", roster.Exact, "all_users"),
-		roster.And(match("privacy", roster.Exact, "custom"), roster.Holds{Attr: schemaAttr("shared_fields"), Value: "name"}))
-	seen := func(a *roster.Account) bool {
-		p, _ := a.Value(schemaAttr("privacy")).(string)
-		l, _ := a.Value(schemaAttr("shared_fields")).([]string)
-		return p == "all_users" || p == "custom" && slices.Contains(l, "name")
-	}
+	visible := nameVisible()
 	for _, key := range []roster.AccountSort{roster.SortName, roster.SortDisplay, roster.SortCreated} {
 		for _, desc := range []bool{false, true} {
 			t.Run(fmt.Sprintf("hidden/%s/desc=%v", key, desc), func(t *testing.T) {
 				shown := make([]*roster.Account, len(as))
 				for i, a := range as {
 					c := *a
-					if !seen(a) {
+					if !nameSeen(a) {
 						c.Name, c.CreatedAt = "", time.Time{}
 					}
 					shown[i] = &c
@@ -356,9 +383,105 @@ func testListPaging(t *testing.T, s roster.Store) {
 	})
 }
 
+// testListSortKeys: later keys, each in its own direction, order what the keys before
+// them leave tied; id breaks the ties left; a later key the caller may not read of some
+// rows sorts them as if it were empty; such lists page by offset, and refuse a cursor.
+func testListSortKeys(t *testing.T, s roster.Store) {
+	ctx := context.Background()
+	as := selectAccounts(seedList(t, s), notDeleted)
+	by := func(k roster.AccountSort, desc bool) orderKey { return orderKey{keyOf(k), desc} }
+	yob, doe := schemaAttr("year_of_birth"), schemaAttr("doe_affiliation")
+	yobKey := func(a *roster.Account) string { // missing sorts least
+		if n, ok := a.Profile["year_of_birth"].(json.Number); ok {
+			return "1" + n.String()
+		}
+		return "0"
+	}
+	doeKey := func(a *roster.Account) string { // missing sorts as false
+		b, _ := a.Profile["doe_affiliation"].(bool)
+		return strconv.FormatBool(b)
+	}
+	// Where a plain caller may not read a name, it sorts as if empty.
+	shown := make([]*roster.Account, len(as))
+	for i, a := range as {
+		c := *a
+		if !nameSeen(a) {
+			c.Name = ""
+		}
+		shown[i] = &c
+	}
+	cases := []struct {
+		name   string
+		f      roster.AccountSelection
+		as     []*roster.Account // as the caller sees them
+		idDesc bool
+		keys   []orderKey
+	}{
+		{"-name,email", roster.AccountSelection{Sort: roster.SortName, Desc: true, Then: []roster.SortKey{{Sort: roster.SortEmail}}},
+			as, true, []orderKey{by(roster.SortName, true), by(roster.SortEmail, false)}},
+		{"-year_of_birth,last_login,-name", roster.AccountSelection{SortAttr: yob, Desc: true,
+			Then: []roster.SortKey{{Sort: roster.SortLastLogin}, {Sort: roster.SortName, Desc: true}}},
+			as, true, []orderKey{{yobKey, true}, by(roster.SortLastLogin, false), by(roster.SortName, true)}},
+		{"doe_affiliation,-name,year_of_birth", roster.AccountSelection{SortAttr: doe,
+			Then: []roster.SortKey{{Sort: roster.SortName, Desc: true}, {Attr: yob}}},
+			as, false, []orderKey{{doeKey, false}, by(roster.SortName, true), {yobKey, false}}},
+		{"name,-id,email", roster.AccountSelection{Sort: roster.SortName,
+			Then: []roster.SortKey{{Sort: roster.SortID, Desc: true}, {Sort: roster.SortEmail}}},
+			as, true, []orderKey{by(roster.SortName, false)}},
+		{"last_login,-name(hidden)", roster.AccountSelection{Sort: roster.SortLastLogin,
+			Then: []roster.SortKey{{Sort: roster.SortName, Desc: true, Visible: nameVisible()}}},
+			shown, false, []orderKey{by(roster.SortLastLogin, false), by(roster.SortName, true)}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			want := usernames(sortedByKeys(c.as, c.idDesc, c.keys...))
+			if slices.Equal(want, usernames(sortedByKeys(c.as, c.f.Desc, c.keys[0]))) {
+				t.Fatal("the later keys decide nothing here: a weak case")
+			}
+			var got []string
+			f := c.f
+			f.Limit = 7
+			for ; f.Offset < len(as)+7; f.Offset += 7 {
+				p, err := s.ListAccounts(ctx, f)
+				mustNil(t, err)
+				if p.NextCursor != "" {
+					t.Fatal("a list ordered by several keys issued a cursor")
+				}
+				got = append(got, usernames(p.Accounts)...)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("pages gave %v\nwant %v", got, want)
+			}
+			got = got[:0]
+			mustNil(t, s.StreamAccounts(ctx, c.f, func(a *roster.Account) error {
+				got = append(got, a.Username)
+				return nil
+			}))
+			if !slices.Equal(got, want) {
+				t.Fatalf("stream gave %v\nwant %v", got, want)
+			}
+		})
+	}
+	// Unmasked, the hidden case orders otherwise: the mask is what the order follows.
+	if slices.Equal(usernames(sortedByKeys(as, false, by(roster.SortLastLogin, false), by(roster.SortName, true))),
+		usernames(sortedByKeys(shown, false, by(roster.SortLastLogin, false), by(roster.SortName, true)))) {
+		t.Fatal("hiding names changes nothing here: a weak case")
+	}
+	t.Run("Refusals", func(t *testing.T) {
+		p, err := s.ListAccounts(ctx, roster.AccountSelection{Sort: roster.SortName, Limit: 3})
+		mustNil(t, err)
+		_, err = s.ListAccounts(ctx, roster.AccountSelection{Sort: roster.SortName, Then: []roster.SortKey{{Sort: roster.SortEmail}}, Limit: 3, Cursor: p.NextCursor})
+		wantCode(t, err, roster.EINVALID)
+		_, err = s.ListAccounts(ctx, roster.AccountSelection{Sort: roster.SortName, Then: []roster.SortKey{{Sort: roster.SortID, Desc: true}}, Limit: 3, Cursor: p.NextCursor})
+		wantCode(t, err, roster.EINVALID)
+		_, err = s.ListAccounts(ctx, roster.AccountSelection{Sort: roster.SortName, Then: []roster.SortKey{{Sort: "password"}}, Limit: 3})
+		wantCode(t, err, roster.EINVALID)
+	})
+}
+
 func testListOffsetAndTotal(t *testing.T, s roster.Store) {
 	ctx := context.Background()
-	as := selectAccounts(seedList(t, s), func(a *roster.Account) bool { return a.State != roster.StateDeleted })
+	as := selectAccounts(seedList(t, s), notDeleted)
 	p, err := s.ListAccounts(ctx, roster.AccountSelection{Sort: roster.SortUsername, Limit: 5, Offset: 10, WantTotal: true})
 	mustNil(t, err)
 	if want := usernames(as[10:15]); !slices.Equal(usernames(p.Accounts), want) {

@@ -34,6 +34,7 @@ func RunTests(t *testing.T, newStore NewStore) {
 		{"LoginDevices", testLoginDevices},
 		{"ListFilters", testListFilters},
 		{"ListPaging", testListPaging},
+		{"ListSortKeys", testListSortKeys},
 		{"ListOffsetAndTotal", testListOffsetAndTotal},
 		{"StreamAccounts", testStreamAccounts},
 		{"TimesAreUTC", testTimesAreUTC},
