@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/rosterhq/roster/internal/core"
@@ -181,4 +182,54 @@ func TestParentalConsent(t *testing.T) {
 	if v, _ := r.Get("requires_parental_consent"); v != true {
 		t.Fatalf("requires_parental_consent = %v", v)
 	}
+}
+
+// Later sort keys are resolved as the first is: each orders by a value only where the
+// caller may read it, so a plain user's order reveals nothing of a hidden one.
+func TestListSortKeys(t *testing.T) {
+	e := newEnv(t)
+	shared := map[string]any{"privacy": "custom", "shared_fields": []string{"last_name"}}
+	with := func(m map[string]any, last string) map[string]any {
+		out := map[string]any{"last_name": last}
+		for k, v := range m {
+			out[k] = v
+		}
+		return out
+	}
+	e.user(t, "ann", with(shared, "Zed"))
+	e.user(t, "ben", with(map[string]any{"privacy": "custom", "shared_fields": []string{"bio"}}, "Young"))
+	e.user(t, "cat", with(shared, "Xu"))
+	e.user(t, "dan", with(map[string]any{"privacy": "private"}, "Zzz"))
+	vic := e.user(t, "vic", nil)
+	// Nobody has a country: the first key ties them all, and last_name decides.
+	f := roster.AccountFilter{Sort: "country", Then: []roster.SortBy{{Sort: "last_name", Desc: true}}}
+	order := func(ctx context.Context, f roster.AccountFilter) string {
+		t.Helper()
+		p, err := e.svc.ListAccounts(ctx, f, roster.ReadOptions{})
+		mustNil(t, err)
+		var names []string
+		for _, r := range p.Records {
+			names = append(names, r.Username)
+		}
+		return strings.Join(names, " ")
+	}
+	if got := order(operator(), f); got != "dan ann ben cat vic" {
+		t.Errorf("operator's order = %q", got)
+	}
+	// vic reads ann's and cat's last names only: ben and dan sort as if they had none,
+	// after them, by id.
+	if got := order(as(vic), f); got != "ann cat ben dan vic" {
+		t.Errorf("a plain user's order = %q", got)
+	}
+	// Each later key is checked as the first is.
+	_, err := e.svc.ListAccounts(as(vic), roster.AccountFilter{Sort: "country", Then: []roster.SortBy{{Sort: "password"}}}, roster.ReadOptions{})
+	if wantCode(t, err, roster.EINVALID); problemFields(err) != "sort:invalid_choice" {
+		t.Errorf("unknown later key: %s", problemFields(err))
+	}
+	_, err = e.svc.ListAccounts(as(vic), roster.AccountFilter{Then: []roster.SortBy{{Sort: "updated"}}}, roster.ReadOptions{})
+	if wantCode(t, err, roster.EFORBIDDEN); problemFields(err) != "sort:forbidden" {
+		t.Errorf("later key vic can read of no account: %s", problemFields(err))
+	}
+	_, err = e.svc.ListAccounts(operator(), roster.AccountFilter{Then: []roster.SortBy{{Sort: "updated"}}}, roster.ReadOptions{})
+	mustNil(t, err)
 }
