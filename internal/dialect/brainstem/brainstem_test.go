@@ -386,7 +386,7 @@ func TestListQueries(t *testing.T) {
 				t.Errorf("%s: %d, want %d", c.q, got, c.want)
 			}
 		}
-		// Orders: the first sort[] decides, id breaks ties.
+		// Orders: each sort[] in turn, id breaks ties (more in TestListSortKeys).
 		b = f.list(t, f.root, "super", "sort[]=-last_name&sort[]=email&filter{email.icontains}=bulk&limit=3")
 		if got := fmt.Sprintln(b.Users[0]["last_name"], b.Users[1]["last_name"], b.Users[2]["last_name"]); got != "Last2999 Last2998 Last2997\n" {
 			t.Errorf("sort[]=-last_name: %s", got)
@@ -471,6 +471,44 @@ func TestHiddenFieldsFindNothing(t *testing.T) {
 		r = f.do(t, "", "GET", "/api/public/users/user/?sort[]=email", "")
 		if r.Status != 400 || r.Body != `{"error":"Invalid sort parameter","detail":"You may not sort by this field"}` {
 			t.Errorf("public sort by email: %d %s", r.Status, r.Body)
+		}
+	})
+}
+
+// Every sort[] key orders, in turn, what the keys before it leave tied; id breaks the
+// ties left.
+func TestListSortKeys(t *testing.T) {
+	testkit.Engines(t, func(t *testing.T, e *testkit.Env) {
+		f := setup(t, e)
+		for i, email := range []string{"c@tie.example.org", "a@tie.example.org", "b@tie.example.org"} {
+			e.Account(t, map[string]any{"username": fmt.Sprintf("tie%d", i), "email": email, "last_name": "Tie"})
+		}
+		e.Account(t, map[string]any{"username": "zed", "email": "z@tie.example.org", "last_name": "Adams"})
+		emails := func(q string) string {
+			t.Helper()
+			var out []string
+			for _, u := range f.list(t, f.root, "super", q+"&filter{email.icontains}=tie.example").Users {
+				out = append(out, u["email"].(string))
+			}
+			return strings.Join(out, " ")
+		}
+		for q, want := range map[string]string{
+			"sort[]=-last_name&sort[]=email":                  "a@tie.example.org b@tie.example.org c@tie.example.org z@tie.example.org",
+			"sort%5B%5D=-last_name&sort%5B%5D=email":          "a@tie.example.org b@tie.example.org c@tie.example.org z@tie.example.org",
+			"sort[]=-last_name,-email":                        "c@tie.example.org b@tie.example.org a@tie.example.org z@tie.example.org",
+			"sort[]=last_name&sort[]=-email":                  "z@tie.example.org c@tie.example.org b@tie.example.org a@tie.example.org",
+			"sort[]=-last_name":                               "b@tie.example.org a@tie.example.org c@tie.example.org z@tie.example.org", // ties by id, descending too
+			"sort[]=-last_name&sort[]=id":                     "c@tie.example.org a@tie.example.org b@tie.example.org z@tie.example.org",
+			"sort[]=-last_name&sort[]=email&limit=2&offset=1": "b@tie.example.org c@tie.example.org",
+		} {
+			if got := emails(q); got != want {
+				t.Errorf("%s: %s\nwant %s", q, got, want)
+			}
+		}
+		// A later key is refused as the first is.
+		if r := f.do(t, f.root, "GET", "/api/super/users/user/?sort[]=last_name&sort[]=nonsense", ""); r.Status != 400 ||
+			r.Body != `{"error":"Invalid sort parameter","detail":"Field 'nonsense' does not exist on model 'User'"}` {
+			t.Errorf("a later unknown key: %d %s", r.Status, r.Body)
 		}
 	})
 }

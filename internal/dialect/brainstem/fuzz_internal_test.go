@@ -51,9 +51,9 @@ func FuzzParseListQuery(f *testing.F) {
 				t.Fatalf("%q: filter without a value %+v", raw, ff)
 			}
 		}
-		if lq.sort != "" {
-			if a := sch.Attr(lq.sort); a == nil || !a.Sort || a.Names[roster.ViaBrainSTEM] == "" {
-				t.Fatalf("%q: sort %q", raw, lq.sort)
+		for _, by := range lq.sorts {
+			if a := sch.Attr(string(by.Sort)); a == nil || !a.Sort || a.Names[roster.ViaBrainSTEM] == "" {
+				t.Fatalf("%q: sort %q", raw, by.Sort)
 			}
 		}
 		if strings.Contains(raw, "contains}") && !strings.Contains(raw, "icontains}") && strings.Contains(raw, "filter{") && len(lq.filters) > 0 {

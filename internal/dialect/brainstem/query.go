@@ -22,14 +22,16 @@ const (
 // listQuery is a list request in the core's terms.
 type listQuery struct {
 	filters       []roster.FieldFilter
-	sort          string // canonical attribute; "" orders by id
-	desc          bool
+	sorts         []roster.SortBy // by canonical attribute, in order; none orders by id
 	limit, offset int
 }
 
 func (q listQuery) filter() roster.AccountFilter {
-	return roster.AccountFilter{Fields: q.filters, Sort: roster.AccountSort(q.sort), Desc: q.desc,
-		Limit: q.limit, Offset: q.offset, WantTotal: true}
+	f := roster.AccountFilter{Fields: q.filters, Limit: q.limit, Offset: q.offset, WantTotal: true}
+	if len(q.sorts) > 0 {
+		f.Sort, f.Desc, f.Then = q.sorts[0].Sort, q.sorts[0].Desc, q.sorts[1:]
+	}
+	return f
 }
 
 // queryError is a refused query parameter: BrainSTEM's 400
@@ -49,8 +51,8 @@ var lookups = []roster.Lookup{roster.Exact, roster.IExact, roster.StartsWith, ro
 	roster.IEndsWith, roster.IContains, roster.GT, roster.GTE, roster.LT, roster.LTE, roster.In, roster.Range, roster.IsNull}
 
 // parseListQuery reads dynamic-rest's query syntax, by BrainSTEM's field names:
-// filter{field}, filter{field.lookup} and filter{-field…} (negated), sort[] (the first
-// decides the order; id breaks ties), limit and offset (or page and per_page), and
+// filter{field}, filter{field.lookup} and filter{-field…} (negated), sort[] (each key
+// orders the ties of those before it; id breaks the ties left), limit and offset (or page and per_page), and
 // include[], exclude[] and format, which are accepted and change nothing. Any other
 // parameter is ignored, as Django ignores it. Keys are read in order, so the first
 // refusal is the same whatever the order of the query.
@@ -91,9 +93,7 @@ func parseListQuery(q url.Values, sch *roster.Schema) (listQuery, *queryError) {
 			if !a.Sort {
 				return out, &queryError{"sort", "Field '" + name + "' cannot be sorted"}
 			}
-			if out.sort == "" {
-				out.sort, out.desc = a.Name, desc
-			}
+			out.sorts = append(out.sorts, roster.SortBy{Sort: roster.AccountSort(a.Name), Desc: desc})
 		}
 	}
 	limitKey, offsetKey := "limit", "offset"
