@@ -219,7 +219,7 @@ func (h *Handler) buildOpenAPI(schema *roster.Schema) obj {
 			"id":         obj{"type": "integer"},
 			"client_id":  obj{"type": "string", "description": `The application's client id; "" for a browser session's tokens.`},
 			"app_name":   obj{"type": "string", "description": `The application's name; "" for a browser session's tokens.`},
-			"grant_type": obj{"type": "string", "enum": []string{roster.GrantClientCredentials, roster.GrantPassword, roster.GrantSession}},
+			"grant_type": obj{"type": "string", "enum": []string{roster.GrantClientCredentials, roster.GrantPassword, roster.GrantSession, roster.GrantBrainSTEMPassword, roster.GrantBrainSTEMDevice}},
 			"scopes":     obj{"type": "array", "items": obj{"type": "string", "enum": roster.Scopes}},
 			"created_at": timeOrNull, "revoked_at": timeOrNull}},
 		"OAuthApp": obj{"type": "object", "description": "An OAuth2 application (client) registered by a system administrator. Never its secret, but in the answer that made it.", "properties": obj{
