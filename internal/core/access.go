@@ -23,6 +23,7 @@ type reader struct {
 	surface  roster.SurfacePolicy
 	privacy  string   // the owner's effective privacy
 	shared   []string // with privacy custom: the attributes shared one by one
+	public   []string // unless private: the attributes the owner shows to everyone
 	consent  bool     // the owner needs parental consent
 	// audiences resolves, once and only when needed, the audiences the caller belongs to
 	// toward the account: audience → what makes it so.
@@ -40,6 +41,11 @@ func (s *Service) newReader(p *policy, actor roster.Actor, a *roster.Account, op
 	if r.privacy == "custom" {
 		if v, ok := a.Value(p.schema.Attr("shared_fields")).([]string); ok {
 			r.shared = v
+		}
+	}
+	if r.privacy == "all_users" || r.privacy == "custom" {
+		if v, ok := a.Value(p.schema.Attr("public_fields")).([]string); ok {
+			r.public = v
 		}
 	}
 	return r
@@ -94,6 +100,9 @@ func (r *reader) read(attr *roster.Attribute) (bool, roster.Rule) {
 	}
 	if !r.asOthers && r.actor.Is(r.a.ID) && level <= roster.LevelSelf {
 		return true, roster.RuleSelf
+	}
+	if (level == roster.LevelShared || level == roster.LevelCustom) && slices.Contains(r.public, attr.Name) {
+		return true, roster.RulePublicShared
 	}
 	signedIn := !r.actor.Anonymous() || r.asOthers
 	if signedIn {
@@ -154,6 +163,8 @@ func (r *reader) explain(attr *roster.Attribute) roster.Decision {
 		d.Detail = "the owner's privacy is all_users and its read level is shared"
 	case roster.RulePrivacyCustom:
 		d.Detail = "the owner's privacy is custom and shared_fields lists it"
+	case roster.RulePublicShared:
+		d.Detail = "the owner shows it to everyone: public_fields lists it"
 	case roster.RuleAudience:
 		var why []string
 		for _, au := range attr.Audiences {
@@ -347,24 +358,30 @@ func (s *Service) readableByLevel(p *policy, actor roster.Actor, attr *roster.At
 	if scope != nil && slices.Contains(attr.Audiences, roster.AudienceProjectManagers) {
 		audience = scope.cond()
 	}
+	privacy := p.schema.Attr("privacy")
+	isPrivacy := func(v string) roster.Cond { return roster.Match{Attr: privacy, Lookup: roster.Exact, Value: v} }
+	// What the owner shows to everyone: its public_fields, unless its privacy is
+	// private (or unset) or it needs parental consent.
+	shownToAll := roster.And(roster.Negate(s.needsConsentWhere(p)), roster.Or(isPrivacy("all_users"), isPrivacy("custom")),
+		roster.Holds{Attr: p.schema.Attr("public_fields"), Value: attr.Name})
 	switch {
 	case level == roster.LevelSelf:
 		return roster.Or(self, audience)
 	case level > roster.LevelSelf:
 		return audience
-	case actor.Anonymous():
+	case level == roster.LevelSignedIn && actor.Anonymous():
 		return roster.Never{}
 	case level == roster.LevelSignedIn:
 		return nil
+	case actor.Anonymous():
+		return shownToAll
 	}
-	privacy := p.schema.Attr("privacy")
-	isPrivacy := func(v string) roster.Cond { return roster.Match{Attr: privacy, Lookup: roster.Exact, Value: v} }
 	sharedOne := roster.And(isPrivacy("custom"), roster.Holds{Attr: p.schema.Attr("shared_fields"), Value: attr.Name})
 	byOwner := sharedOne
 	if level == roster.LevelShared {
 		byOwner = roster.Or(isPrivacy("all_users"), sharedOne)
 	}
-	return roster.Or(self, roster.And(roster.Negate(s.needsConsentWhere(p)), byOwner), audience)
+	return roster.Or(self, roster.And(roster.Negate(s.needsConsentWhere(p)), byOwner), shownToAll, audience)
 }
 
 // needsConsentWhere is requiresParentalConsent as a condition.

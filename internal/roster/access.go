@@ -12,6 +12,7 @@ const (
 	RuleSignedIn        Rule = "signed_in"         // every signed-in caller
 	RulePrivacyAllUsers Rule = "privacy_all_users" // the owner shares it with signed-in users
 	RulePrivacyCustom   Rule = "privacy_custom"    // the owner shares this field by name
+	RulePublicShared    Rule = "public_shared"     // the owner shows this field to everyone
 	RuleSelf            Rule = "self"              // the caller is the account
 	RuleStaff           Rule = "staff"             // staff read every account in full
 	RuleSysadmin        Rule = "sysadmin"          // system administrators may do everything

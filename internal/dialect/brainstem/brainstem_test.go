@@ -455,16 +455,40 @@ func TestHiddenFieldsFindNothing(t *testing.T) {
 		if b.Users[0]["first_name"] != "First0038" {
 			t.Errorf("alice's order by -first_name starts with %v", b.Users[0])
 		}
-		// The public view has neither names nor emails: no filter through them.
-		for _, q := range []string{"filter{email}=bob@example.org", "filter{first_name}=Alice"} {
-			r := f.do(t, "", "GET", "/api/public/users/user/?"+q, "")
-			field := strings.TrimSuffix(strings.TrimPrefix(strings.Split(q, "}")[0], "filter{"), "")
-			if r.Status != 400 || r.Body != `{"error":"Invalid filter parameter","detail":"Field '`+field+`' does not exist on model 'User'"}` {
-				t.Errorf("public %s: %d %s", q, r.Status, r.Body)
+		// The public view: an email is no field of it (no owner can show it to everyone);
+		// a name is found only where its owner shows it to everyone (public_fields).
+		r := f.do(t, "", "GET", "/api/public/users/user/?filter{email}=bob@example.org", "")
+		if r.Status != 400 || r.Body != `{"error":"Invalid filter parameter","detail":"Field 'email' does not exist on model 'User'"}` {
+			t.Errorf("public filter{email}: %d %s", r.Status, r.Body)
+		}
+		if n := count("", "public", "filter{first_name.startswith}=First"); n != 0 {
+			t.Errorf("anonymous finds %d names no one shows to everyone", n)
+		}
+		if _, err := e.Svc.MergeAccount(testkit.Operator(), roster.AccountRef{Username: "u0007"},
+			map[string]any{"privacy": "all_users", "public_fields": []any{"first_name"}}, roster.WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Svc.MergeAccount(testkit.Operator(), roster.AccountRef{Username: "u0008"}, // private: public_fields has no effect
+			map[string]any{"privacy": "private", "public_fields": []any{"first_name"}}, roster.WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		pub := f.list(t, "", "public", "filter{first_name.startswith}=First")
+		if pub.Count != 1 || pub.Users[0]["first_name"] != "First0007" {
+			t.Errorf("anonymous by a publicly shown first_name: %d %v", pub.Count, pub.Users)
+		}
+		for user, want := range map[string]string{"u0007": `"first_name":"First0007"`, "u0008": ""} {
+			r := f.do(t, "", "GET", "/api/public/users/user/"+user+"/", "")
+			if r.Status != 200 || (want != "" && !strings.Contains(r.Body, want)) || (want == "" && strings.Contains(r.Body, "first_name")) {
+				t.Errorf("public view of %s: %d %s", user, r.Status, r.Body)
 			}
 		}
+		// A hidden name matches neither a filter nor its negation: the one name shown
+		// starts with First, so the negation finds no one.
+		if b := f.list(t, "", "public", "filter{-first_name.startswith}=First&limit=100"); b.Count != 0 {
+			t.Errorf("anonymous by a negated first_name: %d %v", b.Count, b.Users)
+		}
 		// Admin-only fields are no fields of a non-administrator's view.
-		r := f.do(t, f.alice, "GET", "/api/private/users/user/?filter{is_superuser}=true", "")
+		r = f.do(t, f.alice, "GET", "/api/private/users/user/?filter{is_superuser}=true", "")
 		if r.Status != 400 || r.Body != `{"error":"Invalid filter parameter","detail":"Field 'is_superuser' does not exist on model 'User'"}` {
 			t.Errorf("alice by is_superuser: %d %s", r.Status, r.Body)
 		}
