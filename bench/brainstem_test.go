@@ -52,9 +52,9 @@ func (r *selectionRecorder) ListAccounts(ctx context.Context, f roster.AccountSe
 	return r.DB.ListAccounts(ctx, f)
 }
 
-// brainstemServer serves the production handler over store (s, or a wrapper of it) and
+// adminServer serves the production handler over store (s, or a wrapper of it) and
 // returns a system administrator's API key.
-func brainstemServer(tb testing.TB, store roster.Store, s *sqlstore.DB) (*httptest.Server, string) {
+func adminServer(tb testing.TB, store roster.Store, s *sqlstore.DB) (*httptest.Server, string) {
 	svc, err := core.New(store, core.Config{})
 	if err != nil {
 		tb.Fatal(err)
@@ -125,7 +125,7 @@ func analyze(tb testing.TB, s *sqlstore.DB) {
 func BenchmarkBrainSTEMList(b *testing.B) {
 	engines(b, func(b *testing.B, s *sqlstore.DB) {
 		analyze(b, s)
-		srv, key := brainstemServer(b, s, s)
+		srv, key := adminServer(b, s, s)
 		for _, c := range brainstemLists {
 			url := srv.URL + brainstemListPath + c.query
 			body := get(b, url, key)
@@ -170,7 +170,7 @@ func TestBrainSTEMListPlans(t *testing.T) {
 			s := engineStore(t, kind)
 			analyze(t, s)
 			rec := &selectionRecorder{DB: s}
-			srv, key := brainstemServer(t, rec, s)
+			srv, key := adminServer(t, rec, s)
 			for _, c := range brainstemLists {
 				get(t, srv.URL+brainstemListPath+c.query, key)
 				rec.mu.Lock()
