@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -13,28 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rosterhq/roster/internal/core"
-	"github.com/rosterhq/roster/internal/roster"
 	"github.com/rosterhq/roster/internal/sqlstore"
 )
 
 // ckanServer serves the CKAN dialect over a seeded store and returns a sysadmin key.
 func ckanServer(b *testing.B, s *sqlstore.DB) (*httptest.Server, string) {
-	svc, err := core.New(s, core.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	op := roster.NewContextWithActor(context.Background(), roster.Actor{Trusted: true, Via: roster.ViaCLI})
-	name := fmt.Sprintf("bench-admin-%d", time.Now().UnixNano())
-	rec, err := svc.CreateAccount(op, map[string]any{"username": name, "email": name + "@example.org", "sysadmin": true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	k, err := svc.CreateAPIKey(op, roster.RefID(rec.ID), roster.KeyRequest{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return serve(b, svc, nil, s), k.Secret
+	return adminServer(b, s, s)
 }
 
 // BenchmarkUserMetadata asks EDX's user_metadata for every column of N random

@@ -73,46 +73,56 @@ func TestMain(m *testing.M) {
 
 // engines gives each benchmark a seeded store per engine, seeded once per process.
 func engines(b *testing.B, fn func(b *testing.B, s *sqlstore.DB)) {
-	b.Run("sqlite", func(b *testing.B) {
+	for _, kind := range []string{"sqlite", "postgres"} {
+		b.Run(kind, func(b *testing.B) { fn(b, engineStore(b, kind)) })
+	}
+}
+
+// engineStore is the process's seeded store of one engine ("sqlite" or "postgres"),
+// made on first use; it skips tb when PostgreSQL is not configured.
+func engineStore(tb testing.TB, kind string) *sqlstore.DB {
+	tb.Helper()
+	if kind == "sqlite" {
 		sqliteOnce.Do(func() {
 			dir, err := os.MkdirTemp("", "roster-bench-*")
 			if err != nil {
-				b.Fatal(err)
+				tb.Fatal(err)
 			}
 			s, err := sqlite.Open(context.Background(), filepath.Join(dir, "bench.db"), nil)
 			if err != nil {
-				b.Fatal(err)
+				tb.Fatal(err)
 			}
-			Seed(b, s)
+			Seed(tb, s)
 			sqliteStore = s
 			cleanups = append(cleanups, s.Close, func() error { return os.RemoveAll(dir) })
 		})
-		fn(b, sqliteStore)
-	})
-	b.Run("postgres", func(b *testing.B) {
-		url := os.Getenv(pgtest.EnvVar)
-		if url == "" {
-			b.Skipf("%s is not set", pgtest.EnvVar)
+		if sqliteStore == nil {
+			tb.Skip("the SQLite store could not be made")
 		}
-		pgOnce.Do(func() {
-			u, drop, err := pgtest.NewSchema(url)
-			if err != nil {
-				b.Fatal(err)
-			}
-			cleanups = append(cleanups, drop)
-			s, err := postgres.Open(context.Background(), u, postgres.Options{MaxConns: 8}, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			Seed(b, s)
-			pgStore = s
-			cleanups = append([]func() error{s.Close}, cleanups...)
-		})
-		if pgStore == nil {
-			b.Skip("the PostgreSQL store could not be made")
+		return sqliteStore
+	}
+	url := os.Getenv(pgtest.EnvVar)
+	if url == "" {
+		tb.Skipf("%s is not set", pgtest.EnvVar)
+	}
+	pgOnce.Do(func() {
+		u, drop, err := pgtest.NewSchema(url)
+		if err != nil {
+			tb.Fatal(err)
 		}
-		fn(b, pgStore)
+		cleanups = append(cleanups, drop)
+		s, err := postgres.Open(context.Background(), u, postgres.Options{MaxConns: 8}, nil)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		Seed(tb, s)
+		pgStore = s
+		cleanups = append([]func() error{s.Close}, cleanups...)
 	})
+	if pgStore == nil {
+		tb.Skip("the PostgreSQL store could not be made")
+	}
+	return pgStore
 }
 
 func randomUser(r *rand.Rand) int { return 1 + r.IntN(Users()) }

@@ -641,14 +641,40 @@ func (q *q) ListAccounts(ctx context.Context, f roster.AccountSelection) (*roste
 }
 
 func (q *q) CountAccounts(ctx context.Context, f roster.AccountSelection) (int, error) {
-	a := q.args()
-	w, err := q.where(f, &a)
+	query, a, err := q.countQuery(f)
 	if err != nil {
 		return 0, err
 	}
 	var n int
-	err = q.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM accounts a"+w, a.vals...).Scan(&n)
+	err = q.r.QueryRowContext(ctx, query, a.vals...).Scan(&n)
 	return n, q.wrap("store.CountAccounts", err)
+}
+
+// countQuery builds the SELECT COUNT(*) of a selection.
+func (q *q) countQuery(f roster.AccountSelection) (string, args, error) {
+	a := q.args()
+	w, err := q.where(f, &a)
+	return "SELECT COUNT(*) FROM accounts a" + w, a, err
+}
+
+// Statement is a statement and its arguments, as the store runs it.
+type Statement struct {
+	SQL  string
+	Args []any
+}
+
+// ListStatements returns the statements ListAccounts runs for a selection: the page's
+// (with one row more than f.Limit, which tells whether a next page exists) and the
+// count's. It is for the benchmarks, which explain them (bench/plans_test.go).
+func (db *DB) ListStatements(f roster.AccountSelection) (page, count Statement, err error) {
+	f.Limit++
+	query, _, a, err := db.base.listQuery(f, db.base.args())
+	if err != nil {
+		return page, count, err
+	}
+	page = Statement{query, a.vals}
+	query, a, err = db.base.countQuery(f)
+	return page, Statement{query, a.vals}, err
 }
 
 func (q *q) StreamAccounts(ctx context.Context, f roster.AccountSelection, fn func(*roster.Account) error) error {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rosterhq/roster/internal/roster"
 )
@@ -34,15 +35,18 @@ type attrSQL struct {
 	// empty is what the store holds for "no value" when it is not NULL: '' for text
 	// columns, the zero time for time columns.
 	empty any
+	// ordered: fold is a column kept folded and indexed in byte order (SQLite's BINARY
+	// collation, PostgreSQL's "C"), so a prefix of it is a range of its index.
+	ordered bool
 }
 
 // columnAttrs are the attributes stored in columns of accounts.
 var columnAttrs = map[string]attrSQL{
 	"id":         {expr: "a.id"},
-	"uuid":       {expr: "a.uuid", fold: "a.uuid"},
-	"username":   {expr: "a.username", fold: "a.username_key"},
-	"email":      {expr: "a.email", fold: "a.email_key"},
-	"name":       {expr: "a.name", fold: "a.name_key", empty: ""},
+	"uuid":       {expr: "a.uuid", fold: "a.uuid", ordered: true},
+	"username":   {expr: "a.username", fold: "a.username_key", ordered: true},
+	"email":      {expr: "a.email", fold: "a.email_key", ordered: true},
+	"name":       {expr: "a.name", fold: "a.name_key", empty: "", ordered: true},
 	"first_name": {expr: "a.first_name", empty: ""},
 	"last_name":  {expr: "a.last_name", empty: ""},
 	"state":      {expr: "a.state"},
@@ -230,7 +234,19 @@ func (q *q) match(m roster.Match, a *args) (string, error) {
 		return like("%" + escapeLike(strings.ToLower(v)) + "%"), err
 	case roster.IStartsWith:
 		v, err := text()
-		return like(escapeLike(strings.ToLower(v)) + "%"), err
+		if err != nil {
+			return "", err
+		}
+		p := strings.ToLower(v)
+		if end, ok := prefixEnd(p); ok && s.ordered {
+			// A range of the folded key rather than LIKE: SQLite reads LIKE from an index
+			// only with a NOCASE collation, and PostgreSQL only in a plan made for the
+			// value, not in the generic plan a cached statement switches to, where the
+			// count of a prefix then scanned the table. The key holds no upper case, so
+			// the range selects what LIKE did.
+			return s.fold + " >= " + a.add(p) + " AND " + s.fold + " < " + a.add(end), nil
+		}
+		return like(escapeLike(p) + "%"), nil
 	case roster.IEndsWith:
 		v, err := text()
 		return like("%" + escapeLike(strings.ToLower(v))), err
@@ -290,4 +306,27 @@ func (q *q) match(m roster.Match, a *args) (string, error) {
 		return is, nil
 	}
 	return "", fmt.Errorf("unknown lookup %q", m.Lookup)
+}
+
+// prefixEnd is the least string greater than every string that starts with p, in byte
+// order (which UTF-8 keeps as code point order): p with its last code point increased,
+// past any at the greatest code point. ok is false when there is none (p is empty, or
+// is not UTF-8, or is all greatest code points).
+func prefixEnd(p string) (string, bool) {
+	if !utf8.ValidString(p) {
+		return "", false
+	}
+	rs := []rune(p)
+	for i := len(rs) - 1; i >= 0; i-- {
+		r := rs[i] + 1
+		if r > utf8.MaxRune {
+			continue
+		}
+		if r >= 0xD800 && r <= 0xDFFF { // surrogates are no code points of UTF-8
+			r = 0xE000
+		}
+		rs[i] = r
+		return string(rs[:i+1]), true
+	}
+	return "", false
 }

@@ -155,6 +155,17 @@ func testListFilters(t *testing.T, s roster.Store) {
 		{"UsernamesIIn", roster.AccountSelection{Where: match("username", roster.IIn, []any{"USER0001", "user0002", "nobody"})}, func(a *roster.Account) bool {
 			return a.Username == "user0001" || a.Username == "user0002"
 		}},
+		// A prefix of a folded key column is a range of its index: case-blind, with the
+		// LIKE wildcards literal, and the last character's successor not included.
+		{"EmailIStartsWith", roster.AccountSelection{Where: match("email", roster.IStartsWith, "USER000")}, func(a *roster.Account) bool {
+			return notDeleted(a) && strings.HasPrefix(strings.ToLower(a.Email), "user000")
+		}},
+		{"UsernameIStartsWithWildcard", roster.AccountSelection{Where: match("username", roster.IStartsWith, "user_")}, func(a *roster.Account) bool {
+			return notDeleted(a) && strings.HasPrefix(strings.ToLower(a.Username), "user_")
+		}},
+		{"NameIStartsWith", roster.AccountSelection{Where: match("name", roster.IStartsWith, "a")}, func(a *roster.Account) bool {
+			return notDeleted(a) && strings.HasPrefix(strings.ToLower(a.Name), "a")
+		}},
 		{"InEmpty", roster.AccountSelection{Where: match("username", roster.In, []any{})}, func(*roster.Account) bool { return false }},
 		{"NameIContains", roster.AccountSelection{Where: match("name", roster.IContains, "ADAM")}, func(a *roster.Account) bool {
 			return notDeleted(a) && strings.Contains(strings.ToLower(a.Name), "adam")
