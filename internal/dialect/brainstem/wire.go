@@ -1,8 +1,6 @@
 package brainstem
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 
 	"github.com/rosterhq/roster/internal/httpx"
@@ -19,32 +17,11 @@ type kv struct {
 type obj []kv
 
 func (o obj) MarshalJSON() ([]byte, error) {
-	b := []byte{'{'}
-	for i, m := range o {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		k, _ := json.Marshal(m.k)
-		b = append(append(b, k...), ':')
-		v, err := encode(m.v)
-		if err != nil {
-			return nil, err
-		}
-		b = append(b, v...)
-	}
-	return append(b, '}'), nil
+	return httpx.MarshalOrdered(len(o), func(i int) (string, any) { return o[i].k, o[i].v })
 }
 
 // encode is encoding/json without HTML escaping, as Django REST framework writes.
-func encode(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
-}
+func encode(v any) ([]byte, error) { return httpx.MarshalUnescaped(v) }
 
 // writeJSON writes v with status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
