@@ -145,6 +145,7 @@ func open(ctx context.Context, abs string, access sqlstore.Access, log *slog.Log
 		Positional: true,
 		// Point reads take microseconds on a local file; see sqlstore.Engine.
 		UncancelledPointReads: true,
+		PrepareShapes:         true, // see sqlstore.Engine
 		JSON:                  jsonSyntax,
 		MapError:              mapError,
 		Retryable:             retryable,

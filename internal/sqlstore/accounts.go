@@ -580,7 +580,15 @@ func cursorAfter(f roster.AccountSelection, o order, last *roster.Account, key a
 // eachListed runs a list statement and calls fn with each account and, for a keyed
 // statement, its sort key as the caller sees it.
 func (q *q) eachListed(ctx context.Context, query string, keyed bool, a args, fn func(*roster.Account, any) error) error {
-	rows, err := q.r.QueryContext(ctx, query, a.vals...)
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if st := q.shape(ctx, query); st != nil {
+		rows, err = st.QueryContext(ctx, a.vals...)
+	} else {
+		rows, err = q.r.QueryContext(ctx, query, a.vals...)
+	}
 	if err != nil {
 		return err
 	}
@@ -645,9 +653,26 @@ func (q *q) CountAccounts(ctx context.Context, f roster.AccountSelection) (int, 
 	if err != nil {
 		return 0, err
 	}
-	var n int
-	err = q.r.QueryRowContext(ctx, query, a.vals...).Scan(&n)
+	var (
+		n   int
+		row *sql.Row
+	)
+	if st := q.shape(ctx, query); st != nil {
+		row = st.QueryRowContext(ctx, a.vals...)
+	} else {
+		row = q.r.QueryRowContext(ctx, query, a.vals...)
+	}
+	err = row.Scan(&n)
 	return n, q.wrap("store.CountAccounts", err)
+}
+
+// shape is the prepared statement of a list or count statement, outside transactions
+// (nil inside one, or when not cached).
+func (q *q) shape(ctx context.Context, query string) *sql.Stmt {
+	if q.stmts == nil || q.stmts.shapes == nil {
+		return nil
+	}
+	return q.stmts.shapes.stmt(ctx, query)
 }
 
 // countQuery builds the SELECT COUNT(*) of a selection.

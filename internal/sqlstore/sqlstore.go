@@ -41,6 +41,11 @@ type Engine struct {
 	// written, and a plan that scans the table made each later lookup a hundred times
 	// slower.
 	PlanEachTime []any
+	// PrepareShapes: list and count statements, built at run time, are prepared once
+	// per shape (shapeCache). SQLite parses a statement each time it is run from text;
+	// PostgreSQL's driver keeps the statements it has seen on each connection already,
+	// and preparing them again there only adds a round trip.
+	PrepareShapes bool
 	// RowLocks: the engine locks rows a transaction reads with SELECT … FOR UPDATE.
 	// SQLite has no row locks and needs none: its one writer holds the database's write
 	// lock from BEGIN IMMEDIATE to COMMIT.
@@ -124,6 +129,9 @@ func New(ctx context.Context, read, write *sql.DB, e Engine) (*DB, error) {
 	st, err := prepareStmts(ctx, read)
 	if err != nil {
 		return nil, err
+	}
+	if e.PrepareShapes {
+		st.shapes = &shapeCache{db: read, m: map[string]*sql.Stmt{}}
 	}
 	db.base.stmts = st
 	return db, nil
