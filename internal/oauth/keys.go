@@ -6,7 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"time"
 
@@ -23,7 +23,8 @@ const Algorithm = jose.RS512
 
 const rsaBits = 2048
 
-// newSigningKey makes a key; its kid is its RFC 7638 thumbprint.
+// newSigningKey makes a key; its kid is its RFC 7638 thumbprint, in hex rather than the
+// usual base64url, whose leading "-" a command line would take for a flag.
 func newSigningKey(now time.Time) (*roster.SigningKey, error) {
 	priv, err := rsa.GenerateKey(rand.Reader, rsaBits)
 	if err != nil {
@@ -38,7 +39,7 @@ func newSigningKey(now time.Time) (*roster.SigningKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	pub.KeyID = base64.RawURLEncoding.EncodeToString(tp)
+	pub.KeyID = hex.EncodeToString(tp)
 	jwk, err := pub.MarshalJSON()
 	if err != nil {
 		return nil, err
