@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -198,12 +199,16 @@ func (s *Service) ListKeys(ctx context.Context) ([]*roster.SigningKey, error) {
 // key here, so that a service fetching the set before any token is issued caches the
 // key that will sign.
 func (s *Service) JWKS(ctx context.Context) ([]byte, error) {
-	if _, _, err := s.signer(ctx); err != nil {
-		return nil, err
-	}
 	keys, err := s.store.ListSigningKeys(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if !slices.ContainsFunc(keys, func(k *roster.SigningKey) bool { return k.RetireAt.IsZero() }) {
+		k, _, err := s.signer(ctx) // makes the key that will sign
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
 	}
 	now := s.now()
 	set := struct {
